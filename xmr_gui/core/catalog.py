@@ -1,0 +1,193 @@
+"""The catalog: one SQLite file listing every photo (path, size, mtime, status, reason) and its vector.
+
+The catalog is the source of truth; the HNSW index is derived from it and can always be repaired or rebuilt
+from the vectors stored here. Paths are stored as bytes (`os.fsencode`) so non-UTF-8 file names survive.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+VERSION = 1
+# Step-by-step migrations: MIGRATIONS[v] takes a database at version v to v + 1.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    0: (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            path BLOB NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
+            reason TEXT,
+            vector BLOB,
+            seq INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX files_status ON files (status)",
+        "CREATE INDEX files_seq ON files (seq)",
+        "INSERT INTO meta (key, value) VALUES ('seq', '0')",
+    ),
+}
+
+
+class CatalogError(Exception):
+    """The catalog cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    size: int
+    mtime_ns: int
+    status: str
+
+
+class Catalog:
+    """sqlite3 wrapper with a schema version; use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly and not self.path.exists():
+            raise CatalogError(f"no catalog at {self.path}: index a folder first (`xmr index FOLDER`)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(
+                f"catalog {self.path} is damaged ({exc}); rebuild it with `xmr index FOLDER --rebuild` "
+                "(your photos are never touched)"
+            ) from None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise CatalogError(f"catalog {self.path} has schema v{version}, newer than this xmr (v{VERSION}); upgrade xmr")
+        while version < VERSION:
+            with self.transaction():
+                for statement in MIGRATIONS[version]:
+                    self._db.execute(statement)
+                version += 1
+                self._db.execute(f"PRAGMA user_version={version}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- meta ---------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- files --------------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRow]:
+        """Every catalogued file by path."""
+        rows = self._db.execute("SELECT path, id, size, mtime_ns, status FROM files")
+        return {os.fsdecode(p): FileRow(i, s, m, st) for p, i, s, m, st in rows}
+
+    def put_indexed(self, path: str, size: int, mtime_ns: int, vector: np.ndarray) -> int:
+        """Insert or update one indexed file; returns its id (kept on update, so the index slot is reused)."""
+        blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+        return self._put(path, size, mtime_ns, "indexed", None, blob)
+
+    def put_skipped(self, path: str, size: int, mtime_ns: int, reason: str) -> int:
+        return self._put(path, size, mtime_ns, "skipped", reason, None)
+
+    def _put(self, path: str, size: int, mtime_ns: int, status: str, reason: str | None,
+             blob: bytes | None) -> int:
+        # `seq` grows with every write, so an index saved at seq S knows exactly which rows changed since.
+        seq = self._db.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq' RETURNING value"
+        ).fetchone()[0]
+        row = self._db.execute(
+            """INSERT INTO files (path, size, mtime_ns, status, reason, vector, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+               status = excluded.status, reason = excluded.reason, vector = excluded.vector, seq = excluded.seq
+               RETURNING id""",
+            (os.fsencode(path), size, mtime_ns, status, reason, blob, int(seq)),
+        ).fetchone()
+        return int(row[0])
+
+    @property
+    def seq(self) -> int:
+        return int(self.get_meta("seq", "0") or 0)
+
+    def indexed_changed_since(self, seq: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of indexed rows written after `seq`."""
+        return self._vectors_where("status = 'indexed' AND seq > ?", (seq,), dim)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        self._db.executemany("DELETE FROM files WHERE id = ?", ((int(i),) for i in ids))
+
+    def clear(self) -> None:
+        """Forget every file (the model changed, so every vector is stale)."""
+        self._db.execute("DELETE FROM files")
+
+    def indexed_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64 (n,), vectors float32 (n, dim)) of every indexed file, in id order."""
+        return self._vectors_where("status = 'indexed'", (), dim)
+
+    def _vectors_where(self, where: str, args: tuple[object, ...], dim: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._db.execute(f"SELECT id, vector FROM files WHERE {where} ORDER BY id", args).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return ids, vectors
+
+    def indexed_ids(self) -> np.ndarray:
+        rows = self._db.execute("SELECT id FROM files WHERE status = 'indexed'").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def vectors_for(self, ids: Sequence[int], dim: int) -> np.ndarray:
+        out = np.zeros((len(ids), dim), np.float32)
+        for k, i in enumerate(ids):
+            row = self._db.execute("SELECT vector FROM files WHERE id = ?", (int(i),)).fetchone()
+            if row and row[0] is not None:
+                out[k] = np.frombuffer(row[0], dtype=np.float32)
+        return out
+
+    def paths_for(self, ids: Sequence[int]) -> list[str | None]:
+        out: list[str | None] = []
+        for i in ids:
+            row = self._db.execute("SELECT path FROM files WHERE id = ?", (int(i),)).fetchone()
+            out.append(os.fsdecode(row[0]) if row else None)
+        return out
+
+    def id_for_path(self, path: str) -> int | None:
+        row = self._db.execute(
+            "SELECT id FROM files WHERE path = ? AND status = 'indexed'", (os.fsencode(path),)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def skipped(self) -> list[tuple[str, str]]:
+        rows = self._db.execute("SELECT path, reason FROM files WHERE status = 'skipped' ORDER BY path")
+        return [(os.fsdecode(p), r or "") for p, r in rows]
+
+    def count(self, status: str = "indexed") -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM files WHERE status = ?", (status,)).fetchone()[0])

@@ -1,0 +1,157 @@
+"""open_clip models run with torch (imported here only; see encoder.py for the interface)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import paths
+from .encoder import RANDOM_SEED, ModelError, ModelSpec
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def register_config(spec: ModelSpec) -> None:
+    """Make a JSON-defined architecture known to open_clip under `spec.model`."""
+    import open_clip
+
+    if not spec.config_json:
+        return
+    digest = hashlib.sha256(spec.config_json.encode()).hexdigest()[:12]
+    folder = paths.cache_dir() / "model_configs" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{spec.model}.json"
+    if not target.exists():
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(spec.config_json, encoding="utf-8")
+        os.replace(tmp, target)
+    open_clip.add_model_config(target)
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Weights from a local file without running pickled code (safetensors, or torch's weights_only loader)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"weights file {path} does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one refusal with its cause
+        raise ModelError(f"cannot read weights {path}: {exc}") from None
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelError(f"weights file {path} holds no state dict")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def build_model(spec: ModelSpec, allow_download: bool = False) -> Any:
+    """The open_clip CLIP module for `spec`, on CPU, in eval mode."""
+    import open_clip
+
+    register_config(spec)
+    if spec.model not in open_clip.list_models():
+        raise ModelError(
+            f"unknown model {spec.model!r}: give an open_clip name (see `open_clip.list_models()`) "
+            "or a path to a JSON model config"
+        )
+    kind = spec.weights_kind
+    if kind == "random":
+        torch.manual_seed(RANDOM_SEED)
+        model = open_clip.create_model(spec.model, pretrained=None)
+    elif kind == "file":
+        state = read_state_dict(spec.weights)
+        torch.manual_seed(RANDOM_SEED)
+        model = open_clip.create_model(spec.model, pretrained=None)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelError(f"weights {spec.weights} do not fit {spec.model}: {str(exc)[:400]}") from None
+    else:
+        model = _pretrained(open_clip, spec, allow_download)
+    return model.eval()
+
+
+def _pretrained(open_clip: Any, spec: ModelSpec, allow_download: bool) -> Any:
+    # Offline unless the user said otherwise: weights already in the hub cache still load.
+    saved = os.environ.get("HF_HUB_OFFLINE")
+    if not allow_download:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        return open_clip.create_model(spec.model, pretrained=spec.weights)
+    except Exception as exc:  # noqa: BLE001
+        hint = (
+            "pass --allow-download to fetch them once from the model hub, "
+            "or --weights PATH for a local file, or --weights random for a seeded random model"
+            if not allow_download
+            else "check the tag against open_clip.list_pretrained() and your network"
+        )
+        raise ModelError(f"pretrained weights {spec.model}/{spec.weights} are not available here: {hint} "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    finally:
+        if saved is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = saved
+
+
+class TorchClipEncoder:
+    """An open_clip model behind the `Encoder` interface; fp16 autocast on CUDA."""
+
+    def __init__(self, spec: ModelSpec, device: str = "cpu", allow_download: bool = False,
+                 model: Any = None) -> None:
+        import open_clip
+
+        self.spec = spec
+        self.identity = spec.identity()
+        self.device = device
+        self.model = (model if model is not None else build_model(spec, allow_download)).to(device)
+        self.model.eval()
+        self.tokenizer = open_clip.get_tokenizer(spec.model)
+        size = self.model.visual.image_size
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        cfg = getattr(self.model.visual, "preprocess_cfg", None) or {}
+        mean = cfg.get("mean") or getattr(self.model.visual, "image_mean", None) or OPENAI_MEAN
+        std = cfg.get("std") or getattr(self.model.visual, "image_std", None) or OPENAI_STD
+        self._mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
+        self._std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
+        with torch.inference_mode():
+            self.dim = int(self.encode_texts(["probe"]).shape[1])
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.device == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def pixels_to_tensor(self, pixels: np.ndarray) -> torch.Tensor:
+        """uint8 NHWC → normalised float NCHW on the model's device."""
+        x = torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)
+        x = x.permute(0, 3, 1, 2).float()
+        return (x - self._mean) / self._std
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        if len(pixels) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        with torch.inference_mode(), self._autocast():
+            feats = self.model.encode_image(self.pixels_to_tensor(pixels))
+        return F.normalize(feats.float(), dim=-1).cpu().numpy()
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, getattr(self, "dim", 0)), np.float32)
+        tokens = self.tokenizer(list(texts)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            feats = self.model.encode_text(tokens)
+        return F.normalize(feats.float(), dim=-1).cpu().numpy()

@@ -1,0 +1,44 @@
+"""`xmr demo`: build the demo world in the data dir, index it and show a few searches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from . import paths
+from .demo import write_demo
+from .encoder import ModelSpec
+from .indexer import index_folder
+from .library import Library
+from .search import describe, search_text
+
+EXAMPLE_QUERIES = ("a beach with a boat", "a city at night with the moon", "a dog in the forest",
+                   "snow in the mountains")
+
+
+def demo_model() -> tuple[ModelSpec, str]:
+    """The best model available offline for the demo, and how to announce it."""
+    spec = ModelSpec.parse("xmr-tiny", "random")
+    return spec, ("no trained demo model found: using a tiny RANDOM model, so results are arbitrary "
+                  "(train one with `xmr train`)")
+
+
+def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None]) -> int:
+    out = write_demo(root / f"world-{seed}-{size}", size, seed)
+    say(f"xmr demo: {size} images and labels in {out}")
+    spec, note = demo_model()
+    say(f"xmr demo: {note}")
+    folder = out / "images"
+    with Library.create(paths.default_db_dir(folder), folder, spec) as lib:
+        report = index_folder(lib, folder)
+        say("xmr demo: indexed " + ", ".join(f"{v} {k}" for k, v in report.counts().items()))
+        for query in EXAMPLE_QUERIES:
+            print(f"# {query}")
+            for hit in search_text(lib, query, k=3):
+                print(f"{hit.score:.4f}\t{hit.path}")
+        first = sorted(os.listdir(folder))[0]
+        print(f"# describe {first}")
+        for row in describe(lib, folder / first, k=5):
+            print(f"{row.score:.4f}\t{row.label}")
+    return 0

@@ -1,0 +1,147 @@
+"""The encoder interface and how a model is named; no torch here, so a search path can stay light.
+
+An encoder maps uint8 pixels (N, S, S, 3) and strings to L2-normalised float32 vectors in one space.
+`ModelSpec` says which model: an open_clip architecture (a registered name or a JSON config file) and its
+weights (an open_clip pretrained tag, a local weights file, or ``random`` = seeded initialisation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+PACKAGED_CONFIGS = Path(__file__).resolve().parent.parent / "model_configs"
+RANDOM_WEIGHTS = "random"
+RANDOM_SEED = 0
+
+
+class ModelError(Exception):
+    """A model that cannot be loaded; the message says what to do."""
+
+
+class Encoder(Protocol):
+    identity: str
+    dim: int
+    image_size: int
+    device: str
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 (N, S, S, 3) → float32 (N, dim), rows of unit length."""
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """N strings → float32 (N, dim), rows of unit length."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to run. `config_json` is filled in for JSON-file models so a database is self-contained."""
+
+    model: str
+    weights: str = RANDOM_WEIGHTS
+    config_json: str | None = None
+
+    @classmethod
+    def parse(cls, model: str, weights: str) -> "ModelSpec":
+        """From CLI words: `model` is an open_clip name, a packaged config name or a path to a JSON config."""
+        path = Path(model).expanduser()
+        if model.endswith(".json"):
+            if not path.is_file():
+                raise ModelError(f"model config {model!r} does not exist")
+            text = path.read_text(encoding="utf-8")
+            _check_config(text, model)
+            return cls(model=path.stem, weights=weights, config_json=text)
+        packaged = PACKAGED_CONFIGS / f"{model}.json"
+        if packaged.is_file():
+            return cls(model=model, weights=weights, config_json=packaged.read_text(encoding="utf-8"))
+        return cls(model=model, weights=weights)
+
+    @property
+    def weights_kind(self) -> str:
+        """'random', 'file' or 'tag'."""
+        if self.weights == RANDOM_WEIGHTS:
+            return "random"
+        if os.sep in self.weights or Path(self.weights).suffix in {".safetensors", ".pt", ".bin", ".pth"}:
+            return "file"
+        return "tag"
+
+    def identity(self) -> str:
+        """Stable id of (architecture, weights): a changed id means every stored vector is stale."""
+        h = hashlib.sha256()
+        h.update(self.model.encode())
+        if self.config_json:
+            h.update(json.dumps(json.loads(self.config_json), sort_keys=True).encode())
+        kind = self.weights_kind
+        if kind == "random":
+            h.update(f"random-seed{RANDOM_SEED}".encode())
+        elif kind == "file":
+            h.update(file_sha256(self.weights).encode())
+        else:
+            h.update(f"tag:{self.weights}".encode())
+        return f"{self.model}/{self.weights if kind != 'file' else Path(self.weights).name}/{h.hexdigest()[:16]}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelSpec":
+        return cls(**json.loads(text))
+
+    def describe(self) -> str:
+        kind = self.weights_kind
+        if kind == "random":
+            return f"{self.model} with RANDOM weights (seed {RANDOM_SEED}; for tests and benchmarks, not for real search)"
+        return f"{self.model} ({self.weights})"
+
+
+def _check_config(text: str, where: str) -> None:
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"model config {where} is not valid JSON: {exc}") from None
+    missing = {"embed_dim", "vision_cfg", "text_cfg"} - set(cfg)
+    if missing:
+        raise ModelError(f"model config {where} lacks {', '.join(sorted(missing))} (an open_clip model config)")
+
+
+_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file, cached per (path, size, mtime) within the process."""
+    st = os.stat(path)
+    key = (os.fspath(path), st.st_size, st.st_mtime_ns)
+    if key not in _HASH_CACHE:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _HASH_CACHE[key] = h.hexdigest()
+    return _HASH_CACHE[key]
+
+
+def resolve_device(device: str) -> str:
+    """'auto' → 'cuda' when a CUDA device is present, else 'cpu'."""
+    if device not in {"auto", "cpu", "cuda"}:
+        raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise ModelError("--device cuda asked for, but no CUDA device is available")
+    return "cpu"
+
+
+def load_encoder(spec: ModelSpec, device: str = "auto", allow_download: bool = False) -> Encoder:
+    """Build the encoder for `spec` (imports torch + open_clip: call it only when encoding is needed)."""
+    from .clip_torch import TorchClipEncoder
+
+    return TorchClipEncoder(spec, device=resolve_device(device), allow_download=allow_download)

@@ -1,0 +1,224 @@
+"""A library = one database folder: the catalog, the HNSW index derived from it, and the model that built it.
+
+    db/catalog.sqlite      files + backbone vectors + meta (folder, model spec)
+    db/index-<space>.*     HNSW graph over vectors in the search space (raw backbone or a checkpoint's space)
+    db/write.lock          held while indexing, so two writers never interleave
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from . import paths
+from .catalog import Catalog
+from .encoder import Encoder, ModelError, ModelSpec, load_encoder
+from .space import RawSpace, Space
+from .vindex import HnswParams, IndexError_, VectorIndex, remove_stale_temps
+
+
+class LibraryError(Exception):
+    """A library that cannot be opened or written; the message says what to do."""
+
+
+class LibraryBusy(LibraryError):
+    pass
+
+
+class Library:
+    """Open with `Library.open(db_dir)` (existing) or `Library.create(db_dir, folder, spec)`."""
+
+    def __init__(self, db_dir: str | os.PathLike[str], catalog: Catalog) -> None:
+        self.db_dir = Path(db_dir)
+        self.catalog = catalog
+        self._encoder: Encoder | None = None
+        self._space: Space | None = None
+        self._index: VectorIndex | None = None
+        self._dirty = False  # the in-memory index differs from the saved one
+        self.device = "auto"
+        self.allow_download = False
+        self.hnsw_params = HnswParams()
+
+    # -- opening ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, db_dir: str | os.PathLike[str]) -> "Library":
+        db_dir = Path(db_dir)
+        catalog = Catalog(db_dir / "catalog.sqlite", readonly=True)
+        lib = cls(db_dir, catalog)
+        if lib.catalog.get_meta("model") is None:
+            catalog.close()
+            raise LibraryError(f"{db_dir} holds no index yet: run `xmr index FOLDER` first")
+        return lib
+
+    @classmethod
+    def create(cls, db_dir: str | os.PathLike[str], folder: str | os.PathLike[str], spec: ModelSpec) -> "Library":
+        """Open or make the library for `folder`; a different model than the stored one clears its vectors."""
+        db_dir = Path(db_dir)
+        db_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(db_dir)
+        catalog = Catalog(db_dir / "catalog.sqlite")
+        lib = cls(db_dir, catalog)
+        folder = os.path.abspath(os.fspath(folder))
+        stored = catalog.get_meta("folder")
+        if stored is not None and stored != folder:
+            catalog.close()
+            raise LibraryError(f"database {db_dir} belongs to {stored}, not {folder}: give another --db")
+        with catalog.transaction():
+            catalog.set_meta("folder", folder)
+            old = catalog.get_meta("model")
+            if old is None or ModelSpec.from_json(old).identity() != spec.identity():
+                catalog.clear()
+                catalog.set_meta("model", spec.to_json())
+                catalog.set_meta("model_identity", spec.identity())
+        return lib
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def folder(self) -> str:
+        return self.catalog.get_meta("folder") or ""
+
+    @property
+    def spec(self) -> ModelSpec:
+        text = self.catalog.get_meta("model")
+        if text is None:
+            raise LibraryError("library has no model")
+        return ModelSpec.from_json(text)
+
+    # -- model + space ------------------------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(self.spec, self.device, self.allow_download)
+        return self._encoder
+
+    def use_encoder(self, encoder: Encoder) -> None:
+        """Run with an encoder the caller already has (e.g. one shared across libraries)."""
+        if encoder.identity != self.spec.identity():
+            raise ModelError(f"encoder {encoder.identity} is not this library's model {self.spec.identity()}")
+        self._encoder = encoder
+
+    @property
+    def space(self) -> Space:
+        if self._space is None:
+            self._space = RawSpace(self.spec.identity())
+        return self._space
+
+    def use_space(self, space: Space) -> None:
+        """Search in another space (a checkpoint's); the index for it is built from stored vectors."""
+        if space.backbone_identity != self.spec.identity():
+            raise ModelError(
+                f"checkpoint was trained on backbone {space.backbone_identity}, but this library was indexed with "
+                f"{self.spec.identity()}: re-index with the checkpoint's backbone (`xmr index FOLDER --checkpoint FILE`)"
+            )
+        self._space = space
+        self._index = None
+
+    @property
+    def dim(self) -> int:
+        dim = self.catalog.get_meta("dim")
+        if dim is None:
+            return self.encoder.dim
+        return int(dim)
+
+    # -- index --------------------------------------------------------------------------------
+    def _index_stem(self) -> str:
+        return "index-" + hashlib.sha256(self.space.identity.encode()).hexdigest()[:12]
+
+    @property
+    def index(self) -> VectorIndex:
+        """The HNSW index for the current space, loaded and reconciled with the catalog (in memory)."""
+        if self._index is None:
+            self._index, self._dirty = self._load_reconciled()
+        return self._index
+
+    def _load_reconciled(self) -> tuple[VectorIndex, bool]:
+        stem = self._index_stem()
+        try:
+            loaded = VectorIndex.load(self.db_dir, stem)
+        except IndexError_:
+            loaded = None  # damaged: the catalog has every vector, so rebuild
+        dim = self.dim
+        if self.catalog.count() == 0 and loaded is None:
+            return VectorIndex(self.space.dim or dim, self.hnsw_params), False
+        if loaded is None:
+            ids, feats = self.catalog.indexed_vectors(dim)
+            index = VectorIndex(self.space.dim or dim, self.hnsw_params, capacity=len(ids) + 1024)
+            index.add(ids, self.space.images(feats))
+            return index, True
+        index, meta = loaded
+        changed = False
+        # Rows written after the index was saved (a crash between catalog commit and index save).
+        ids, feats = self.catalog.indexed_changed_since(int(meta.get("seq", 0)), dim)  # type: ignore[arg-type]
+        if len(ids):
+            index.add(ids, self.space.images(feats))
+            changed = True
+        stale = index.ids() - {int(i) for i in self.catalog.indexed_ids()}
+        if stale:
+            index.remove(list(stale))
+            changed = True
+        return index, changed
+
+    def save_index(self) -> None:
+        if self._index is not None:
+            self._index.save(self.db_dir, self._index_stem(),
+                             {"seq": self.catalog.seq, "space": self.space.identity})
+            self._dirty = False
+
+    # -- locking ------------------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive right to change this library; refuses at once if another process holds it."""
+        lock_path = self.db_dir / "write.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    other = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                    raise LibraryBusy(
+                        f"another xmr process (pid {other}) is indexing {self.db_dir}; wait for it to finish"
+                    ) from None
+                raise
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+
+def find_library(start: str | os.PathLike[str]) -> Path | None:
+    """The database of `start` or of its nearest indexed ancestor folder."""
+    here = Path(os.path.abspath(os.fspath(start)))
+    for folder in (here, *here.parents):
+        db = paths.default_db_dir(folder)
+        if (db / "catalog.sqlite").exists():
+            return db
+    return None
+
+
+def most_recent_library() -> Path | None:
+    root = paths.libraries_dir()
+    if not root.is_dir():
+        return None
+    dbs = [p for p in root.iterdir() if (p / "catalog.sqlite").exists()]
+    return max(dbs, key=lambda p: (p / "catalog.sqlite").stat().st_mtime) if dbs else None
+
+
+def library_summary(lib: Library) -> dict[str, object]:
+    return {"folder": lib.folder, "db": str(lib.db_dir), "model": lib.spec.describe(),
+            "indexed": lib.catalog.count("indexed"), "skipped": lib.catalog.count("skipped")}
+

@@ -1,0 +1,48 @@
+"""Where xmr keeps data, caches and settings (platformdirs), overridable with XMR_HOME for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+APP = "xmr"
+
+
+def _base(kind: str) -> Path:
+    home = os.environ.get("XMR_HOME")
+    if home:
+        return Path(home) / kind
+    import platformdirs
+
+    getter = {"data": platformdirs.user_data_dir, "cache": platformdirs.user_cache_dir,
+              "config": platformdirs.user_config_dir}[kind]
+    return Path(getter(APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    return _base("data")
+
+
+def cache_dir() -> Path:
+    return _base("cache")
+
+
+def config_dir() -> Path:
+    return _base("config")
+
+
+def libraries_dir() -> Path:
+    return data_dir() / "libraries"
+
+
+def default_db_dir(folder: str | os.PathLike[str]) -> Path:
+    """The database folder for a photo folder: readable name + hash of its absolute path."""
+    absolute = os.path.abspath(os.fspath(folder))
+    digest = hashlib.sha256(os.fsencode(absolute)).hexdigest()[:16]
+    name = "".join(c if c.isalnum() else "_" for c in os.path.basename(absolute.rstrip(os.sep)))[:40]
+    return libraries_dir() / f"{name or 'root'}-{digest}"
+
+
+def demo_dir() -> Path:
+    return data_dir() / "demo"

@@ -1,0 +1,38 @@
+"""Search spaces: where stored backbone vectors and queries are compared.
+
+The raw space is the backbone's own (zero-shot). A trained checkpoint supplies another space (its projection
+heads, applied with numpy) with the same interface, so the index and search code do not care which is used.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class Space(Protocol):
+    identity: str  # names the space; the index file is keyed by it
+    backbone_identity: str  # the encoder whose vectors it takes
+    dim: int | None  # None: same as the backbone
+
+    def images(self, feats: np.ndarray) -> np.ndarray:
+        """Backbone image vectors (n, d_in) → unit vectors in this space."""
+
+    def texts(self, feats: np.ndarray) -> np.ndarray:
+        """Backbone text vectors (n, d_in) → unit vectors in this space."""
+
+
+class RawSpace:
+    """The backbone's own space: vectors pass through unchanged."""
+
+    def __init__(self, backbone_identity: str) -> None:
+        self.backbone_identity = backbone_identity
+        self.identity = f"raw:{backbone_identity}"
+        self.dim: int | None = None
+
+    def images(self, feats: np.ndarray) -> np.ndarray:
+        return np.asarray(feats, dtype=np.float32)
+
+    def texts(self, feats: np.ndarray) -> np.ndarray:
+        return np.asarray(feats, dtype=np.float32)

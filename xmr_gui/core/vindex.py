@@ -1,0 +1,185 @@
+"""An HNSW index (hnswlib, inner product on unit vectors) keyed by catalog ids, saved atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Below this many vectors an exact matrix product is both faster and exact.
+EXACT_BELOW = 2048
+
+
+class IndexError_(Exception):
+    """The index file cannot be used; the catalog can rebuild it."""
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    M: int = 16
+    ef_construction: int = 200
+    ef: int = 96
+
+
+def fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(target: Path, write) -> None:  # type: ignore[no-untyped-def]
+    """Call write(tmp_path), fsync, then rename over `target`: a crash leaves the old file or the new one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def remove_stale_temps(folder: Path) -> None:
+    """Temp files of an interrupted save: never valid, always safe to delete."""
+    for stale in folder.glob(".*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
+class VectorIndex:
+    """hnswlib wrapper: grows on demand, deletes by mark, searches with k clipped to what it holds."""
+
+    def __init__(self, dim: int, params: HnswParams = HnswParams(), capacity: int = 1024) -> None:
+        import hnswlib
+
+        self.dim = dim
+        self.params = params
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        self._index.init_index(max_elements=max(capacity, 16), M=params.M,
+                               ef_construction=params.ef_construction, random_seed=100)
+        self._index.set_ef(params.ef)
+        self._live: set[int] = set()
+
+    # -- contents ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def ids(self) -> set[int]:
+        return set(self._live)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Insert or replace vectors under `ids` (a deleted id comes back to life)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        needed = self._index.get_current_count() + len(ids)
+        if needed > self._index.get_max_elements():
+            self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
+        self._index.add_items(vectors, ids, num_threads=1 if len(ids) < 64 else -1)
+        self._live.update(int(i) for i in ids)
+
+    def remove(self, ids: np.ndarray | list[int]) -> None:
+        for i in ids:
+            i = int(i)
+            if i in self._live:
+                self._index.mark_deleted(i)
+                self._live.discard(i)
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        return np.asarray(self._index.get_items(ids), dtype=np.float32).reshape(len(ids), self.dim)
+
+    # -- search -----------------------------------------------------------------------------
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids (q, k'), scores (q, k')) best first, k' = min(k, len(self)); scores are cosines."""
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        k = min(int(k), len(self))
+        if k <= 0:
+            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+        if len(self) <= EXACT_BELOW:
+            return self._exact(queries, k)
+        self._index.set_ef(max(self.params.ef, k))
+        try:
+            labels, distances = self._index.knn_query(queries, k=k)
+        except RuntimeError:  # too few reachable live elements for k (many deletions): be exact instead
+            return self._exact(queries, k)
+        return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
+
+    def _exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.fromiter(self._live, dtype=np.int64, count=len(self._live))
+        scores = queries @ self.vectors(ids.tolist()).T
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return ids[top], np.take_along_axis(scores, top, axis=1).astype(np.float32)
+
+    # -- persistence ------------------------------------------------------------------------
+    # A save writes `<stem>-<generation>.hnsw` and `.ids.npy`, then the `<stem>.json` manifest naming that
+    # generation (the commit point), then deletes older generations: a crash at any point leaves a
+    # complete, self-consistent index behind.
+    def save(self, folder: str | os.PathLike[str], stem: str, meta: dict[str, object] | None = None) -> None:
+        folder = Path(folder)
+        manifest = folder / f"{stem}.json"
+        old = _read_manifest(manifest)
+        generation = int(old.get("generation", 0)) + 1 if old else 1
+        graph, ids_file = folder / f"{stem}-{generation}.hnsw", folder / f"{stem}-{generation}.ids.npy"
+        atomic_write(graph, lambda tmp: self._index.save_index(tmp))
+        live = np.fromiter(sorted(self._live), dtype=np.int64, count=len(self._live))
+        atomic_write(ids_file, lambda tmp: _save_npy(tmp, live))
+        body = {"generation": generation, "dim": self.dim, "params": asdict(self.params), "count": len(self),
+                **(meta or {})}
+        atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(body)))
+        for stale in folder.glob(f"{stem}-*"):
+            if not stale.name.startswith(f"{stem}-{generation}."):
+                stale.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple["VectorIndex", dict[str, object]] | None:
+        """The saved index and its manifest, None if there is none; IndexError_ if it is damaged."""
+        import hnswlib
+
+        folder = Path(folder)
+        manifest = folder / f"{stem}.json"
+        if not manifest.exists():
+            return None
+        try:
+            meta = json.loads(manifest.read_text())
+            generation = int(meta["generation"])
+            self = cls.__new__(cls)
+            self.dim, self.params = int(meta["dim"]), HnswParams(**meta["params"])
+            self._index = hnswlib.Index(space="ip", dim=self.dim)
+            self._index.load_index(str(folder / f"{stem}-{generation}.hnsw"))
+            self._index.set_ef(self.params.ef)
+            live = np.load(folder / f"{stem}-{generation}.ids.npy", allow_pickle=False)
+            self._live = {int(i) for i in live}
+            if len(self._live) > self._index.get_current_count():
+                raise ValueError("id list longer than the graph")
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexError_(f"index in {folder} is unreadable ({type(exc).__name__}: {exc})") from None
+        return self, meta
+
+
+def _read_manifest(path: Path) -> dict[str, object]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)
