@@ -1,0 +1,77 @@
+"""Shared fixtures: every test gets its own data dir; a tiny real open_clip model with random weights."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(autouse=True)
+def xmr_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("xmr-home")
+    monkeypatch.setenv("XMR_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_spec():
+    from xmr_gui.core.encoder import ModelSpec
+
+    return ModelSpec.parse("xmr-tiny", "random")
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_spec):
+    from xmr_gui.core.encoder import load_encoder
+
+    return load_encoder(tiny_spec, "cpu")
+
+
+def write_photos(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (96, 72)) -> list[Path]:
+    """n distinct random-ish JPEGs (gradients + blocks), deterministic."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        w, h = size
+        base = rng.integers(0, 255, 3)
+        yy, xx = np.mgrid[0:h, 0:w]
+        arr = np.stack([(base[c] + xx * (c + 1) + yy * (3 - c)) % 256 for c in range(3)], -1).astype(np.uint8)
+        x0, y0 = int(rng.integers(0, w // 2)), int(rng.integers(0, h // 2))
+        arr[y0:y0 + h // 3, x0:x0 + w // 3] = rng.integers(0, 255, 3)
+        path = folder / f"photo_{i:04d}.jpg"
+        Image.fromarray(arr).save(path, quality=90)
+        out.append(path)
+    return out
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    write_photos(folder, 24)
+    return folder
+
+
+@pytest.fixture
+def library(tmp_path: Path, photos: Path, tiny_spec, tiny_encoder):
+    from xmr_gui.core.library import Library
+
+    lib = Library.create(tmp_path / "db", photos, tiny_spec)
+    lib.use_encoder(tiny_encoder)
+    yield lib
+    lib.close()
+
+
+def shuffled(seq, seed=0):
+    seq = list(seq)
+    random.Random(seed).shuffle(seq)
+    return seq

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+
+from xmr_gui.core.catalog import VERSION, Catalog, CatalogError
+
+
+def test_schema_version_and_round_trip(tmp_path):
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        with cat.transaction():
+            a = cat.put_indexed("/p/a.jpg", 10, 5, np.ones(4, np.float32))
+            b = cat.put_skipped("/p/b.jpg", 3, 6, "not an image")
+        seq_after_two = cat.seq
+        with cat.transaction():
+            again = cat.put_indexed("/p/a.jpg", 11, 7, np.full(4, 2, np.float32))
+        assert again == a  # updated in place: the index slot is reused
+        ids, vectors = cat.indexed_vectors(4)
+        assert ids.tolist() == [a] and vectors[0].tolist() == [2, 2, 2, 2]
+        changed, _ = cat.indexed_changed_since(seq_after_two, 4)
+        assert changed.tolist() == [a]
+        assert cat.skipped() == [("/p/b.jpg", "not an image")]
+        assert cat.files()["/p/b.jpg"].id == b
+    db = sqlite3.connect(tmp_path / "c.sqlite")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION
+
+
+def test_non_utf8_paths_survive(tmp_path):
+    weird = os.fsdecode(b"/p/caf\xe9.jpg")
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        with cat.transaction():
+            i = cat.put_indexed(weird, 1, 1, np.zeros(2, np.float32))
+        assert cat.paths_for([i]) == [weird]
+        assert os.fsencode(cat.paths_for([i])[0]) == b"/p/caf\xe9.jpg"
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = sqlite3.connect(tmp_path / "c.sqlite")
+    db.execute(f"PRAGMA user_version={VERSION + 1}")
+    db.close()
+    with pytest.raises(CatalogError, match="newer than this xmr"):
+        Catalog(tmp_path / "c.sqlite")
+
+
+def test_damaged_file_is_refused_with_a_rebuild_hint(tmp_path):
+    (tmp_path / "c.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CatalogError, match="--rebuild"):
+        Catalog(tmp_path / "c.sqlite")
+
+
+def test_failed_transaction_rolls_back(tmp_path):
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        with pytest.raises(RuntimeError):
+            with cat.transaction():
+                cat.put_skipped("/x.jpg", 1, 1, "r")
+                raise RuntimeError("boom")
+        assert cat.files() == {}

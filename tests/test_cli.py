@@ -1,0 +1,151 @@
+"""Each `xmr` subcommand on tiny data, through main(argv) as a user's shell would call it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from xmr_gui.cli import main
+
+TINY = ["--model", "xmr-tiny", "--weights", "random"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def indexed(tmp_path, photos, capsys):
+    (photos / "broken.jpg").write_text("not a jpeg")
+    db = tmp_path / "db"
+    code, out, err = run(capsys, "index", str(photos), "--db", str(db), "--json", *TINY)
+    assert code == 0, err
+    assert json.loads(out) == {"added": 24, "updated": 0, "unchanged": 0, "removed": 0, "skipped": 1}
+    assert "RANDOM" in err
+    return db
+
+
+def test_index_json_counts_and_rerun(indexed, photos, capsys):
+    code, out, _ = run(capsys, "index", str(photos), "--db", str(indexed), "--json", *TINY)
+    assert json.loads(out) == {"added": 0, "updated": 0, "unchanged": 25, "removed": 0, "skipped": 0}
+
+
+def test_search_prints_score_tab_absolute_path(indexed, photos, capsys):
+    code, out, _ = run(capsys, "search", "a dog on the beach", "--db", str(indexed), "-k", "5")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 5
+    scores = [float(line.split("\t")[0]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+    assert all(Path(line.split("\t")[1]).is_absolute() and Path(line.split("\t")[1]).exists() for line in lines)
+
+
+def test_search_min_score_and_json(indexed, capsys):
+    _, out, _ = run(capsys, "search", "sky", "--db", str(indexed), "-k", "50", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 24 and set(rows[0]) == {"score", "path"}
+    cut = rows[5]["score"]
+    _, out, _ = run(capsys, "search", "sky", "--db", str(indexed), "-k", "50", "--min-score", str(cut))
+    assert all(float(line.split("\t")[0]) >= round(cut, 4) - 1e-4 for line in out.splitlines())  # printed to 4 places
+    assert 5 <= len(out.splitlines()) < 24
+
+
+def test_search_image_and_describe(indexed, photos, capsys, tmp_path):
+    code, out, _ = run(capsys, "search", "--image", str(photos / "photo_0001.jpg"), "--db", str(indexed), "-k", "3")
+    assert code == 0 and len(out.splitlines()) == 3
+    labels = tmp_path / "labels.txt"
+    labels.write_text("dog\ncat\n# comment\nbeach\n")
+    code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "--labels", str(labels))
+    assert code == 0 and sorted(line.split("\t")[1] for line in out.splitlines()) == ["beach", "cat", "dog"]
+    code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "-k", "4")
+    assert len(out.splitlines()) == 4
+
+
+def test_skipped_lists_reason(indexed, photos, capsys):
+    code, out, _ = run(capsys, "skipped", "--db", str(indexed))
+    assert out == f"{photos / 'broken.jpg'}\tnot an image (unrecognised file format)\n"
+
+
+def test_default_db_is_found_from_the_folder(photos, capsys, monkeypatch):
+    assert run(capsys, "index", str(photos), *TINY)[0] == 0
+    monkeypatch.chdir(photos)
+    code, out, err = run(capsys, "search", "anything", "-k", "2")
+    assert code == 0 and len(out.splitlines()) == 2 and "using the index" not in err
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    code, _, err = run(capsys, "index", str(tmp_path / "nope"), *TINY)
+    assert code == 1 and "is not a folder" in err
+    code, _, err = run(capsys, "search", "x", "--db", str(tmp_path / "empty"))
+    assert code == 1 and "index a folder first" in err
+    code, _, err = run(capsys, "index", str(tmp_path), "--model", "no-such-model", "--weights", "random")
+    assert code == 1 and "unknown model" in err
+    code, _, err = run(capsys, "index", str(tmp_path), "--model", "xmr-tiny", "--weights", "laion2b_s34b_b79k")
+    assert code == 1 and "--allow-download" in err
+
+
+def test_demo_out_writes_dataset(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "w"), "--size", "12")
+    rows = [json.loads(line) for line in (tmp_path / "w" / "labels.jsonl").read_text().splitlines()]
+    assert code == 0 and len(rows) == 12
+    assert all((tmp_path / "w" / r["file"]).exists() and r["labels"] and r["caption"] for r in rows)
+
+
+def test_help_of_every_command(capsys):
+    for cmd in ("index", "search", "describe", "skipped", "demo", "paths"):
+        with pytest.raises(SystemExit) as exit_:
+            main([cmd, "--help"])
+        assert exit_.value.code == 0
+        assert cmd in capsys.readouterr().out
+
+
+def test_killed_index_resumes_consistently(tmp_path):
+    """SIGKILL mid-index, several times; every resume keeps catalog and index consistent, nothing re-encoded."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(150):  # PNGs decode slowly enough to be caught mid-run
+        Image.fromarray(rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)).save(folder / f"p{i:03d}.png")
+    db = tmp_path / "db"
+    cmd = [sys.executable, "-m", "xmr_gui.cli", "index", str(folder), "--db", str(db), "--batch-size", "4",
+           "--workers", "1", "-q", *TINY]
+    env = dict(os.environ)
+    kills = 0
+    for _ in range(3):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        target = 8 + 30 * kills
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                n = sqlite3.connect(db / "catalog.sqlite").execute(
+                    "SELECT COUNT(*) FROM files").fetchone()[0]
+            except sqlite3.Error:
+                n = 0
+            if n >= target:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.02)
+        proc.wait()
+    assert kills >= 1
+    before = sqlite3.connect(db / "catalog.sqlite").execute("SELECT COUNT(*) FROM files").fetchone()[0]
+    done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, check=True)
+    counts = json.loads(done.stdout)
+    assert counts["added"] == 150 - before and counts["unchanged"] == before
+    from xmr_gui.core.library import Library
+
+    with Library.open(db) as lib:
+        files = lib.catalog.files()
+        assert len(files) == 150 and all(r.status == "indexed" for r in files.values())
+        assert lib.index.ids() == {r.id for r in files.values()}

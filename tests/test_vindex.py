@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import numpy as np
+
+from xmr_gui.core.vindex import VectorIndex
+
+
+def unit(rng, n, d):
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def recall_at_10(index, data, ids, queries):
+    found, _ = index.search(queries, 10)
+    exact = ids[np.argsort(-(queries @ data.T), axis=1)[:, :10]]
+    return np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)])
+
+
+def test_hnsw_recall_against_brute_force_and_after_reload(tmp_path):
+    rng = np.random.default_rng(0)
+    data, queries = unit(rng, 6000, 32), unit(rng, 200, 32)
+    ids = np.arange(1000, 7000)
+    index = VectorIndex(32, capacity=100)  # forces resize_index as it grows
+    for start in range(0, len(ids), 1000):
+        index.add(ids[start:start + 1000], data[start:start + 1000])
+    before = recall_at_10(index, data, ids, queries)
+    assert before >= 0.95
+    index.save(tmp_path, "idx", {"seq": 7})
+    loaded, meta = VectorIndex.load(tmp_path, "idx")
+    assert meta["seq"] == 7 and len(loaded) == 6000
+    assert recall_at_10(loaded, data, ids, queries) == before
+
+
+def test_scores_are_cosines_and_deleted_ids_never_return():
+    rng = np.random.default_rng(1)
+    data = unit(rng, 3000, 16)
+    index = VectorIndex(16)
+    index.add(np.arange(3000), data)
+    ids, scores = index.search(data[:5], 3)
+    assert list(ids[:, 0]) == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(scores[:, 0], 1.0, atol=1e-5)
+    index.remove([0, 1])
+    ids, _ = index.search(data[:2], 10)
+    assert 0 not in ids and 1 not in ids and len(index) == 2998
+
+
+def test_k_larger_than_index_is_clipped_and_empty_index_gives_nothing():
+    index = VectorIndex(8)
+    assert index.search(np.ones(8, np.float32), 5)[0].shape == (1, 0)
+    v = unit(np.random.default_rng(2), 3, 8)
+    index.add(np.array([5, 6, 7]), v)
+    ids, _ = index.search(v[0], 100)
+    assert sorted(ids[0]) == [5, 6, 7]
+
+
+def test_save_keeps_one_generation_and_ignores_torn_temp(tmp_path):
+    v = unit(np.random.default_rng(3), 10, 8)
+    index = VectorIndex(8)
+    index.add(np.arange(10), v)
+    index.save(tmp_path, "idx")
+    index.remove([3])
+    index.save(tmp_path, "idx")
+    (tmp_path / ".idx-3.hnsw.abc.tmp").write_bytes(b"torn")  # a save killed half way
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".tmp"))
+    assert names == ["idx-2.hnsw", "idx-2.ids.npy", "idx.json"]
+    loaded, _ = VectorIndex.load(tmp_path, "idx")
+    assert 3 not in loaded.ids() and len(loaded) == 9
