@@ -42,10 +42,14 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ModelError(f"weights file {path} does not exist")
     try:
-        if path.suffix == ".safetensors":
+        if path.suffix in (".safetensors", ".xmr"):
             from safetensors.torch import load_file
 
             state = load_file(str(path))
+            if path.suffix == ".xmr":
+                state = {k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")}
+                if not state:
+                    raise ModelError(f"checkpoint {path} embeds no backbone weights")
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one refusal with its cause

@@ -66,7 +66,7 @@ class ModelSpec:
         """'random', 'file' or 'tag'."""
         if self.weights == RANDOM_WEIGHTS:
             return "random"
-        if os.sep in self.weights or Path(self.weights).suffix in {".safetensors", ".pt", ".bin", ".pth"}:
+        if os.sep in self.weights or Path(self.weights).suffix in {".safetensors", ".pt", ".bin", ".pth", ".xmr"}:
             return "file"
         return "tag"
 
@@ -79,6 +79,10 @@ class ModelSpec:
         kind = self.weights_kind
         if kind == "random":
             h.update(f"random-seed{RANDOM_SEED}".encode())
+        elif kind == "file" and self.weights.endswith(".xmr"):
+            from .checkpoint import read_card  # backbone embedded in a checkpoint: its own hash, not the file's
+
+            h.update(str(read_card(self.weights)["backbone"]["weights_sha256"]).encode())
         elif kind == "file":
             h.update(file_sha256(self.weights).encode())
         else:

@@ -1,0 +1,144 @@
+""".xmr checkpoints: one safetensors file (never pickle) whose metadata holds a JSON model card.
+
+Tensors: img_head.{i}.weight/bias, txt_head.{i}.weight/bias, classifiers (C, d), label_inputs (C, d_in),
+and, when the backbone was trained with it, backbone.* (the open_clip state dict).
+Card: format/version, backbone (model, config_json, weights or "embedded", identity), labels, graph (τ, p,
+counts), dims, training config, metrics, dataset fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .encoder import ModelSpec
+from .heads import CheckpointSpace
+
+FORMAT = "xmr-checkpoint"
+FORMAT_VERSION = 1
+MAX_HEADER = 64 << 20
+
+
+class CheckpointError(Exception):
+    """A checkpoint that is refused; the message names the problem."""
+
+
+def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], card: dict[str, Any]) -> Path:
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card = {"format": FORMAT, "format_version": FORMAT_VERSION, **card}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp),
+              metadata={"format": FORMAT, "xmr_card": json.dumps(card)})
+    os.replace(tmp, path)
+    return path
+
+
+def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The model card alone, from the safetensors header (cheap; validates the header)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise CheckpointError(f"{path} is not an xmr checkpoint: file too short ({size} bytes)")
+            (n,) = struct.unpack("<Q", head)
+            if n > MAX_HEADER or n + 8 > size:
+                raise CheckpointError(f"{path} is not an xmr checkpoint: no valid safetensors header "
+                                      "(is it a pickle or another format? xmr never unpickles files)")
+            header = json.loads(f.read(n))
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: safetensors header is corrupt ({exc})") from None
+    meta = header.get("__metadata__") or {} if isinstance(header, dict) else {}
+    if meta.get("format") != FORMAT or "xmr_card" not in meta:
+        raise CheckpointError(f"{path} is a safetensors file but not an xmr checkpoint (no model card)")
+    try:
+        card = json.loads(meta["xmr_card"])
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: model card is not valid JSON ({exc})") from None
+    version = card.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format v{version}; this xmr reads up to v{FORMAT_VERSION}: "
+                              "upgrade xmr")
+    return dict(card)
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    card: dict[str, Any]
+    tensors: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Checkpoint":
+        path = Path(path)
+        card = read_card(path)
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        try:
+            tensors = {k: v for k, v in load_file(str(path)).items() if not k.startswith("backbone.")}
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(f"{path}: tensors are unreadable or truncated ({exc})") from None
+        ckpt = cls(path, card, tensors)
+        ckpt._validate()
+        return ckpt
+
+    def _validate(self) -> None:
+        labels, dims = self.card.get("labels"), self.card.get("dims") or {}
+        need = {"classifiers", "img_head.0.weight", "txt_head.0.weight"}
+        missing = need - set(self.tensors)
+        if missing or not isinstance(labels, list):
+            raise CheckpointError(f"{self.path}: incomplete checkpoint (missing {', '.join(sorted(missing)) or 'labels'})")
+        C, d = self.tensors["classifiers"].shape
+        if C != len(labels) or d != dims.get("dim"):
+            raise CheckpointError(f"{self.path}: classifiers have shape {C}×{d}, but the card says "
+                                  f"{len(labels)} labels × {dims.get('dim')} dims")
+        for which in ("img", "txt"):
+            layers = self._head(which)
+            if layers[0][0].shape[1] != dims.get(f"d_{which}") or layers[-1][0].shape[0] != d:
+                raise CheckpointError(f"{self.path}: {which} head shapes do not match the card's dims")
+            for (w, b) in layers:
+                if w.shape[0] != b.shape[0]:
+                    raise CheckpointError(f"{self.path}: {which} head weight/bias shapes disagree")
+
+    def _head(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        layers, i = [], 0
+        while f"{which}_head.{i}.weight" in self.tensors or i < 8:
+            if f"{which}_head.{i}.weight" in self.tensors:
+                layers.append((self.tensors[f"{which}_head.{i}.weight"], self.tensors[f"{which}_head.{i}.bias"]))
+            i += 1
+        return layers
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.card["labels"])
+
+    def backbone_spec(self) -> ModelSpec:
+        b = self.card["backbone"]
+        weights = str(self.path.resolve()) if b.get("weights") == "embedded" else b["weights"]
+        return ModelSpec(model=b["model"], weights=weights, config_json=b.get("config_json"))
+
+    @property
+    def identity(self) -> str:
+        h = hashlib.sha256()
+        for k in sorted(self.tensors):
+            h.update(k.encode())
+            h.update(self.tensors[k].tobytes())
+        return f"ckpt:{h.hexdigest()[:16]}"
+
+    def space(self, backbone_identity: str | None = None) -> CheckpointSpace:
+        return CheckpointSpace(self.identity, backbone_identity or self.card["backbone"]["identity"],
+                               self._head("img"), self._head("txt"), self.labels, self.tensors["classifiers"])

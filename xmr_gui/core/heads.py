@@ -1,0 +1,42 @@
+"""The trained shared space applied with numpy: projection heads + GCN label classifiers (no torch needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def mlp(x: np.ndarray, weights: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Linear → ReLU → ... → Linear, as torch's nn.Linear stores weights ((out, in), (out,))."""
+    h = np.asarray(x, dtype=np.float32)
+    for n, (w, b) in enumerate(weights):
+        h = h @ w.T + b
+        if n < len(weights) - 1:
+            h = np.maximum(h, 0)
+    return h
+
+
+class CheckpointSpace:
+    """The Space of a trained checkpoint (see space.Space)."""
+
+    def __init__(self, identity: str, backbone_identity: str, img_head: list[tuple[np.ndarray, np.ndarray]],
+                 txt_head: list[tuple[np.ndarray, np.ndarray]], labels: list[str], classifiers: np.ndarray) -> None:
+        self.identity = identity
+        self.backbone_identity = backbone_identity
+        self._img, self._txt = img_head, txt_head
+        self.labels = labels
+        self.classifiers = classifiers.astype(np.float32)
+        self.dim: int | None = int(classifiers.shape[1])
+
+    def images(self, feats: np.ndarray) -> np.ndarray:
+        return _normalize(mlp(feats, self._img))
+
+    def texts(self, feats: np.ndarray) -> np.ndarray:
+        return _normalize(mlp(feats, self._txt))
+
+    def label_probabilities(self, z: np.ndarray) -> np.ndarray:
+        """sigmoid(z · Hᵀ): the multi-label classifier's output for shared-space vectors z."""
+        return (1.0 / (1.0 + np.exp(-(np.atleast_2d(z) @ self.classifiers.T)))).astype(np.float32)

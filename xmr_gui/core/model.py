@@ -1,0 +1,130 @@
+"""L2-GCN's trainable part, on top of frozen backbone features (torch + torch_geometric; training only)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .losses import Forward
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass
+class TrainConfig:
+    """Architecture, losses and optimisation; loaded from a JSON file in xmr_gui/configs/ by name."""
+
+    name: str = "l2gcn"
+    losses: dict[str, dict[str, float]] = field(default_factory=lambda: {"circle_soft": {"weight": 1.0}})
+    dim: int = 128  # shared space
+    hidden: int = 512  # projection-head hidden width
+    gcn_hidden: int = 256
+    use_gcn: bool = True  # False: label classifiers are free parameters (the "heads only" ablation)
+    tau: float = 0.4
+    p: float = 0.2
+    dropout: float = 0.1
+    grl: float = 0.1  # gradient-reversal strength for the modality discriminator
+    epochs: int = 60
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 10  # epochs without validation-mAP gain before stopping
+    seed: int = 0
+
+    @classmethod
+    def load(cls, name_or_path: str) -> "TrainConfig":
+        path = Path(name_or_path)
+        if not path.suffix:
+            path = CONFIGS / f"{name_or_path}.json"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.json")))
+            raise ValueError(f"no training config {name_or_path!r} (shipped: {known})")
+        data = json.loads(path.read_text())
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"config {path} has unknown keys: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _ReverseGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, strength: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.strength = strength
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        return -ctx.strength * grad, None
+
+
+def grad_reverse(x: torch.Tensor, strength: float) -> torch.Tensor:
+    return _ReverseGrad.apply(x, strength)  # type: ignore[no-any-return]
+
+
+def head(d_in: int, hidden: int, d_out: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, d_out))
+
+
+class LabelGCN(nn.Module):
+    """Two GCN layers over the label graph: H¹ = LeakyReLU(Â H⁰ W⁰), H² = Â H¹ W¹."""
+
+    def __init__(self, d_in: int, hidden: int, d_out: int) -> None:
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        self.conv1 = GCNConv(d_in, hidden, add_self_loops=False, normalize=True)
+        self.conv2 = GCNConv(hidden, d_out, add_self_loops=False, normalize=True)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        h = F.leaky_relu(self.conv1(x, edge_index, edge_weight), 0.2)
+        return self.conv2(h, edge_index, edge_weight)
+
+
+class SharedSpaceModel(nn.Module):
+    def __init__(self, cfg: TrainConfig, d_img: int, d_txt: int, label_inputs: np.ndarray,
+                 edge_index: np.ndarray, edge_weight: np.ndarray) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.img_head = head(d_img, cfg.hidden, cfg.dim, cfg.dropout)
+        self.txt_head = head(d_txt, cfg.hidden, cfg.dim, cfg.dropout)
+        self.register_buffer("label_inputs", torch.as_tensor(label_inputs, dtype=torch.float32))
+        self.register_buffer("edge_index", torch.as_tensor(edge_index, dtype=torch.long))
+        self.register_buffer("edge_weight", torch.as_tensor(edge_weight, dtype=torch.float32))
+        n_labels = label_inputs.shape[0]
+        if cfg.use_gcn:
+            self.gcn: LabelGCN | None = LabelGCN(label_inputs.shape[1], cfg.gcn_hidden, cfg.dim)
+        else:
+            self.gcn = None
+            self.free_classifiers = nn.Parameter(torch.randn(n_labels, cfg.dim) * 0.1)
+        self.discriminator = nn.Sequential(nn.Linear(cfg.dim, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def classifiers(self) -> torch.Tensor:
+        if self.gcn is None:
+            return self.free_classifiers
+        return self.gcn(self.label_inputs, self.edge_index, self.edge_weight)
+
+    def forward(self, img_feats: torch.Tensor, txt_feats: torch.Tensor, labels: torch.Tensor,
+                pseudo: torch.Tensor | None = None) -> Forward:
+        img = F.normalize(self.img_head(img_feats), dim=-1)
+        txt = F.normalize(self.txt_head(txt_feats), dim=-1)
+        classifiers = self.classifiers()
+        modality = self.discriminator(grad_reverse(torch.cat([img, txt]), self.cfg.grl)).squeeze(-1)
+        # USSL's multi-label node: joined to its labels in the label–multi-label graph, it aggregates them.
+        weights = labels / labels.sum(1, keepdim=True).clamp_min(1)
+        set_nodes = weights @ classifiers
+        return Forward(img=img, txt=txt, labels=labels, classifiers=classifiers, modality_logits=modality,
+                       set_nodes=set_nodes, pseudo=pseudo)
+
+    def head_arrays(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        seq = self.img_head if which == "img" else self.txt_head
+        return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy()) for m in seq if isinstance(m, nn.Linear)]
