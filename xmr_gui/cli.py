@@ -42,7 +42,7 @@ def _result_options(p: argparse.ArgumentParser, k: int) -> None:
     p.add_argument("--json", action="store_true", help="print JSON Lines, one object per result")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xmr", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run `xmr COMMAND --help` for each command's options. Quick start: `xmr demo`.")
@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per forward pass (default 32)")
     p.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)), metavar="N",
                    help="image decoding threads (default: cores, at most 4)")
+    p.add_argument("--checkpoint", metavar="FILE", help="a trained .xmr checkpoint: its backbone encodes, and "
+                   "search runs in its learned shared space (overrides --model/--weights)")
     p.add_argument("--rebuild", action="store_true", help="forget the existing database and index from scratch")
     p.add_argument("--json", action="store_true",
                    help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object')
@@ -80,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(p)
     p.add_argument("--folder", metavar="DIR", help="which indexed folder to search when --db is not given "
                    "(default: the current directory or its nearest indexed parent, else the last indexed folder)")
+    p.add_argument("--checkpoint", metavar="FILE", help="search in this checkpoint's space (default: the one "
+                   "the index was built with, if any)")
     _result_options(p, 20)
     p.set_defaults(run=cmd_search)
 
@@ -89,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", metavar="PATH", help="the photo to describe")
     _db_option(p)
     p.add_argument("--labels", metavar="FILE", help="vocabulary file, one label per line")
+    p.add_argument("--checkpoint", metavar="FILE", help="rank the checkpoint's labels with its GCN label classifiers "
+                   "(scores are probabilities)")
     _result_options(p, 10)
     p.set_defaults(run=cmd_describe)
 
@@ -109,6 +115,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
     p.set_defaults(run=cmd_demo)
 
+    p = sub.add_parser("train", help="train a shared space (L2-GCN / USSL / BCLS) into one .xmr checkpoint",
+                       description="Train projection heads + the label-graph GCN on cached backbone features of "
+                       "DATASET (a folder with labels.jsonl: file, labels, caption[, split]).",
+                       epilog=_train_epilog() if list(argv or [])[:1] == ["train"] else None,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dataset", help="labelled dataset folder (e.g. from `xmr demo --out`)")
+    p.add_argument("--config", default="l2gcn", help="shipped config name (l2gcn, ussl, bcls, l2gcn+bcls, "
+                   "heads-only) or a JSON file (default l2gcn)")
+    p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.xmr)")
+    p.add_argument("--model", default="xmr-small", help="backbone architecture (default xmr-small)")
+    p.add_argument("--weights", default="random", help="backbone weights (tag, file or random; default random)")
+    p.add_argument("--train-backbone", type=int, default=0, metavar="EPOCHS",
+                   help="first train the backbone from scratch for EPOCHS (CLIP loss) and embed it in the checkpoint")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set epochs=30 --set tau=0.5 --set circle_soft.lam=0.25")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("eval", help="mAP@all (i→t, t→i, avg) and R@1/5/10 of a checkpoint on a dataset split")
+    p.add_argument("checkpoint", help=".xmr checkpoint")
+    p.add_argument("dataset", help="labelled dataset folder")
+    p.add_argument("--split", default="test", help="train, val or test (default test)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=cmd_eval)
+
     p = sub.add_parser("paths", help="print where xmr keeps data, caches and settings")
     p.set_defaults(run=cmd_paths)
     return parser
@@ -119,7 +152,10 @@ def _open_library(args: argparse.Namespace, near: str | None = None):  # type: i
     from .core.library import Library, find_library, most_recent_library
 
     if args.db:
-        return Library.open(args.db)
+        lib = Library.open(args.db)
+        if getattr(args, "checkpoint", None):
+            lib.attach_checkpoint(args.checkpoint, remember=False)
+        return lib
     start = getattr(args, "folder", None) or near or os.getcwd()
     db = find_library(start) or find_library(os.getcwd())
     if db is None:
@@ -127,6 +163,8 @@ def _open_library(args: argparse.Namespace, near: str | None = None):  # type: i
         if db is None:
             raise CliError("no indexed folder yet: run `xmr index FOLDER` first (or pass --db)")
     lib = Library.open(db)
+    if getattr(args, "checkpoint", None):
+        lib.attach_checkpoint(args.checkpoint, remember=False)
     if not Path(start).resolve().is_relative_to(Path(lib.folder)):
         _say(f"xmr: using the index of {lib.folder} (pass --folder or --db to choose another)")
     return lib
@@ -164,6 +202,43 @@ def _tqdm_progress(total_hint: str, quiet: bool):  # type: ignore[no-untyped-def
     return update, close
 
 
+def _train_epilog() -> str:
+    import inspect
+
+    from .core.losses import REGISTRY
+    from .core.model import TrainConfig
+
+    lines = ["losses (in a config's \"losses\": {name: {\"weight\": w, param: value}}):"]
+    for name, cls in REGISTRY.items():
+        params = [f"{k}={v.default}" for k, v in inspect.signature(cls.__init__).parameters.items()
+                  if k != "self" and v.default is not inspect.Parameter.empty]
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+        lines.append(f"  {name:12s} {', '.join(params) or '-'}   {doc}")
+    lines.append("hyper-parameters (--set KEY=VALUE), with defaults:")
+    for key, value in TrainConfig().to_dict().items():
+        if key != "losses":
+            lines.append(f"  {key} = {value}")
+    return "\n".join(lines)
+
+
+def _apply_overrides(cfg, pairs: list[str]):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise CliError(f"--set takes KEY=VALUE, not {pair!r}")
+        value = json.loads(raw) if raw.strip()[:1] in "-0123456789tfn[{" else raw
+        if "." in key:
+            loss, param = key.split(".", 1)
+            cfg.losses.setdefault(loss, {"weight": 1.0})[param] = value
+        elif key in {f.name for f in dataclasses.fields(cfg)}:
+            setattr(cfg, key, value)
+        else:
+            raise CliError(f"unknown hyper-parameter {key!r} (see `xmr train --help`)")
+    return cfg
+
+
 # -- commands ----------------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
     from .core.encoder import ModelSpec
@@ -182,11 +257,18 @@ def cmd_index(args: argparse.Namespace) -> int:
         import shutil
 
         shutil.rmtree(db)
-    spec = ModelSpec.parse(args.model, args.weights)
+    if args.checkpoint:
+        from .core.checkpoint import Checkpoint
+
+        spec = Checkpoint.load(args.checkpoint).backbone_spec()
+    else:
+        spec = ModelSpec.parse(args.model, args.weights)
     if spec.weights_kind == "random":
         _say(f"xmr: model {spec.describe()}")
     lib = Library.create(db, folder, spec)
     lib.device, lib.allow_download = args.device, args.allow_download
+    if args.checkpoint:
+        lib.attach_checkpoint(args.checkpoint)
     cancel = threading.Event()
     update, close = _tqdm_progress("indexing", args.quiet)
     try:
@@ -263,6 +345,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(paths.demo_dir(), args.size, args.seed, say=_say)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .core.encoder import ModelSpec
+    from .core.model import TrainConfig
+    from .core.pipeline import train_checkpoint
+    from tqdm import tqdm
+
+    cfg = _apply_overrides(TrainConfig.load(args.config), args.set)
+    spec = ModelSpec.parse(args.model, args.weights)
+    bar = None
+
+    def on_epoch(log, total) -> None:  # type: ignore[no-untyped-def]
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="epoch", desc=f"train {cfg.name}", file=sys.stderr)
+        bar.update(1)
+        bar.set_postfix(loss=f"{log.loss:.4f}", val_mAP=f"{log.val_map:.4f}")
+
+    try:
+        metrics = train_checkpoint(args.dataset, cfg, args.out, spec, args.train_backbone, args.device,
+                                   say=lambda m: _say(f"xmr: {m}"), on_epoch=on_epoch)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        t, z = metrics["test"], metrics["zero_shot_test"]
+        _say(f"xmr: wrote {args.out} (best epoch {metrics['best_epoch']}, {metrics['seconds_per_epoch']:.2f} s/epoch)")
+        print("metric\tcheckpoint\tzero_shot")
+        for key in t:
+            print(f"{key}\t{t[key]:.4f}\t{z[key]:.4f}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .core.checkpoint import CheckpointError
+    from .core.pipeline import evaluate_checkpoint
+
+    try:
+        result = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, args.device)
+    except CheckpointError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print("metric\tcheckpoint\tzero_shot")
+    for key, value in result["checkpoint"].items():
+        print(f"{key}\t{value:.4f}\t{result['zero_shot'][key]:.4f}")
+    return 0
+
+
 def cmd_paths(args: argparse.Namespace) -> int:
     for name, value in (("data", paths.data_dir()), ("cache", paths.cache_dir()), ("config", paths.config_dir()),
                         ("libraries", paths.libraries_dir()), ("demo", paths.demo_dir())):
@@ -271,20 +404,23 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
     logging.basicConfig(level=logging.ERROR, format="xmr: %(message)s")
     from .core.catalog import CatalogError
+    from .core.checkpoint import CheckpointError
     from .core.encoder import ModelError
     from .core.images import ImageSkipped
     from .core.library import LibraryError
 
     try:
         return int(args.run(args))
-    except (CliError, CatalogError, ModelError, LibraryError, ImageSkipped, ValueError, OSError) as exc:
+    except (CliError, CatalogError, CheckpointError, ModelError, LibraryError, ImageSkipped, ValueError,
+            OSError) as exc:
         _say(f"xmr: error: {exc}")
         return 1
     except KeyboardInterrupt:

@@ -115,11 +115,11 @@ class TorchClipEncoder:
     """An open_clip model behind the `Encoder` interface; fp16 autocast on CUDA."""
 
     def __init__(self, spec: ModelSpec, device: str = "cpu", allow_download: bool = False,
-                 model: Any = None) -> None:
+                 model: Any = None, identity: str | None = None) -> None:
         import open_clip
 
         self.spec = spec
-        self.identity = spec.identity()
+        self.identity = identity or spec.identity()
         self.device = device
         self.model = (model if model is not None else build_model(spec, allow_download)).to(device)
         self.model.eval()

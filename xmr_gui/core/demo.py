@@ -16,15 +16,16 @@ from typing import Callable
 
 from PIL import Image, ImageDraw
 
+# "sky" is drawn in nearly every scene, so it is not a label (it would make every pair "relevant").
 LABELS = (
-    "sky", "cloud", "sun", "moon", "stars", "rain", "sea", "sand", "lake", "boat", "mountain", "snow",
+    "night", "cloud", "sun", "moon", "stars", "rain", "sea", "sand", "lake", "boat", "mountain", "snow",
     "building", "house", "road", "car", "lamp", "person", "umbrella", "tree", "grass", "flower", "dog", "bird",
 )
 # scene → (weight, sky colour, {label: probability}); probability 1 labels always appear.
 SCENES: dict[str, tuple[float, tuple[int, int, int], dict[str, float]]] = {
     "beach": (1.2, (110, 175, 235), {"sky": 1, "sea": 1, "sand": 1, "sun": .6, "cloud": .4, "boat": .5,
                                      "person": .4, "umbrella": .45, "bird": .3}),
-    "night city": (1.0, (15, 20, 50), {"sky": 1, "building": 1, "moon": .75, "stars": .8, "road": .6,
+    "night city": (1.0, (15, 20, 50), {"night": 1, "building": 1, "moon": .75, "stars": .8, "road": .6,
                                        "car": .45, "lamp": .7}),
     "city street": (1.0, (140, 190, 230), {"sky": 1, "building": 1, "road": .85, "car": .7, "person": .6,
                                            "cloud": .5, "lamp": .35, "sun": .25}),
@@ -232,7 +233,7 @@ def sample_scene(rng: random.Random) -> tuple[str, list[str]]:
     names = list(SCENES)
     scene = rng.choices(names, weights=[SCENES[n][0] for n in names])[0]
     labels = [label for label, p in SCENES[scene][2].items() if rng.random() < p]
-    return scene, [label for label in ORDER if label in labels]
+    return scene, [label for label in ("night", *ORDER) if label in labels and label in LABELS]
 
 
 def draw_scene(scene: str, labels: list[str], rng: random.Random) -> Image.Image:
@@ -250,7 +251,7 @@ def draw_scene(scene: str, labels: list[str], rng: random.Random) -> Image.Image
 
 
 def caption(scene: str, labels: list[str], rng: random.Random) -> str:
-    things = [label for label in labels if label != "sky"] or ["sky"]
+    things = [label for label in labels if label != "night"] or ["sky"]
     listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
     template = rng.choice(["a {scene} with {things}", "a photo of a {scene}: {things}",
                            "{things} in a {scene}", "a picture showing {things}"])

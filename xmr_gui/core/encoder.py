@@ -72,6 +72,10 @@ class ModelSpec:
 
     def identity(self) -> str:
         """Stable id of (architecture, weights): a changed id means every stored vector is stale."""
+        if self.weights.endswith(".xmr"):  # backbone embedded in a checkpoint: its own hash, not the file's
+            from .checkpoint import read_card
+
+            return self.with_embedded_weights(str(read_card(self.weights)["backbone"]["weights_sha256"]))
         h = hashlib.sha256()
         h.update(self.model.encode())
         if self.config_json:
@@ -79,15 +83,20 @@ class ModelSpec:
         kind = self.weights_kind
         if kind == "random":
             h.update(f"random-seed{RANDOM_SEED}".encode())
-        elif kind == "file" and self.weights.endswith(".xmr"):
-            from .checkpoint import read_card  # backbone embedded in a checkpoint: its own hash, not the file's
-
-            h.update(str(read_card(self.weights)["backbone"]["weights_sha256"]).encode())
         elif kind == "file":
             h.update(file_sha256(self.weights).encode())
         else:
             h.update(f"tag:{self.weights}".encode())
-        return f"{self.model}/{self.weights if kind != 'file' else Path(self.weights).name}/{h.hexdigest()[:16]}"
+        return f"{self.model}/{Path(self.weights).name if kind == 'file' else self.weights}/{h.hexdigest()[:16]}"
+
+    def with_embedded_weights(self, weights_sha256: str) -> str:
+        """The identity this architecture will have once its weights (hash given) sit inside a checkpoint."""
+        h = hashlib.sha256()
+        h.update(self.model.encode())
+        if self.config_json:
+            h.update(json.dumps(json.loads(self.config_json), sort_keys=True).encode())
+        h.update(weights_sha256.encode())
+        return f"{self.model}/embedded/{h.hexdigest()[:16]}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -13,13 +13,16 @@ import hashlib
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from . import paths
 from .catalog import Catalog
 from .encoder import Encoder, ModelError, ModelSpec, load_encoder
 from .space import RawSpace, Space
 from .vindex import HnswParams, IndexError_, VectorIndex, remove_stale_temps
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 
 class LibraryError(Exception):
@@ -40,6 +43,7 @@ class Library:
         self._space: Space | None = None
         self._index: VectorIndex | None = None
         self._dirty = False  # the in-memory index differs from the saved one
+        self.checkpoint: "Checkpoint | None" = None
         self.device = "auto"
         self.allow_download = False
         self.hnsw_params = HnswParams()
@@ -53,7 +57,23 @@ class Library:
         if lib.catalog.get_meta("model") is None:
             catalog.close()
             raise LibraryError(f"{db_dir} holds no index yet: run `xmr index FOLDER` first")
+        ckpt = lib.catalog.get_meta("checkpoint")
+        if ckpt:
+            lib.attach_checkpoint(ckpt, remember=False)
         return lib
+
+    def attach_checkpoint(self, path: str | os.PathLike[str], remember: bool = True) -> None:
+        """Search in a trained checkpoint's space; `remember` stores it as the library's checkpoint."""
+        from .checkpoint import Checkpoint, CheckpointError
+
+        try:
+            ckpt = Checkpoint.load(path)
+        except CheckpointError as exc:
+            raise LibraryError(str(exc)) from None
+        self.use_space(ckpt.space())
+        self.checkpoint = ckpt
+        if remember:
+            self.catalog.set_meta("checkpoint", str(Path(path).resolve()))
 
     @classmethod
     def create(cls, db_dir: str | os.PathLike[str], folder: str | os.PathLike[str], spec: ModelSpec) -> "Library":

@@ -145,6 +145,15 @@ def rank_labels(image: np.ndarray, labels: Sequence[str], vectors: np.ndarray, k
 
 def describe(lib: Library, path: str | os.PathLike[str], labels: Sequence[str] | None = None, k: int = 10,
              min_score: float = -1.0) -> list[LabelScore]:
-    """Labels that best describe the photo at `path`, best first."""
+    """Labels that best describe the photo at `path`, best first.
+
+    With a checkpoint and no vocabulary given, the scores are the GCN label classifiers' probabilities.
+    """
+    ckpt_space = getattr(lib.space, "label_probabilities", None)
+    if labels is None and ckpt_space is not None:
+        probs = ckpt_space(image_vector(lib, path))[0]
+        order = np.argsort(-probs, kind="stable")
+        names = lib.space.labels  # type: ignore[attr-defined]
+        return [LabelScore(float(probs[i]), names[i]) for i in order[: max(k, 0)] if probs[i] >= min_score]
     labels = list(labels) if labels is not None else read_vocabulary()
     return rank_labels(image_vector(lib, path), labels, label_vectors(lib, labels), k, min_score)

@@ -1,0 +1,284 @@
+"""Label graph, losses (each against a plain-Python loop), metrics (against a naive reference), checkpoints."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from xmr_gui.core.evaluate import mean_average_precision, recall_at_k
+from xmr_gui.core.graph import LabelGraph
+from xmr_gui.core.losses import REGISTRY, Forward, build_loss
+
+Y_HAND = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 1, 1], [1, 1, 1, 0]])
+
+
+def test_label_graph_on_hand_made_matrix():
+    g = LabelGraph.from_labels(Y_HAND, tau=0.5, p=0.2)
+    assert g.counts[0, 0] == 4 and g.counts[0, 1] == 3 and g.counts[2, 3] == 1
+    assert g.probabilities[0, 1] == pytest.approx(3 / 4) and g.probabilities[1, 0] == pytest.approx(1.0)
+    assert g.probabilities[3, 2] == pytest.approx(1.0) and g.probabilities[2, 3] == pytest.approx(1 / 3)
+    # P(j|i) ≥ τ = 0.5: 0→1 (3/4), 0→2 (2/4), 1→0 (3/3), 2→0 (2/3), 3→2 (1/1); 1→2 and 2→1 are 1/3
+    assert g.n_edges == 5
+    A = g.reweighted
+    assert A[0, 0] == pytest.approx(0.8) and A[0, 1] == pytest.approx(0.1) and A[3, 2] == pytest.approx(0.2)
+    np.testing.assert_allclose(A.sum(1), 1.0)
+    assert g.with_params(0.9, 0.2).n_edges == 2  # only the certain ones: 1→0, 3→2
+    edge_index, w = g.edges()
+    assert edge_index.shape[1] == 5 + 4 and w.min() > 0
+
+
+def hand_forward(seed=0, b=5, d=6):
+    gen = torch.Generator().manual_seed(seed)
+    img = F.normalize(torch.randn(b, d, generator=gen), dim=1).requires_grad_()
+    txt = F.normalize(torch.randn(b, d, generator=gen), dim=1).requires_grad_()
+    labels = torch.tensor(Y_HAND[:b], dtype=torch.float32)
+    cls = torch.randn(4, d, generator=gen).requires_grad_()
+    pseudo = torch.rand(b, b, generator=gen)
+    pseudo = (pseudo + pseudo.T) / 2
+    pseudo.fill_diagonal_(1)
+    nodes = torch.randn(b, d, generator=gen).requires_grad_()
+    mod = torch.randn(2 * b, generator=gen).requires_grad_()
+    return Forward(img, txt, labels, cls, mod, nodes, pseudo)
+
+
+def shares(y, i, j):
+    return any(a and b for a, b in zip(y[i], y[j]))
+
+
+def circle_loop(out, lam, m=0.25, gamma=64.0, T=0.1):
+    S = (out.img @ out.txt.T).tolist()
+    y = out.labels.tolist()
+    b = len(S)
+    terms = []
+    for sim in (S, [list(r) for r in zip(*S)]):
+        for i in range(b):
+            sp = [sim[i][j] for j in range(b) if shares(y, i, j)]
+            sn = [sim[i][j] for j in range(b) if not shares(y, i, j)]
+            if not sp or not sn:
+                continue
+            a = sum(math.exp(gamma * max(s + m, 0) * (s - m)) for s in sn)
+            c = sum(math.exp(-gamma * max(1 + m - s, 0) * (s - 1 + m)) for s in sp)
+            terms.append(math.log(1 + a * c))
+    circle = sum(terms) / max(len(terms), 1)
+    soft = 0.0
+    for sim in (S, [list(r) for r in zip(*S)]):
+        for i in range(b):
+            jac = []
+            for j in range(b):
+                inter = sum(1 for k in range(4) if y[i][k] and y[j][k])
+                union = sum(1 for k in range(4) if y[i][k] or y[j][k])
+                jac.append(inter / union if union else 0.0)
+            q = [v / sum(jac) for v in jac]
+            z = sum(math.exp(s / T) for s in sim[i])
+            soft += -sum(q[j] * math.log(math.exp(sim[i][j] / T) / z) for j in range(b)) / b
+    soft /= 2
+    return lam * circle + (1 - lam) * soft
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 1.0])
+def test_circle_soft_matches_loop(lam):
+    out = hand_forward()
+    loss = build_loss("circle_soft", lam=lam)(out)
+    assert float(loss) == pytest.approx(circle_loop(out, lam), rel=1e-4)
+
+
+def test_multilabel_and_adversarial_match_loop():
+    out = hand_forward()
+    y = out.labels.tolist()
+
+    def bce(logit, t):
+        p = 1 / (1 + math.exp(-logit))
+        return -(t * math.log(p) + (1 - t) * math.log(1 - p))
+    total = 0.0
+    for z in (out.img, out.txt):
+        logits = (z @ out.classifiers.T).tolist()
+        total += sum(bce(logits[i][c], y[i][c]) for i in range(5) for c in range(4)) / 20
+    assert float(build_loss("multilabel")(out)) == pytest.approx(total / 2, rel=1e-5)
+    mod = out.modality_logits.tolist()
+    expect = sum(bce(v, 1.0 if i < 5 else 0.0) for i, v in enumerate(mod)) / 10
+    assert float(build_loss("adversarial")(out)) == pytest.approx(expect, rel=1e-5)
+
+
+def nce_loop(sim, pos):
+    rows = []
+    for i in range(len(sim)):
+        ps = [j for j in range(len(sim)) if pos[i][j]]
+        if not ps:
+            continue
+        z = sum(math.exp(s) for s in sim[i])
+        rows.append(-sum(math.log(math.exp(sim[i][j]) / z) for j in ps) / len(ps))
+    return sum(rows) / len(rows)
+
+
+def test_ussl_losses_match_loop():
+    out = hand_forward()
+    y = out.labels.tolist()
+    b, T = 5, 0.1
+    same_set = [[y[i] == y[j] for j in range(b)] for i in range(b)]
+    nodes = F.normalize(out.set_nodes, dim=1)
+    iso = sum(nce_loop((z @ nodes.T / T).tolist(), same_set) for z in (out.img, out.txt)) / 2
+    assert float(build_loss("isomorphic")(out)) == pytest.approx(iso, rel=1e-4)
+    pos = [[shares(y, i, j) and i != j for j in range(b)] for i in range(b)]
+    intra = 0.0
+    for z in (out.img, out.txt):
+        sim = (z @ z.T / T).tolist()
+        for i in range(b):
+            sim[i][i] = -1e4
+        intra += nce_loop(sim, pos) / 2
+    assert float(build_loss("intra")(out)) == pytest.approx(intra, rel=1e-4)
+    S = (out.img @ out.txt.T / T).tolist()
+    eye = [[i == j for j in range(b)] for i in range(b)]
+    inter = (nce_loop(S, eye) + nce_loop([list(r) for r in zip(*S)], eye)) / 2
+    assert float(build_loss("inter")(out)) == pytest.approx(inter, rel=1e-4)
+
+
+def test_triplet_sn_matches_loop():
+    out = hand_forward()
+    S, P, b, m = (out.img @ out.txt.T).tolist(), out.pseudo.tolist(), 5, 0.2
+    total = 0.0
+    for i in range(b):
+        total += max(max(m + S[i][j] - S[i][i], 0) * (1 - min(max(P[i][j], 0), 1)) for j in range(b) if j != i)
+        total += max(max(m + S[j][i] - S[i][i], 0) * (1 - min(max(P[j][i], 0), 1)) for j in range(b) if j != i)
+    assert float(build_loss("triplet_sn")(out)) == pytest.approx(total / (2 * b), rel=1e-5)
+
+
+def test_kendall_matches_loop():
+    out = hand_forward()
+    S, P, b = (out.img @ out.txt.T).tolist(), out.pseudo.tolist(), 5
+    loss = build_loss("kendall", temperature=0.1, window=2, hard=3)
+    rows = []
+    for i in range(b):
+        order = sorted(range(b), key=lambda j: -P[i][j])
+        terms = []
+        for off in (1, 2):
+            for r in range(b - off):
+                j, k = order[r], order[r + off]
+                ds = P[i][j] - P[i][k]
+                sign = (ds > 0) - (ds < 0)
+                terms.append((1 - math.tanh((S[i][j] - S[i][k]) / 0.1) * sign) / 2 if ds else 0.0)
+        rows.append(sorted(terms, reverse=True)[:3])
+    expect = sum(sum(r) for r in rows) / (3 * b)
+    assert float(loss(out)) == pytest.approx(expect, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_loss_has_gradients(name):
+    out = hand_forward(seed=3)
+    loss = build_loss(name)(out)
+    loss.backward()
+    grads = [t.grad for t in (out.img, out.txt, out.classifiers, out.set_nodes, out.modality_logits) if t.grad is not None]
+    assert grads and any(float(g.abs().sum()) > 0 for g in grads)
+
+
+def naive_map(q, r, ql, rl):
+    aps = []
+    for i in range(len(q)):
+        order = sorted(range(len(r)), key=lambda j: -float(q[i] @ r[j]))
+        rel = [bool((ql[i] @ rl[j]) > 0) for j in order]
+        if not any(rel):
+            continue
+        hits, precs = 0, []
+        for pos, is_rel in enumerate(rel, 1):
+            if is_rel:
+                hits += 1
+                precs.append(hits / pos)
+        aps.append(sum(precs) / len(precs))
+    return sum(aps) / len(aps)
+
+
+def test_map_and_recall_against_naive_reference():
+    rng = np.random.default_rng(0)
+    q, r = rng.standard_normal((30, 8)), rng.standard_normal((40, 8))
+    ql, rl = (rng.random((30, 5)) < 0.3).astype(float), (rng.random((40, 5)) < 0.3).astype(float)
+    assert mean_average_precision(q, r, ql, rl) == pytest.approx(naive_map(q, r, ql, rl), rel=1e-9)
+    x = rng.standard_normal((20, 8))
+    y = x + 0.8 * rng.standard_normal((20, 8))
+    naive = {k: np.mean([sum(float(x[i] @ y[j]) > float(x[i] @ y[i]) for j in range(20)) < k for i in range(20)])
+             for k in (1, 5, 10)}
+    assert recall_at_k(x, y) == pytest.approx(naive)
+
+
+# -- training + checkpoints --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_spec):
+    import os
+
+    home = tmp_path_factory.mktemp("home")
+    os.environ["XMR_HOME"] = str(home)
+    from xmr_gui.cli import main
+    from xmr_gui.core.demo import write_demo
+
+    world = write_demo(home / "world", 120)
+    out = home / "tiny.xmr"
+    code = main(["train", str(world), "--config", "l2gcn", "--out", str(out), "--model", "xmr-tiny",
+                 "--train-backbone", "1", "--set", "epochs=2", "--json"])
+    assert code == 0
+    return world, out
+
+
+def test_one_epoch_train_eval_and_checkpoint_round_trip(trained, capsys):
+    from xmr_gui.cli import main
+    from xmr_gui.core.checkpoint import Checkpoint
+
+    world, out = trained
+    ckpt = Checkpoint.load(out)
+    assert ckpt.labels[:3] == ["bird", "boat", "building"] and len(ckpt.labels) == 24 and "sky" not in ckpt.labels
+    assert ckpt.card["graph"]["tau"] == 0.4 and len(ckpt.card["graph"]["counts"]) == 24
+    capsys.readouterr()
+    assert main(["eval", str(out), str(world), "--split", "test", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 < result["checkpoint"]["map_avg"] <= 1 and set(result["zero_shot"]) == set(result["checkpoint"])
+    recorded = ckpt.card["metrics"]["test"]["map_avg"]
+    assert result["checkpoint"]["map_avg"] == pytest.approx(recorded, abs=1e-5)  # numpy heads == torch heads
+
+
+def test_index_and_describe_with_checkpoint(trained, capsys, tmp_path):
+    from xmr_gui.cli import main
+
+    world, out = trained
+    db = tmp_path / "db"
+    assert main(["index", str(world / "images"), "--db", str(db), "--checkpoint", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["describe", str(world / "images" / "demo_00000.jpg"), "--db", str(db), "-k", "3"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 3 and all(0 <= float(r.split("\t")[0]) <= 1 for r in rows)
+    assert main(["search", "a beach", "--db", str(db), "-k", "4"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(pickle.dumps({"a": 1})), "never unpickles"),
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "truncated"),
+    (lambda p: p.write_bytes(b""), "too short"),
+])
+def test_malformed_checkpoints_are_refused(trained, tmp_path, damage, message):
+    from xmr_gui.core.checkpoint import Checkpoint, CheckpointError
+
+    bad = tmp_path / "bad.xmr"
+    bad.write_bytes(trained[1].read_bytes())
+    damage(bad)
+    with pytest.raises(CheckpointError, match=message):
+        Checkpoint.load(bad)
+
+
+def test_future_version_and_wrong_shapes_are_refused(trained, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from xmr_gui.core.checkpoint import Checkpoint, CheckpointError, read_card
+
+    card = read_card(trained[1])
+    tensors = load_file(str(trained[1]))
+    future = dict(card, format_version=99)
+    save_file(tensors, str(tmp_path / "f.xmr"), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(future)})
+    with pytest.raises(CheckpointError, match="upgrade xmr"):
+        Checkpoint.load(tmp_path / "f.xmr")
+    tensors["classifiers"] = tensors["classifiers"][:5]
+    save_file(tensors, str(tmp_path / "s.xmr"), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(card)})
+    with pytest.raises(CheckpointError, match="classifiers have shape"):
+        Checkpoint.load(tmp_path / "s.xmr")

@@ -1,0 +1,178 @@
+"""Training the shared space (heads + GCN) on cached backbone features, and the demo backbone from scratch."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .dataset import Dataset, Features
+from .evaluate import retrieval_report
+from .graph import LabelGraph
+from .losses import build_loss
+from .model import SharedSpaceModel, TrainConfig
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    loss: float
+    val_map: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    model: SharedSpaceModel
+    graph: LabelGraph
+    history: list[EpochLog] = field(default_factory=list)
+    best_epoch: int = 0
+
+
+def _losses(cfg: TrainConfig) -> list[tuple[float, torch.nn.Module]]:
+    out = []
+    for name, params in cfg.losses.items():
+        params = dict(params)
+        weight = float(params.pop("weight", 1.0))
+        out.append((weight, build_loss(name, **params)))
+    return out
+
+
+def project(model: SharedSpaceModel, img: np.ndarray, txt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    model.eval()
+    with torch.no_grad():
+        zi = torch.nn.functional.normalize(model.img_head(torch.as_tensor(img)), dim=-1).numpy()
+        zt = torch.nn.functional.normalize(model.txt_head(torch.as_tensor(txt)), dim=-1).numpy()
+    return zi, zt
+
+
+def train_space(ds: Dataset, feats: Features, cfg: TrainConfig,
+                on_epoch: Callable[[EpochLog, int], None] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train heads + GCN with the config's losses; early stopping on validation mAP (average of both ways)."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    train_idx = ds.split("train")
+    train_idx = train_idx[feats.ok[train_idx]]
+    val_idx = ds.split("val")
+    val_idx = val_idx[feats.ok[val_idx]]
+    graph = LabelGraph.from_labels(ds.labels[train_idx], cfg.tau, cfg.p)
+    edge_index, edge_weight = graph.edges()
+    model = SharedSpaceModel(cfg, feats.img.shape[1], feats.txt.shape[1], feats.label_inputs, edge_index, edge_weight)
+    losses = _losses(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    img, txt = torch.as_tensor(feats.img), torch.as_tensor(feats.txt)
+    Y, pseudo_emb = torch.as_tensor(ds.labels), torch.as_tensor(feats.pseudo)
+    result = TrainResult(model, graph)
+    best, best_state, stale = -1.0, None, 0
+    for epoch in range(1, cfg.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        order = rng.permutation(train_idx)
+        total, batches = 0.0, 0
+        for start in range(0, len(order), cfg.batch_size):
+            b = torch.as_tensor(order[start:start + cfg.batch_size])
+            if len(b) < 2:
+                continue
+            out = model(img[b], txt[b], Y[b], pseudo_emb[b] @ pseudo_emb[b].T)
+            loss = sum(w * fn(out) for w, fn in losses)
+            opt.zero_grad()
+            loss.backward()  # type: ignore[union-attr]
+            opt.step()
+            total += float(loss.detach())
+            batches += 1
+        zi, zt = project(model, feats.img[val_idx], feats.txt[val_idx])
+        val = retrieval_report(zi, zt, ds.labels[val_idx])["map_avg"]
+        log = EpochLog(epoch, total / max(batches, 1), val, time.perf_counter() - started)
+        result.history.append(log)
+        if on_epoch:
+            on_epoch(log, cfg.epochs)
+        if val > best:
+            best, best_state, stale, result.best_epoch = val, copy.deepcopy(model.state_dict()), 0, epoch
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+        if should_stop and should_stop():
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return result
+
+
+def evaluate_split(model: SharedSpaceModel, ds: Dataset, feats: Features, split: str) -> dict[str, float]:
+    idx = ds.split(split)
+    idx = idx[feats.ok[idx]]
+    zi, zt = project(model, feats.img[idx], feats.txt[idx])
+    return retrieval_report(zi, zt, ds.labels[idx])
+
+
+def zero_shot(ds: Dataset, feats: Features, split: str) -> dict[str, float]:
+    """The raw backbone space (images vs captions) on the same split: the baseline every model must beat."""
+    idx = ds.split(split)
+    idx = idx[feats.ok[idx]]
+    return retrieval_report(feats.img[idx], feats.txt[idx], ds.labels[idx])
+
+
+def checkpoint_tensors(result: TrainResult) -> dict[str, np.ndarray]:
+    m = result.model
+    tensors: dict[str, np.ndarray] = {}
+    for which in ("img", "txt"):
+        for n, (w, b) in enumerate(m.head_arrays(which)):
+            tensors[f"{which}_head.{n}.weight"], tensors[f"{which}_head.{n}.bias"] = w, b
+    with torch.no_grad():
+        tensors["classifiers"] = m.classifiers().cpu().numpy()
+    tensors["label_inputs"] = m.label_inputs.cpu().numpy()
+    return tensors
+
+
+# -- the demo backbone: a small open_clip model trained from scratch (CLIP loss) ---------------
+def train_backbone(model: Any, tokenizer: Any, ds: Dataset, pixels: np.ndarray, epochs: int, batch_size: int = 128,
+                   lr: float = 1e-3, seed: int = 0, on_epoch: Callable[[int, float], None] | None = None) -> Any:
+    """Contrastive image–caption training of an open_clip `model` on the dataset's train split.
+
+    pixels: uint8 (N, S, S, 3) of every dataset image (already decoded); augmentation: random flips.
+    """
+    from .clip_torch import OPENAI_MEAN, OPENAI_STD
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    idx = ds.split("train")
+    tokens = tokenizer(ds.captions)
+    mean = torch.tensor(OPENAI_MEAN).view(1, 3, 1, 1) * 255
+    std = torch.tensor(OPENAI_STD).view(1, 3, 1, 1) * 255
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1)
+    steps = epochs * max(1, len(idx) // batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
+    model.train()
+    for epoch in range(1, epochs + 1):
+        order, total, n = rng.permutation(idx), 0.0, 0
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            b = order[start:start + batch_size]
+            x = torch.from_numpy(pixels[b]).permute(0, 3, 1, 2).float()
+            flip = torch.from_numpy(rng.random(len(b)) < 0.5)
+            x[flip] = x[flip].flip(-1)
+            img = torch.nn.functional.normalize(model.encode_image((x - mean) / std), dim=-1)
+            txt = torch.nn.functional.normalize(model.encode_text(tokens[b]), dim=-1)
+            scale = model.logit_scale.exp().clamp(max=100)
+            logits = scale * img @ txt.T
+            # Captions of items with the same label set are not negatives of each other.
+            same = torch.as_tensor((ds.labels[b] @ ds.labels[b].T) == ds.labels[b].sum(1)[:, None]) & \
+                torch.as_tensor((ds.labels[b] @ ds.labels[b].T) == ds.labels[b].sum(1)[None, :])
+            target = same.float() / same.float().sum(1, keepdim=True)
+            loss = (torch.sum(-target * logits.log_softmax(1), 1).mean()
+                    + torch.sum(-target.T * logits.T.log_softmax(1), 1).mean()) / 2
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total, n = total + float(loss.detach()), n + 1
+        if on_epoch:
+            on_epoch(epoch, total / max(n, 1))
+    model.eval()
+    return model
