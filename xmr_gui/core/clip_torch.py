@@ -58,7 +58,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise ModelError(f"weights file {path} holds no state dict")
-    return {k.removeprefix("module."): v for k, v in state.items()}
+    return {k.removeprefix("module."): (v.float() if v.dtype == torch.float16 else v) for k, v in state.items()}
 
 
 def build_model(spec: ModelSpec, allow_download: bool = False) -> Any:

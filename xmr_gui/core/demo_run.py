@@ -17,8 +17,21 @@ EXAMPLE_QUERIES = ("a beach with a boat", "a city at night with the moon", "a do
                    "snow in the mountains")
 
 
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "xmr-demo.xmr"
+
+
+def demo_checkpoint() -> Path | None:
+    """The checkpoint shipped in models/ (trained on the demo world), if this install has it."""
+    return SHIPPED if SHIPPED.is_file() else None
+
+
 def demo_model() -> tuple[ModelSpec, str]:
     """The best model available offline for the demo, and how to announce it."""
+    ckpt = demo_checkpoint()
+    if ckpt is not None:
+        from .checkpoint import Checkpoint
+
+        return Checkpoint.load(ckpt).backbone_spec(), f"model: shipped demo checkpoint {ckpt}"
     spec = ModelSpec.parse("xmr-tiny", "random")
     return spec, ("no trained demo model found: using a tiny RANDOM model, so results are arbitrary "
                   "(train one with `xmr train`)")
@@ -31,6 +44,8 @@ def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None]) -> in
     say(f"xmr demo: {note}")
     folder = out / "images"
     with Library.create(paths.default_db_dir(folder), folder, spec) as lib:
+        if demo_checkpoint() is not None:
+            lib.attach_checkpoint(demo_checkpoint())  # type: ignore[arg-type]
         report = index_folder(lib, folder)
         say("xmr demo: indexed " + ", ".join(f"{v} {k}" for k, v in report.counts().items()))
         for query in EXAMPLE_QUERIES:

@@ -40,7 +40,16 @@ def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) 
     tokenizer = open_clip.get_tokenizer(spec.model)
     train_backbone(model, tokenizer, ds, pixels, epochs,
                    on_epoch=lambda e, loss: say(f"backbone epoch {e}/{epochs}: contrastive loss {loss:.4f}"))
-    state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    # Shipped in fp16 (half the size); round the live model the same way so the features the heads are trained
+    # on are exactly the ones a user's index will get from the checkpoint.
+    import torch
+
+    with torch.no_grad():
+        for t in model.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    state = {k: (v.detach().cpu().numpy().astype(np.float16) if v.is_floating_point() else v.detach().cpu().numpy())
+             for k, v in model.state_dict().items()}
     sha = _tensor_sha(state)
     embedded = ModelSpec(spec.model, "embedded.xmr", spec.config_json)
     encoder = TorchClipEncoder(embedded, model=model, identity=embedded.with_embedded_weights(sha))
