@@ -149,3 +149,11 @@ def test_killed_index_resumes_consistently(tmp_path):
         files = lib.catalog.files()
         assert len(files) == 150 and all(r.status == "indexed" for r in files.values())
         assert lib.index.ids() == {r.id for r in files.values()}
+
+
+def test_plain_demo_builds_indexes_and_searches(tmp_path, capsys):
+    code, out, err = run(capsys, "demo", "--size", "30", "--db", str(tmp_path / "db"))
+    assert code == 0 and "# a beach with a boat" in out
+    hits = [line for line in out.splitlines() if not line.startswith("#")]
+    assert len(hits) >= 4 * 3 and all(Path(line.split("\t")[1]).exists() for line in hits if "/" in line)
+    assert "indexed 30 added" in err

@@ -113,6 +113,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write the dataset here and stop")
     p.add_argument("--size", type=int, default=400, metavar="N", help="number of images (default 400)")
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
+    _db_option(p)
     p.set_defaults(run=cmd_demo)
 
     p = sub.add_parser("train", help="train a shared space (L2-GCN / USSL / BCLS) into one .xmr checkpoint",
@@ -342,7 +343,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     from .core.demo_run import run_demo
 
-    return run_demo(paths.demo_dir(), args.size, args.seed, say=_say)
+    return run_demo(paths.demo_dir(), args.size, args.seed, say=_say, db=Path(args.db) if args.db else None)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

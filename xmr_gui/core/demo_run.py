@@ -37,13 +37,13 @@ def demo_model() -> tuple[ModelSpec, str]:
                   "(train one with `xmr train`)")
 
 
-def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None]) -> int:
+def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: Path | None = None) -> int:
     out = write_demo(root / f"world-{seed}-{size}", size, seed)
     say(f"xmr demo: {size} images and labels in {out}")
     spec, note = demo_model()
     say(f"xmr demo: {note}")
     folder = out / "images"
-    with Library.create(paths.default_db_dir(folder), folder, spec) as lib:
+    with Library.create(db or paths.default_db_dir(folder), folder, spec) as lib:
         if demo_checkpoint() is not None:
             lib.attach_checkpoint(demo_checkpoint())  # type: ignore[arg-type]
         report = index_folder(lib, folder)
