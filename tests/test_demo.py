@@ -28,8 +28,8 @@ def indexed_world(tmp_path_factory):
     lib.close()
 
 
-@pytest.mark.parametrize("query, label", [("a beach with sea and sand", "sand"), ("a city at night", "night"),
-                                          ("snow and mountains", "snow"), ("a rainy street", "rain")])
+@pytest.mark.parametrize("query, label", [("a beach with sea and sand", "sand"), ("a city at night with the moon", "night"),
+                                          ("snow and mountains", "snow"), ("a rainy street with rain and umbrellas", "rain")])
 def test_top_results_carry_the_queried_label(indexed_world, query, label):
     from xmr_gui.core.search import search_text
 

@@ -31,6 +31,22 @@ def test_label_graph_on_hand_made_matrix():
     assert g.with_params(0.9, 0.2).n_edges == 2  # only the certain ones: 1→0, 3→2
     edge_index, w = g.edges()
     assert edge_index.shape[1] == 5 + 4 and w.min() > 0
+    # label 3 listens to label 2 (P(2|3) = 1): a message from source 2 to target 3
+    k = [n for n in range(edge_index.shape[1]) if tuple(edge_index[:, n]) == (2, 3)]
+    assert len(k) == 1 and w[k[0]] == pytest.approx(0.2)
+
+
+def test_gcn_layer_equals_dense_normalised_propagation():
+    from xmr_gui.core.model import LabelGCN
+
+    g = LabelGraph.from_labels(Y_HAND, tau=0.5, p=0.2)
+    torch.manual_seed(0)
+    gcn = LabelGCN(3, 5, 4)
+    x = torch.randn(4, 3)
+    ei, ew = (torch.as_tensor(a) for a in g.edges())
+    messages, bias = gcn.last_layer_parts(x, ei, ew)
+    dense = torch.as_tensor(g.normalized, dtype=torch.float32) @ messages + bias
+    torch.testing.assert_close(gcn(x, ei, ew), dense, rtol=1e-5, atol=1e-5)
 
 
 def hand_forward(seed=0, b=5, d=6):
@@ -282,3 +298,16 @@ def test_future_version_and_wrong_shapes_are_refused(trained, tmp_path):
     save_file(tensors, str(tmp_path / "s.xmr"), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(card)})
     with pytest.raises(CheckpointError, match="classifiers have shape"):
         Checkpoint.load(tmp_path / "s.xmr")
+
+
+def test_neighbour_contributions_sum_to_the_logit(trained):
+    from xmr_gui.core.checkpoint import Checkpoint
+
+    space = Checkpoint.load(trained[1]).space()
+    assert space.gcn is not None
+    np.testing.assert_allclose(space.gcn["adjacency"] @ space.gcn["messages"] + space.gcn["bias"], space.classifiers,
+                               rtol=1e-4, atol=1e-5)
+    z = space.images(np.random.default_rng(0).standard_normal((1, space._img[0][0].shape[1])))[0]
+    for c in range(len(space.labels)):
+        lifted = space.lifted_by(z, c, top=30)
+        assert all(amount > 0 and name != space.labels[c] for name, amount in lifted)

@@ -140,5 +140,8 @@ class Checkpoint:
         return f"ckpt:{h.hexdigest()[:16]}"
 
     def space(self, backbone_identity: str | None = None) -> CheckpointSpace:
+        gcn = None
+        if {"gcn.adjacency", "gcn.messages", "gcn.bias"} <= set(self.tensors):
+            gcn = {k.removeprefix("gcn."): self.tensors[k] for k in ("gcn.adjacency", "gcn.messages", "gcn.bias")}
         return CheckpointSpace(self.identity, backbone_identity or self.card["backbone"]["identity"],
-                               self._head("img"), self._head("txt"), self.labels, self.tensors["classifiers"])
+                               self._head("img"), self._head("txt"), self.labels, self.tensors["classifiers"], gcn)

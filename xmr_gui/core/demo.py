@@ -251,11 +251,14 @@ def draw_scene(scene: str, labels: list[str], rng: random.Random) -> Image.Image
 
 
 def caption(scene: str, labels: list[str], rng: random.Random) -> str:
+    """Every label is named (night as "at night"), in shuffled order so a text model learns words, not slots."""
     things = [label for label in labels if label != "night"] or ["sky"]
+    rng.shuffle(things)
     listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
-    template = rng.choice(["a {scene} with {things}", "a photo of a {scene}: {things}",
-                           "{things} in a {scene}", "a picture showing {things}"])
-    return template.format(scene=scene, things=listed)
+    when = " at night" if "night" in labels else ""
+    template = rng.choice(["a {scene}{when} with {things}", "{things} in a {scene}{when}",
+                           "a photo of {things}{when}", "a {scene} scene{when}: {things}"])
+    return template.format(scene=scene.replace("night city", "city"), things=listed, when=when)
 
 
 def split_of(i: int) -> str:

@@ -69,10 +69,14 @@ class LabelGraph:
         return inv[:, None] * A * inv[None, :]
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
-        """(edge_index (2, E) int64, weight (E,)) of the re-weighted graph incl. self-loops, for GCN layers."""
+        """(edge_index (2, E) int64, weight (E,)) of the re-weighted graph incl. self-loops, for GCN layers.
+
+        Label i aggregates from its neighbours j (H'_i = Σ_j Â_ij H_j), so messages flow j → i: in
+        torch_geometric's (source, target) order an edge is (j, i) with weight A'_ij.
+        """
         A = self.reweighted
-        src, dst = np.nonzero(A)
-        return np.stack([src, dst]).astype(np.int64), A[src, dst].astype(np.float32)
+        rows, cols = np.nonzero(A)
+        return np.stack([cols, rows]).astype(np.int64), A[rows, cols].astype(np.float32)
 
     @property
     def n_edges(self) -> int:

@@ -23,13 +23,15 @@ class CheckpointSpace:
     """The Space of a trained checkpoint (see space.Space)."""
 
     def __init__(self, identity: str, backbone_identity: str, img_head: list[tuple[np.ndarray, np.ndarray]],
-                 txt_head: list[tuple[np.ndarray, np.ndarray]], labels: list[str], classifiers: np.ndarray) -> None:
+                 txt_head: list[tuple[np.ndarray, np.ndarray]], labels: list[str], classifiers: np.ndarray,
+                 gcn: dict[str, np.ndarray] | None = None) -> None:
         self.identity = identity
         self.backbone_identity = backbone_identity
         self._img, self._txt = img_head, txt_head
         self.labels = labels
         self.classifiers = classifiers.astype(np.float32)
         self.dim: int | None = int(classifiers.shape[1])
+        self.gcn = gcn  # adjacency (C, C), messages (C, d), bias (d,): classifiers = adjacency @ messages + bias
 
     def images(self, feats: np.ndarray) -> np.ndarray:
         return _normalize(mlp(feats, self._img))
@@ -40,3 +42,12 @@ class CheckpointSpace:
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:
         """sigmoid(z · Hᵀ): the multi-label classifier's output for shared-space vectors z."""
         return (1.0 / (1.0 + np.exp(-(np.atleast_2d(z) @ self.classifiers.T)))).astype(np.float32)
+
+    def lifted_by(self, z: np.ndarray, label: int, top: int = 3) -> list[tuple[str, float]]:
+        """Neighbour labels j that raised label `label`'s logit for z the most: Â_ij (z · M_j), j ≠ i, > 0."""
+        if self.gcn is None:
+            return []
+        parts = self.gcn["adjacency"][label] * (self.gcn["messages"] @ np.asarray(z, dtype=np.float32))
+        parts[label] = 0.0
+        order = np.argsort(-parts, kind="stable")[:top]
+        return [(self.labels[j], float(parts[j])) for j in order if parts[j] > 0]

@@ -89,6 +89,13 @@ class LabelGCN(nn.Module):
         h = F.leaky_relu(self.conv1(x, edge_index, edge_weight), 0.2)
         return self.conv2(h, edge_index, edge_weight)
 
+    def last_layer_parts(self, x: torch.Tensor, edge_index: torch.Tensor,
+                         edge_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(messages M = H¹W¹ (C, d), bias b): the output is Â M + b, so label i's score for z splits into
+        Σ_j Â_ij (z · M_j) — how much each neighbour j lifted label i."""
+        h = F.leaky_relu(self.conv1(x, edge_index, edge_weight), 0.2)
+        return self.conv2.lin(h), self.conv2.bias
+
 
 class SharedSpaceModel(nn.Module):
     def __init__(self, cfg: TrainConfig, d_img: int, d_txt: int, label_inputs: np.ndarray,

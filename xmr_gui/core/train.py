@@ -128,6 +128,12 @@ def checkpoint_tensors(result: TrainResult) -> dict[str, np.ndarray]:
     with torch.no_grad():
         tensors["classifiers"] = m.classifiers().cpu().numpy()
     tensors["label_inputs"] = m.label_inputs.cpu().numpy()
+    if m.gcn is not None:
+        with torch.no_grad():
+            messages, bias = m.gcn.last_layer_parts(m.label_inputs, m.edge_index, m.edge_weight)
+        tensors["gcn.messages"] = messages.detach().cpu().numpy()
+        tensors["gcn.bias"] = bias.detach().cpu().numpy()
+        tensors["gcn.adjacency"] = result.graph.normalized.astype(np.float32)
     return tensors
 
 
