@@ -143,6 +143,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_eval)
 
+    sub.add_parser("gui", help="open the window: xmr gui [FOLDER] [--checkpoint FILE] [--self-test] "
+                   "(see xmr gui --help)")
+
     p = sub.add_parser("paths", help="print where xmr keeps data, caches and settings")
     p.set_defaults(run=cmd_paths)
     return parser
@@ -406,6 +409,10 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["gui"]:  # everything after `gui` belongs to the window's own parser
+        from .qt.app import main as gui_main
+
+        return gui_main(argv[1:])
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):

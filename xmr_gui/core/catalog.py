@@ -58,7 +58,8 @@ class Catalog:
             raise CatalogError(f"no catalog at {self.path}: index a folder first (`xmr index FOLDER`)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            # Callers serialise access (the GUI's worker threads take turns), so any thread may use it.
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()

@@ -39,6 +39,7 @@ def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray]
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp),
               metadata={"format": FORMAT, "xmr_card": json.dumps(card)})
+    os.chmod(tmp, 0o644)  # a model file to share, not a secret
     os.replace(tmp, path)
     return path
 

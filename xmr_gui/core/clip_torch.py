@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -61,8 +62,23 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): (v.float() if v.dtype == torch.float16 else v) for k, v in state.items()}
 
 
+@contextlib.contextmanager
+def _quiet_open_clip() -> Any:
+    """open_clip warns on the root logger that random init means 'no pretrained weights': we say so ourselves."""
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def build_model(spec: ModelSpec, allow_download: bool = False) -> Any:
     """The open_clip CLIP module for `spec`, on CPU, in eval mode."""
+    with _quiet_open_clip():
+        return _build_model(spec, allow_download)
+
+
+def _build_model(spec: ModelSpec, allow_download: bool = False) -> Any:
     import open_clip
 
     register_config(spec)

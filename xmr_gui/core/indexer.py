@@ -45,6 +45,7 @@ class Progress:
     total: int
     skipped: int
     elapsed: float
+    latest: tuple[str, ...] = ()  # files indexed since the previous report (a window fills its grid with them)
 
     @property
     def rate(self) -> float:
@@ -175,9 +176,9 @@ def _encode_all(lib: Library, todo: list[Found], known: dict[str, object], repor
     done = 0  # files fully handled (encoded and committed, or skipped)
     batch: list[tuple[Found, np.ndarray]] = []
 
-    def report_progress() -> None:
+    def report_progress(latest: tuple[str, ...] = ()) -> None:
         if on_progress is not None:
-            on_progress(Progress(done, len(todo), report.skipped, time.perf_counter() - started))
+            on_progress(Progress(done, len(todo), report.skipped, time.perf_counter() - started, latest))
 
     def flush() -> None:
         nonlocal last_save, done
@@ -196,8 +197,9 @@ def _encode_all(lib: Library, todo: list[Found], known: dict[str, object], repor
                 report.added += 1
         report.encoded += len(batch)
         done += len(batch)
+        latest = tuple(f.path for f, _ in batch)
         batch.clear()
-        report_progress()
+        report_progress(latest)
         if time.perf_counter() - last_save > save_every:
             lib.save_index()
             last_save = time.perf_counter()

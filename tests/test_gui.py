@@ -1,0 +1,148 @@
+"""The real window, offscreen, driven through the real core (pytest-qt; no sleeps: waitSignal / waitUntil)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+Qt = pytest.importorskip("PySide6.QtCore").Qt
+
+pytest.importorskip("PySide6")
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from xmr_gui.core.encoder import ModelSpec
+    from xmr_gui.core.session import ModelChoice, Session
+    from xmr_gui.qt.main_window import MainWindow
+
+    monkeypatch.setenv("XMR_GUI_NO_DIALOGS", "1")
+    made = []
+
+    def make(checkpoint: Path | None = None):
+        choice = ModelChoice(checkpoint, None if checkpoint else ModelSpec.parse("xmr-tiny", "random"), "cpu", 16)
+        session = Session(choice)
+        window = MainWindow(session, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window.show()
+        made.append((window, session))
+        return window
+
+    yield make
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone()
+    for window, session in made:
+        window.thumbs.wait()
+        session.close()
+
+
+@pytest.fixture
+def world(tmp_path):
+    from xmr_gui.core.demo import write_demo
+
+    out = write_demo(tmp_path / "world", 60, seed=3)
+    labels = {str(out / r["file"]): r["labels"] for r in map(json.loads, (out / "labels.jsonl").read_text().splitlines())}
+    return out / "images", labels
+
+
+def open_and_index(qtbot, window, folder):
+    with qtbot.waitSignal(window.indexing_done, timeout=180_000) as done:
+        window.open_folder(str(folder))
+    return done.args[0]
+
+
+def test_index_fills_grid_and_text_search_shows_scores(qtbot, make_window, world):
+    window = make_window()
+    folder, _ = world
+    report = open_and_index(qtbot, window, folder)
+    assert report.counts()["added"] == 60
+    qtbot.waitUntil(lambda: window.model.rowCount() == 60, timeout=30_000)
+    assert "60 photos" in window.library_label.text()
+    with qtbot.waitSignal(window.search_done, timeout=60_000) as found:
+        qtbot.keyClicks(window.search_box, "a dog in the forest")
+        qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+    hits = found.args[0]
+    assert window.model.rowCount() == len(hits) == 60
+    assert window.model.data(window.model.index(0)).startswith(f"{hits[0].score:.3f}")
+    window.threshold.setValue(int(hits[10].score * 100) + 1)  # the slider filters without a new query
+    assert 0 < window.model.rowCount() <= 10
+
+
+def test_reopening_is_instant_and_encodes_nothing(qtbot, make_window, world):
+    window = make_window()
+    open_and_index(qtbot, window, world[0])
+    again = open_and_index(qtbot, window, world[0])
+    assert again.encoded == 0 and again.counts()["unchanged"] == 60
+
+
+def test_cancel_mid_index(qtbot, make_window, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(160):
+        Image.fromarray(rng.integers(0, 255, (300, 300, 3), dtype=np.uint8)).save(folder / f"p{i:03d}.png")
+    window = make_window()
+    with qtbot.waitSignal(window.indexing_done, timeout=180_000) as done:
+        window.open_folder(str(folder))
+        qtbot.waitUntil(lambda: window.progress.value() >= 16, timeout=120_000)
+        qtbot.keyClick(window, Qt.Key.Key_Escape)  # Esc cancels
+    report = done.args[0]
+    assert report.cancelled and report.encoded < 160
+    assert not window.progress.isVisible()
+
+
+def test_drop_photo_gives_similar_photos_and_labels(qtbot, make_window, world):
+    window = make_window()
+    folder, _ = world
+    open_and_index(qtbot, window, folder)
+    photo = str(folder / "demo_00005.jpg")
+    errors = []
+    window.error_shown.connect(errors.append)
+    with qtbot.waitSignals([window.search_done, window.describe_done], timeout=60_000,
+                           raising=False) as both:
+        window.handle_drop(photo)
+    assert both.signal_triggered, errors
+    assert window.model.rowCount() == 59  # every other photo, the dropped one left out
+    assert len(window.describe_panel.labels()) == 10
+
+
+def test_refused_checkpoint_shows_a_message(qtbot, make_window, tmp_path):
+    window = make_window()
+    bad = tmp_path / "bad.xmr"
+    bad.write_bytes(b"\x80\x04K\x01." * 10)  # a pickle, renamed
+    with qtbot.waitSignal(window.error_shown, timeout=30_000) as shown:
+        window.open_checkpoint(str(bad))
+    assert "not an xmr checkpoint" in shown.args[0]
+    assert "not an xmr checkpoint" in window.statusBar().currentMessage()
+
+
+def test_unreadable_folder_is_an_error_not_a_crash(qtbot, make_window, tmp_path):
+    window = make_window()
+    with qtbot.waitSignal(window.error_shown, timeout=30_000) as shown:
+        window.open_folder(str(tmp_path / "does-not-exist"))
+    assert "is not a folder" in shown.args[0]
+
+
+def test_top_result_carries_the_expected_label_with_the_shipped_checkpoint(qtbot, make_window, world):
+    from xmr_gui.core.demo_run import demo_checkpoint
+
+    if demo_checkpoint() is None:
+        pytest.skip("models/xmr-demo.xmr is not in this checkout")
+    window = make_window(demo_checkpoint())
+    folder, labels = world
+    open_and_index(qtbot, window, folder)
+    with qtbot.waitSignal(window.search_done, timeout=60_000) as found:
+        window.search_box.setText("snow and mountains")
+        window.search_box.returnPressed.emit()
+    assert "snow" in labels[found.args[0][0].path]
+    with qtbot.waitSignal(window.search_done, timeout=60_000):
+        window.compare_box.setChecked(True)
+    assert window.compare_grid.isVisible() and window.compare_model.rowCount() > 0

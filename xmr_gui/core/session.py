@@ -1,0 +1,151 @@
+"""A working session over one photo folder, as the window uses it (Qt-free, so tests and scripts can too).
+
+It owns the open library, the model choice and the optional checkpoint; every method may be slow (model
+loading, encoding) and is meant to run off the GUI thread; none of them touches Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import paths
+from .checkpoint import Checkpoint
+from .encoder import Encoder, ModelSpec
+from .indexer import IndexReport, Progress, index_folder
+from .library import Library, LibraryError
+from .search import Hit, LabelScore, describe, image_vector, search_image, search_text
+from .space import RawSpace
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    label: str
+    score: float
+    lifted_by: list[tuple[str, float]] = field(default_factory=list)  # neighbour labels that raised it
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the user picked: a checkpoint (its backbone encodes) or a bare backbone spec."""
+
+    checkpoint: Path | None = None
+    spec: ModelSpec | None = None
+    device: str = "auto"
+    batch_size: int = 32
+
+    def backbone(self) -> ModelSpec:
+        if self.checkpoint is not None:
+            return Checkpoint.load(self.checkpoint).backbone_spec()
+        if self.spec is None:
+            raise LibraryError("no model chosen: open a checkpoint or pick a model")
+        return self.spec
+
+
+class Session:
+    def __init__(self, choice: ModelChoice) -> None:
+        self.choice = choice
+        self.library: Library | None = None
+        self._raw: Library | None = None  # the same index in the raw backbone space, for "compare"
+        self._lock = threading.RLock()  # one slow call at a time on the library
+
+    # -- folder + model ---------------------------------------------------------------------
+    def open_folder(self, folder: str | os.PathLike[str]) -> Library:
+        folder = os.path.abspath(os.fspath(folder))
+        if not os.path.isdir(folder):
+            raise LibraryError(f"{folder} is not a folder")
+        if not os.access(folder, os.R_OK | os.X_OK):
+            raise LibraryError(f"{folder} cannot be read (permission denied)")
+        with self._lock:
+            self.close()
+            lib = Library.create(paths.default_db_dir(folder), folder, self.choice.backbone())
+            lib.device = self.choice.device
+            if self.choice.checkpoint is not None:
+                lib.attach_checkpoint(self.choice.checkpoint)
+            self.library = lib
+            return lib
+
+    def set_checkpoint(self, path: str | os.PathLike[str]) -> Checkpoint:
+        """Validate and adopt a checkpoint (refused with a CheckpointError naming the problem)."""
+        ckpt = Checkpoint.load(path)
+        with self._lock:
+            self.choice = ModelChoice(Path(path), None, self.choice.device, self.choice.batch_size)
+            if self.library is not None:
+                self.open_folder(self.library.folder)
+        return ckpt
+
+    def close(self) -> None:
+        for lib in (self.library, self._raw):
+            if lib is not None:
+                lib.close()
+        self.library = self._raw = None
+
+    def _lib(self) -> Library:
+        if self.library is None:
+            raise LibraryError("open a folder first")
+        return self.library
+
+    # -- work ---------------------------------------------------------------------------------
+    def index(self, on_progress: Callable[[Progress], None] | None = None,
+              cancel: threading.Event | None = None) -> IndexReport:
+        with self._lock:
+            lib = self._lib()
+            return index_folder(lib, lib.folder, batch_size=self.choice.batch_size, on_progress=on_progress,
+                                cancel=cancel)
+
+    def warm_up(self) -> str:
+        """Load the encoder (the slow imports) ahead of the first query; returns its identity."""
+        with self._lock:
+            return self._lib().encoder.identity
+
+    def search_text(self, query: str, k: int = 200, min_score: float = -1.0) -> list[Hit]:
+        with self._lock:
+            return search_text(self._lib(), query, k, min_score)
+
+    def search_image(self, path: str | os.PathLike[str], k: int = 200, min_score: float = -1.0) -> list[Hit]:
+        with self._lock:
+            return search_image(self._lib(), path, k, min_score)
+
+    def describe(self, path: str | os.PathLike[str], k: int = 10) -> list[LabelRow]:
+        """Ranked labels; with a checkpoint, each with the graph neighbours that lifted it."""
+        with self._lock:
+            lib = self._lib()
+            ranked: list[LabelScore] = describe(lib, path, None, k)
+            lifted = getattr(lib.space, "lifted_by", None)
+            if lifted is None:
+                return [LabelRow(r.label, r.score) for r in ranked]
+            z = image_vector(lib, path)
+            index = {name: i for i, name in enumerate(lib.space.labels)}  # type: ignore[attr-defined]
+            return [LabelRow(r.label, r.score, lifted(z, index[r.label])) for r in ranked]
+
+    def compare_text(self, query: str, k: int = 200) -> tuple[list[Hit], list[Hit]]:
+        """The same query in the raw backbone space (zero-shot) and in the checkpoint's space."""
+        with self._lock:
+            lib = self._lib()
+            if self._raw is None:
+                self._raw = Library.open(lib.db_dir)
+                self._raw.use_encoder(lib.encoder)
+                self._raw.use_space(RawSpace(lib.spec.identity()))
+            return search_text(self._raw, query, k), search_text(lib, query, k)
+
+    def status(self) -> dict[str, object]:
+        lib = self.library
+        if lib is None:
+            return {"folder": None}
+        ckpt = lib.checkpoint
+        return {"folder": lib.folder, "indexed": len(lib.index) if lib._index is not None else lib.catalog.count(),
+                "skipped": lib.catalog.count("skipped"), "model": lib.spec.describe(),
+                "checkpoint": str(ckpt.path) if ckpt else None}
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return self._lib().catalog.skipped()
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return self.library is not None and self.library.checkpoint is not None
+
+    def encoder(self) -> Encoder:
+        return self._lib().encoder

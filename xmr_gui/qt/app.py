@@ -1,0 +1,115 @@
+"""`xmr-gui` / `xmr gui`: start the window fast (no torch at start-up), then everything loads in the background."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+SELF_TEST_QUERY = "a beach with sea and sand"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xmr-gui", description="The xmr window: index a photo folder, search it by "
+                                "text or by photo, and inspect the model.")
+    p.add_argument("folder", nargs="?", help="photo folder to open (default: offer the built-in demo)")
+    p.add_argument("--checkpoint", metavar="FILE", help="trained .xmr checkpoint to search with")
+    p.add_argument("--query", metavar="TEXT", help="run this text search once the folder is indexed")
+    p.add_argument("--image", metavar="PHOTO", help="once indexed, show photos similar to PHOTO and its labels")
+    p.add_argument("--self-test", action="store_true",
+                   help="open the real window on the demo, index it, run one text search, print the top result "
+                        "(score<TAB>path) as the last line and exit 0 (offscreen when there is no display)")
+    return p
+
+
+def _choice(args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
+    from ..core.demo_run import demo_checkpoint
+    from ..core.encoder import ModelSpec
+    from ..core.session import ModelChoice
+
+    device = str(settings.value("device", "auto"))
+    batch = int(settings.value("batch_size", 32))
+    remembered = settings.value("checkpoint", "")
+    for candidate in (args.checkpoint, remembered, demo_checkpoint()):
+        if candidate and Path(candidate).is_file():
+            return ModelChoice(Path(candidate), None, device, batch)
+    return ModelChoice(None, ModelSpec.parse("xmr-tiny", "random"), device, batch)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.self_test:
+        os.environ["XMR_GUI_NO_DIALOGS"] = "1"
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings, QThreadPool, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ..core import paths
+    from ..core.session import Session
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("xmr")
+    settings = QSettings(str(paths.config_dir() / "xmr-gui.ini"), QSettings.Format.IniFormat)
+    session = Session(_choice(args, settings))
+    window = MainWindow(session, settings)
+    window.show()
+    outcome = {"code": 0}
+    if args.self_test:
+        _wire_self_test(window, app, outcome)
+        QTimer.singleShot(0, window.open_demo)
+    elif args.folder:
+        QTimer.singleShot(0, lambda: window.open_folder(os.path.abspath(args.folder)))
+        _queue_first_queries(window, args)
+    code = app.exec()
+    QThreadPool.globalInstance().waitForDone()
+    window.thumbs.wait()
+    session.close()
+    return outcome["code"] if args.self_test else code
+
+
+def _queue_first_queries(window, args) -> None:  # type: ignore[no-untyped-def]
+    """--query / --image: run once, after the first indexing finishes."""
+    def run(_report) -> None:  # type: ignore[no-untyped-def]
+        window.indexing_done.disconnect(run)
+        if args.image:
+            window.query_image(os.path.abspath(args.image))
+        if args.query:
+            window.search_box.setText(args.query)
+            window.search_box.returnPressed.emit()
+
+    if args.query or args.image:
+        window.indexing_done.connect(run)
+
+
+def _wire_self_test(window, app, outcome) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QTimer
+
+    def fail(message: str) -> None:
+        print(f"self-test failed: {message}", file=sys.stderr, flush=True)
+        outcome["code"] = 1
+        app.exit(1)
+
+    def searched(hits) -> None:  # type: ignore[no-untyped-def]
+        if not hits:
+            fail("the search returned nothing")
+            return
+        print(f"{hits[0].score:.4f}\t{hits[0].path}", flush=True)
+        app.exit(0)
+
+    def indexed(report) -> None:  # type: ignore[no-untyped-def]
+        print(f"indexed: {report.counts()}", file=sys.stderr, flush=True)
+        window.search_done.connect(searched)
+        window.search_box.setText(SELF_TEST_QUERY)
+        window.search_box.returnPressed.emit()
+
+    window.indexing_done.connect(indexed)
+    window.error_shown.connect(fail)
+    QTimer.singleShot(600_000, lambda: fail("timed out after 10 minutes"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

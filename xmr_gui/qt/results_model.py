@@ -1,0 +1,78 @@
+"""The list model behind the thumbnail grid: (path, score) rows, thumbnails filled in as they decode."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QPixmap
+
+from ..core.search import Hit
+from .thumbs import SIZE, ThumbnailCache
+
+PathRole = Qt.ItemDataRole.UserRole
+ScoreRole = Qt.ItemDataRole.UserRole + 1
+
+
+class ResultsModel(QAbstractListModel):
+    def __init__(self, thumbs: ThumbnailCache, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[str, float | None]] = []
+        self._row_of: dict[str, int] = {}
+        self._thumbs = thumbs
+        self._placeholder = QPixmap(SIZE, SIZE)
+        self._placeholder.fill(QColor(128, 128, 128, 60))
+        thumbs.ready.connect(self._on_thumb)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        path, score = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            name = os.path.basename(path)
+            return name if score is None else f"{score:.3f}  {name}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbs.get(path) or self._placeholder
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return path if score is None else f"{path}\nscore {score:.4f}"
+        if role == PathRole:
+            return path
+        if role == ScoreRole:
+            return score
+        return None
+
+    def set_hits(self, hits: list[Hit]) -> None:
+        self.beginResetModel()
+        self._rows = [(h.path, h.score) for h in hits]
+        self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
+        self.endResetModel()
+
+    def append_paths(self, paths: list[str]) -> None:
+        new = [p for p in paths if p not in self._row_of]
+        if not new:
+            return
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+        for p in new:
+            self._row_of[p] = len(self._rows)
+            self._rows.append((p, None))
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.set_hits([])
+
+    def path_at(self, row: int) -> str:
+        return self._rows[row][0]
+
+    def rows(self) -> list[tuple[str, float | None]]:
+        return list(self._rows)
+
+    def _on_thumb(self, path: str) -> None:
+        row = self._row_of.get(path)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,68 @@
+"""The one helper that runs core calls off the GUI thread: a QRunnable whose signals carry the outcome.
+
+    task = run_task(session.index, with_progress=True)
+    task.signals.progress.connect(...); task.signals.result.connect(...); task.signals.error.connect(...)
+    task.cancel()   # sets the threading.Event the core call checks
+
+The core function gets `on_progress` and `cancel` keyword arguments when `with_progress` is true.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class TaskSignals(QObject):
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(str)
+    finished = Signal()
+
+
+class Task(QRunnable):
+    def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kwargs: Any) -> None:
+        super().__init__()
+        self.signals = TaskSignals()
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._cancel = threading.Event()
+        self.pool: QThreadPool = QThreadPool.globalInstance()
+        if with_progress:
+            self._kwargs.update(on_progress=self.signals.progress.emit, cancel=self._cancel)
+        self.setAutoDelete(False)  # the caller keeps a reference and reads .signals after run()
+
+    def start(self) -> None:
+        self.pool.start(self)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:
+        try:
+            out = self._fn(*self._args, **self._kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never raised into Qt
+            message = str(exc) or type(exc).__name__
+            if not isinstance(exc, (OSError, ValueError, LookupError)) and "Error" not in type(exc).__name__:
+                message += "\n" + traceback.format_exc(limit=3)
+            self.signals.error.emit(message)
+        else:
+            self.signals.result.emit(out)
+        finally:
+            self.signals.finished.emit()
+
+
+def run_task(fn: Callable[..., Any], *args: Any, with_progress: bool = False, pool: QThreadPool | None = None,
+             start: bool = True, **kwargs: Any) -> Task:
+    """A Task for fn(*args); started at once unless `start` is false (connect first, then `task.start()`)."""
+    task = Task(fn, *args, with_progress=with_progress, **kwargs)
+    task.pool = pool or QThreadPool.globalInstance()
+    if start:
+        task.start()
+    return task
