@@ -20,6 +20,7 @@ VARIANTS = [
     ("USSL losses", "ussl"),
     ("BCLS losses", "bcls"),
     ("L2-GCN + BCLS", "l2gcn+bcls"),
+    ("L2-GCN + instance InfoNCE (shipped demo)", "demo"),
 ]
 
 

@@ -17,12 +17,7 @@ EXAMPLE_QUERIES = ("a beach with a boat", "a city at night with the moon", "a do
                    "snow in the mountains")
 
 
-SHIPPED = Path(__file__).resolve().parents[2] / "models" / "xmr-demo.xmr"
-
-
-def demo_checkpoint() -> Path | None:
-    """The checkpoint shipped in models/ (trained on the demo world), if this install has it."""
-    return SHIPPED if SHIPPED.is_file() else None
+demo_checkpoint = paths.shipped_demo_checkpoint
 
 
 def demo_model() -> tuple[ModelSpec, str]:

@@ -12,9 +12,10 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only for annotations: this module is on the window's start-up path
+    import numpy as np
 
 PACKAGED_CONFIGS = Path(__file__).resolve().parent.parent / "model_configs"
 RANDOM_WEIGHTS = "random"

@@ -46,3 +46,9 @@ def default_db_dir(folder: str | os.PathLike[str]) -> Path:
 
 def demo_dir() -> Path:
     return data_dir() / "demo"
+
+
+def shipped_demo_checkpoint() -> Path | None:
+    """models/xmr-demo.xmr (trained on the demo world), if this install has it."""
+    shipped = Path(__file__).resolve().parents[2] / "models" / "xmr-demo.xmr"
+    return shipped if shipped.is_file() else None

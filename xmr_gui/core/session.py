@@ -1,7 +1,8 @@
 """A working session over one photo folder, as the window uses it (Qt-free, so tests and scripts can too).
 
 It owns the open library, the model choice and the optional checkpoint; every method may be slow (model
-loading, encoding) and is meant to run off the GUI thread; none of them touches Qt.
+loading, encoding) and is meant to run off the GUI thread; none of them touches Qt. Importing it is cheap
+(numpy, Pillow and the model code load on first use), so the window can show before any of that.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import paths
-from .checkpoint import Checkpoint
-from .encoder import Encoder, ModelSpec
-from .indexer import IndexReport, Progress, index_folder
-from .library import Library, LibraryError
-from .search import Hit, LabelScore, describe, image_vector, search_image, search_text
-from .space import RawSpace
+from .encoder import ModelSpec
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
+    from .encoder import Encoder
+    from .indexer import IndexReport, Progress
+    from .library import Library
+    from .search import Hit, LabelScore
+
+
+class SessionError(Exception):
+    """Something the user asked for that cannot be done now (no folder open, ...)."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +46,11 @@ class ModelChoice:
 
     def backbone(self) -> ModelSpec:
         if self.checkpoint is not None:
+            from .checkpoint import Checkpoint
+
             return Checkpoint.load(self.checkpoint).backbone_spec()
         if self.spec is None:
-            raise LibraryError("no model chosen: open a checkpoint or pick a model")
+            raise SessionError("no model chosen: open a checkpoint or pick a model")
         return self.spec
 
 
@@ -54,11 +63,13 @@ class Session:
 
     # -- folder + model ---------------------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike[str]) -> Library:
+        from .library import Library
+
         folder = os.path.abspath(os.fspath(folder))
         if not os.path.isdir(folder):
-            raise LibraryError(f"{folder} is not a folder")
+            raise SessionError(f"{folder} is not a folder")
         if not os.access(folder, os.R_OK | os.X_OK):
-            raise LibraryError(f"{folder} cannot be read (permission denied)")
+            raise SessionError(f"{folder} cannot be read (permission denied)")
         with self._lock:
             self.close()
             lib = Library.create(paths.default_db_dir(folder), folder, self.choice.backbone())
@@ -70,6 +81,8 @@ class Session:
 
     def set_checkpoint(self, path: str | os.PathLike[str]) -> Checkpoint:
         """Validate and adopt a checkpoint (refused with a CheckpointError naming the problem)."""
+        from .checkpoint import Checkpoint
+
         ckpt = Checkpoint.load(path)
         with self._lock:
             self.choice = ModelChoice(Path(path), None, self.choice.device, self.choice.batch_size)
@@ -85,12 +98,14 @@ class Session:
 
     def _lib(self) -> Library:
         if self.library is None:
-            raise LibraryError("open a folder first")
+            raise SessionError("open a folder first")
         return self.library
 
     # -- work ---------------------------------------------------------------------------------
     def index(self, on_progress: Callable[[Progress], None] | None = None,
               cancel: threading.Event | None = None) -> IndexReport:
+        from .indexer import index_folder
+
         with self._lock:
             lib = self._lib()
             return index_folder(lib, lib.folder, batch_size=self.choice.batch_size, on_progress=on_progress,
@@ -102,15 +117,21 @@ class Session:
             return self._lib().encoder.identity
 
     def search_text(self, query: str, k: int = 200, min_score: float = -1.0) -> list[Hit]:
+        from .search import search_text
+
         with self._lock:
             return search_text(self._lib(), query, k, min_score)
 
     def search_image(self, path: str | os.PathLike[str], k: int = 200, min_score: float = -1.0) -> list[Hit]:
+        from .search import search_image
+
         with self._lock:
             return search_image(self._lib(), path, k, min_score)
 
     def describe(self, path: str | os.PathLike[str], k: int = 10) -> list[LabelRow]:
         """Ranked labels; with a checkpoint, each with the graph neighbours that lifted it."""
+        from .search import describe, image_vector
+
         with self._lock:
             lib = self._lib()
             ranked: list[LabelScore] = describe(lib, path, None, k)
@@ -123,6 +144,10 @@ class Session:
 
     def compare_text(self, query: str, k: int = 200) -> tuple[list[Hit], list[Hit]]:
         """The same query in the raw backbone space (zero-shot) and in the checkpoint's space."""
+        from .library import Library
+        from .search import search_text
+        from .space import RawSpace
+
         with self._lock:
             lib = self._lib()
             if self._raw is None:

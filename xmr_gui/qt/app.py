@@ -25,26 +25,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _choice(args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
-    from ..core.demo_run import demo_checkpoint
     from ..core.encoder import ModelSpec
+    from ..core.paths import shipped_demo_checkpoint
     from ..core.session import ModelChoice
 
     device = str(settings.value("device", "auto"))
     batch = int(settings.value("batch_size", 32))
     remembered = settings.value("checkpoint", "")
-    for candidate in (args.checkpoint, remembered, demo_checkpoint()):
+    for candidate in (args.checkpoint, remembered, shipped_demo_checkpoint()):
         if candidate and Path(candidate).is_file():
             return ModelChoice(Path(candidate), None, device, batch)
     return ModelChoice(None, ModelSpec.parse("xmr-tiny", "random"), device, batch)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.self_test:
-        os.environ["XMR_GUI_NO_DIALOGS"] = "1"
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings, QThreadPool, QTimer
+def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """(QApplication, MainWindow, Session) for parsed arguments, not yet shown (start-up benchmarks use it too)."""
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from ..core import paths
@@ -55,7 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("xmr")
     settings = QSettings(str(paths.config_dir() / "xmr-gui.ini"), QSettings.Format.IniFormat)
     session = Session(_choice(args, settings))
-    window = MainWindow(session, settings)
+    return app, MainWindow(session, settings), session
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.self_test:
+        os.environ["XMR_GUI_NO_DIALOGS"] = "1"
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QThreadPool, QTimer
+
+    app, window, session = create_window(args)
     window.show()
     outcome = {"code": 0}
     if args.self_test:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QPixmap
@@ -16,14 +16,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox,
                                QSplitter, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
-from ..core.images import is_image_name
-from ..core.indexer import IndexReport, Progress
-from ..core.search import Hit
 from ..core.session import ModelChoice, Session
 from .results_model import ResultsModel
 from .thumbs import ThumbnailCache, make_thumbnail
 from .widgets import DescribePanel, ResultsGrid
 from .worker import Task, run_task
+
+if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is imported
+    from ..core.indexer import IndexReport, Progress
+    from ..core.search import Hit
 
 MAX_RESULTS = 500
 MAX_RECENT = 8
@@ -203,11 +204,14 @@ class MainWindow(QMainWindow):
 
     def open_demo(self) -> None:
         from ..core import paths
-        from ..core.demo import write_demo
 
-        target = paths.demo_dir() / "world-0-400"
+        def draw() -> Path:
+            from ..core.demo import write_demo
+
+            return write_demo(paths.demo_dir() / "world-0-400", 400)
+
         self.statusBar().showMessage("Drawing the demo world …")
-        self._start(write_demo, target, 400, on_result=lambda out: self.open_folder(str(Path(out) / "images")))
+        self._start(draw, on_result=lambda out: self.open_folder(str(Path(out) / "images")))
 
     def _on_folder_opened(self, folder: str) -> None:
         recent = [folder] + [f for f in self._recent() if f != folder]
@@ -407,9 +411,11 @@ class MainWindow(QMainWindow):
             break
 
     def handle_drop(self, path: str) -> None:
+        from ..core.images import IMAGE_SUFFIXES
+
         if os.path.isdir(path):
             self.open_folder(path)
-        elif os.path.isfile(path) and is_image_name(path):
+        elif os.path.isfile(path) and Path(path).suffix.lower() in IMAGE_SUFFIXES:
             self.query_image(path)
         else:
             self.show_error(f"Not a folder or a photo: {path}")

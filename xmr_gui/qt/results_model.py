@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPixmap
 
-from ..core.search import Hit
 from .thumbs import SIZE, ThumbnailCache
+
+if TYPE_CHECKING:
+    from ..core.search import Hit
 
 PathRole = Qt.ItemDataRole.UserRole
 ScoreRole = Qt.ItemDataRole.UserRole + 1

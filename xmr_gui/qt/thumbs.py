@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..core import paths
-from ..core.images import ImageSkipped, load_image
 
 SIZE = 160
 
@@ -27,6 +26,8 @@ def _cache_file(path: str) -> Path:
 
 def make_thumbnail(path: str) -> QImage:
     """A SIZE-px thumbnail of `path` as a QImage (thread-safe; reads/writes the disk cache)."""
+    from ..core.images import ImageSkipped, load_image  # Pillow + numpy load on the worker, not at start-up
+
     cached = _cache_file(path)
     if cached.exists():
         image = QImage(str(cached))

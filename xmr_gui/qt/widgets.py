@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QMenu, QProgressBar,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core.session import LabelRow
 from .results_model import PathRole, ResultsModel
 from .thumbs import SIZE
+
+if TYPE_CHECKING:
+    from ..core.session import LabelRow
 
 
 def reveal_in_folder(path: str) -> None:
