@@ -139,11 +139,16 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return _HASH_CACHE[key]
 
 
+def _cuda_possible() -> bool:
+    """Without importing torch: no NVIDIA driver means no CUDA (so a CPU machine never pays for torch)."""
+    return os.path.exists("/proc/driver/nvidia/version") or os.name == "nt" or "torch" in __import__("sys").modules
+
+
 def resolve_device(device: str) -> str:
     """'auto' → 'cuda' when a CUDA device is present, else 'cpu'."""
     if device not in {"auto", "cpu", "cuda"}:
         raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
-    if device == "cpu":
+    if device == "cpu" or (device == "auto" and not _cuda_possible()):
         return "cpu"
     import torch
 
@@ -154,8 +159,31 @@ def resolve_device(device: str) -> str:
     return "cpu"
 
 
-def load_encoder(spec: ModelSpec, device: str = "auto", allow_download: bool = False) -> Encoder:
-    """Build the encoder for `spec` (imports torch + open_clip: call it only when encoding is needed)."""
+def load_encoder(spec: ModelSpec, device: str = "auto", allow_download: bool = False,
+                 runtime: str | None = None) -> Encoder:
+    """The encoder for `spec`.
+
+    runtime: 'onnx' (ONNX Runtime on CPU; torch only in a one-off export subprocess), 'torch', or 'auto'
+    (default, or $XMR_RUNTIME): ONNX on CPU, torch on CUDA, torch when the weights may need downloading.
+    """
+    runtime = runtime or os.environ.get("XMR_RUNTIME", "auto")
+    if runtime not in {"auto", "onnx", "torch"}:
+        raise ModelError(f"unknown runtime {runtime!r}: use auto, onnx or torch")
+    resolved = resolve_device(device)
+    if runtime == "onnx" or (runtime == "auto" and resolved == "cpu" and not allow_download):
+        try:
+            from .clip_onnx import OnnxClipEncoder
+
+            return OnnxClipEncoder(spec)
+        except ImportError:
+            if runtime == "onnx":
+                raise ModelError("onnxruntime is not installed") from None
+        except ModelError:
+            if runtime == "onnx":
+                raise
+            import logging
+
+            logging.getLogger(__name__).warning("ONNX export failed; running %s with torch", spec.model)
     from .clip_torch import TorchClipEncoder
 
-    return TorchClipEncoder(spec, device=resolve_device(device), allow_download=allow_download)
+    return TorchClipEncoder(spec, device=resolved, allow_download=allow_download)

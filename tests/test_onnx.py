@@ -1,0 +1,91 @@
+"""The fast path (ONNX Runtime, torch-free) agrees with torch, stays torch-free, and rebuilds a bad cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from xmr_gui.core.encoder import ModelSpec
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    import os
+
+    os.environ["XMR_HOME"] = str(tmp_path_factory.mktemp("onnx-home"))
+    from xmr_gui.core.clip_onnx import OnnxClipEncoder
+    from xmr_gui.core.clip_torch import TorchClipEncoder
+
+    spec = ModelSpec.parse("xmr-tiny", "random")
+    return spec, OnnxClipEncoder(spec), TorchClipEncoder(spec)
+
+
+def test_tokenizer_matches_open_clip():
+    import open_clip
+
+    from xmr_gui.core.tokenizer import ClipTokenizer
+
+    texts = ["a dog on the beach", "Ünïcödé &amp; <b>html</b> 🐶", "", "   ", "word " * 200, "שלום", "a\x00b\tc",
+             "it's 12,345 o'clock!!"]
+    assert np.array_equal(open_clip.get_tokenizer("ViT-B-32")(texts).numpy(), ClipTokenizer(77)(texts))
+
+
+def test_vectors_agree_with_torch(both):
+    _, fast, ref = both
+    pixels = np.random.default_rng(0).integers(0, 255, (7, fast.image_size, fast.image_size, 3), dtype=np.uint8)
+    assert (np.sum(fast.encode_images(pixels) * ref.encode_images(pixels), 1) >= 0.999).all()
+    texts = ["a red car", "snow", "", "a city at night with the moon"]
+    assert (np.sum(fast.encode_texts(texts) * ref.encode_texts(texts), 1) >= 0.999).all()
+    assert fast.identity == ref.identity
+
+
+def test_same_top10_on_the_demo_world(both, tmp_path):
+    from xmr_gui.core.demo import write_demo
+    from xmr_gui.core.indexer import index_folder
+    from xmr_gui.core.library import Library
+    from xmr_gui.core.search import search_text
+
+    spec, fast, ref = both
+    world = write_demo(tmp_path / "w", 80, seed=2)
+    tops = []
+    for name, enc in (("fast", fast), ("ref", ref)):
+        with Library.create(tmp_path / name, world / "images", spec) as lib:
+            lib.use_encoder(enc)
+            index_folder(lib, world / "images")
+            tops.append({h.path for h in search_text(lib, "a beach with a boat", k=10)})
+    assert tops[0] == tops[1]
+
+
+def test_search_never_imports_torch_once_exported(tmp_path):
+    from xmr_gui.core.demo import write_demo
+
+    world = write_demo(tmp_path / "w", 20)
+    env_home = tmp_path / "home"
+    code = (
+        "import sys, json\nfrom xmr_gui.cli import main\n"
+        f"main(['index', {str(world / 'images')!r}, '--db', {str(tmp_path / 'db')!r}, '--model', 'xmr-tiny', "
+        "'--weights', 'random', '-q'])\n"
+        f"main(['search', 'a dog', '--db', {str(tmp_path / 'db')!r}, '-k', '3'])\n"
+        f"main(['describe', {str(world / 'images' / 'demo_00001.jpg')!r}, '--db', {str(tmp_path / 'db')!r}])\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'open_clip') if m in sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "XMR_HOME": str(env_home)},
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.splitlines()[-1]) == []  # the export ran in its own process
+
+
+def test_stale_or_truncated_export_is_rebuilt(both):
+    from xmr_gui.core.clip_onnx import _valid, ensure_export, export_dir
+
+    spec = both[0]
+    folder = ensure_export(spec)
+    assert folder == export_dir(spec.identity()) and _valid(folder, spec.identity())
+    visual = folder / "visual.onnx"
+    visual.write_bytes(visual.read_bytes()[:1000])  # truncated
+    assert not _valid(folder, spec.identity())
+    assert ensure_export(spec) == folder and _valid(folder, spec.identity())
+    other = ModelSpec.parse("xmr-small", "random")
+    assert not _valid(folder, other.identity())  # another model never reuses this export

@@ -1,0 +1,73 @@
+"""Export an open_clip model's towers to ONNX once per model identity (needs torch; run as a subprocess).
+
+    python -m xmr_gui.core.onnx_export SPEC_JSON OUT_DIR
+
+Normalisation is folded into the image graph (uint8 NHWC in, unit vectors out) and L2 normalisation into
+both, so the runtime side is two `session.run` calls and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .encoder import ModelSpec
+
+FORMAT = 1
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_model(spec: ModelSpec, out: Path) -> Path:
+    """Write visual.onnx, text.onnx and meta.json into `out` (atomically: a temp dir renamed into place)."""
+    import torch
+    import torch.nn.functional as F
+
+    from .clip_torch import TorchClipEncoder
+
+    torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel has no ONNX export
+    enc = TorchClipEncoder(spec, "cpu")
+    model = enc.model.float().eval().requires_grad_(False)
+    mean, std = enc._mean.cpu(), enc._std.cpu()
+
+    class Visual(torch.nn.Module):
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            x = (pixels.permute(0, 3, 1, 2).float() - mean) / std
+            return F.normalize(model.encode_image(x), dim=-1)
+
+    class Text(torch.nn.Module):
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            return F.normalize(model.encode_text(tokens), dim=-1)
+
+    context = int(getattr(model, "context_length", 77))
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    kw = dict(output_names=["vectors"], opset_version=17, dynamo=False)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(Visual(), (torch.zeros(2, enc.image_size, enc.image_size, 3, dtype=torch.uint8),),
+                              str(tmp / "visual.onnx"), input_names=["pixels"],
+                              dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
+            torch.onnx.export(Text(), (torch.zeros(2, context, dtype=torch.long),), str(tmp / "text.onnx"),
+                              input_names=["tokens"], dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
+        meta = {"format": FORMAT, "identity": enc.identity, "image_size": enc.image_size, "dim": enc.dim,
+                "context_length": context,
+                "sha256": {name: file_digest(tmp / name) for name in ("visual.onnx", "text.onnx")}}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+if __name__ == "__main__":
+    export_model(ModelSpec.from_json(sys.argv[1]), Path(sys.argv[2]))
