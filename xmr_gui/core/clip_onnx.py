@@ -27,15 +27,34 @@ def export_dir(identity: str) -> Path:
     return paths.cache_dir() / "onnx" / hashlib.sha256(identity.encode()).hexdigest()[:20]
 
 
-def _valid(folder: Path, identity: str) -> bool:
+def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
+    """The export is for `identity` and its files are the ones written (size + mtime; sha256 when `deep`).
+
+    The full hash is checked once after an export and whenever a file's size or mtime differs from the
+    recorded ones; every later load trusts the stat, so a query does not re-read 300 MB of weights.
+    """
     try:
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("identity") != identity:
             return False
-        return all(hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
-                   for name, digest in meta["sha256"].items())
+        for name, digest in meta["sha256"].items():
+            st = (folder / name).stat()
+            seen = meta.get("stat", {}).get(name)
+            if deep or seen != [st.st_size, st.st_mtime_ns]:
+                if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                    return False
+        return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def _record_stat(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["stat"] = {name: [(folder / name).stat().st_size, (folder / name).stat().st_mtime_ns]
+                    for name in meta["sha256"]}
+    tmp = folder / f".meta.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, folder / "meta.json")
 
 
 def ensure_export(spec: ModelSpec) -> Path:
@@ -43,13 +62,16 @@ def ensure_export(spec: ModelSpec) -> Path:
     identity = spec.identity()
     folder = export_dir(identity)
     if _valid(folder, identity):
+        if "stat" not in json.loads((folder / "meta.json").read_text()):
+            _record_stat(folder)  # an export from before stats were recorded: hashed once, trusted after
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     log.info("exporting %s to ONNX (once per model)", identity)
     done = subprocess.run([sys.executable, "-m", "xmr_gui.core.onnx_export", spec.to_json(), str(folder)],
                           capture_output=True, text=True)
-    if done.returncode != 0 or not _valid(folder, identity):
+    if done.returncode != 0 or not _valid(folder, identity, deep=True):
         raise ModelError(f"ONNX export of {spec.model} failed: {done.stderr.strip()[-600:]}")
+    _record_stat(folder)
     return folder
 
 
@@ -57,28 +79,39 @@ class OnnxClipEncoder:
     def __init__(self, spec: ModelSpec, folder: Path | None = None, threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        from .tokenizer import ClipTokenizer
-
         self.spec = spec
         folder = folder or ensure_export(spec)
         meta = json.loads((folder / "meta.json").read_text())
         self.identity = str(meta["identity"])
         self.image_size, self.dim = int(meta["image_size"]), int(meta["dim"])
         self.device = "cpu"
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.log_severity_level = 3
-        providers = ["CPUExecutionProvider"]
-        self._visual = ort.InferenceSession(str(folder / "visual.onnx"), options, providers=providers)
-        self._text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=providers)
-        self.tokenizer = ClipTokenizer(int(meta["context_length"]))
+        self._options = ort.SessionOptions()
+        self._options.intra_op_num_threads = threads or os.cpu_count() or 1
+        self._options.log_severity_level = 3
+        self._folder = folder
+        self._sessions: dict[str, object] = {}
+        self._context = int(meta["context_length"])
+        self._tokenizer: ClipTokenizer | None = None
+
+    def _session(self, name: str):  # type: ignore[no-untyped-def]
+        """Each tower is loaded on first use: a text search never pays for the image tower."""
+        if name not in self._sessions:
+            import onnxruntime as ort
+
+            self._sessions[name] = ort.InferenceSession(str(self._folder / f"{name}.onnx"), self._options,
+                                                        providers=["CPUExecutionProvider"])
+        return self._sessions[name]
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         if len(pixels) == 0:
             return np.zeros((0, self.dim), np.float32)
-        return self._visual.run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
+        return self._session("visual").run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dim), np.float32)
-        return self._text.run(None, {"tokens": self.tokenizer(list(texts))})[0]
+        if self._tokenizer is None:
+            from .tokenizer import ClipTokenizer
+
+            self._tokenizer = ClipTokenizer(self._context)
+        return self._session("text").run(None, {"tokens": self._tokenizer(list(texts))})[0]
