@@ -180,6 +180,11 @@ class Catalog:
             out.append(os.fsdecode(row[0]) if row else None)
         return out
 
+    def paths_by_id(self) -> dict[int, str]:
+        """Every indexed file's path by id, in one query."""
+        rows = self._db.execute("SELECT id, path FROM files WHERE status = 'indexed'")
+        return {int(i): os.fsdecode(p) for i, p in rows}
+
     def id_for_path(self, path: str) -> int | None:
         row = self._db.execute(
             "SELECT id FROM files WHERE path = ? AND status = 'indexed'", (os.fsencode(path),)

@@ -156,6 +156,31 @@ class Session:
                 self._raw.use_space(RawSpace(lib.spec.identity()))
             return search_text(self._raw, query, k), search_text(lib, query, k)
 
+    def map(self, method: str, queries: list[str]) -> object:
+        """The embedding map (core.embedding_map.MapData) of the open library, cached per index + space."""
+        from .embedding_map import build_map
+
+        with self._lock:
+            return build_map(self._lib(), method, queries)
+
+    def label_graph(self, source: str) -> object:
+        """A NamedGraph: 'checkpoint' (the open one), 'folder' (its labels.jsonl) or an example name."""
+        from .graph_layout import NamedGraph
+
+        if source == "checkpoint":
+            lib = self.library
+            path = lib.checkpoint.path if lib is not None and lib.checkpoint is not None else self.choice.checkpoint
+            if path is None:
+                raise SessionError("no checkpoint open: File → Open checkpoint, or pick the MIRFlickr example")
+            return NamedGraph.from_checkpoint(path)
+        if source == "folder":
+            lib = self._lib()
+            for root in (Path(lib.folder), Path(lib.folder).parent):
+                if (root / "labels.jsonl").is_file():
+                    return NamedGraph.from_dataset(root)
+            raise SessionError("this folder has no labels.jsonl")
+        return NamedGraph.example(source)
+
     def status(self) -> dict[str, object]:
         lib = self.library
         if lib is None:

@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="trained .xmr checkpoint to search with")
     p.add_argument("--query", metavar="TEXT", help="run this text search once the folder is indexed")
     p.add_argument("--image", metavar="PHOTO", help="once indexed, show photos similar to PHOTO and its labels")
+    p.add_argument("--tab", choices=("photos", "graph", "map"), default="photos",
+                   help="which view to show once the folder is indexed")
     p.add_argument("--self-test", action="store_true",
                    help="open the real window on the demo, index it, run one text search, print the top result "
                         "(score<TAB>path) as the last line and exit 0 (offscreen when there is no display)")
@@ -87,8 +89,9 @@ def _queue_first_queries(window, args) -> None:  # type: ignore[no-untyped-def]
         if args.query:
             window.search_box.setText(args.query)
             window.search_box.returnPressed.emit()
+        window.tabs.setCurrentIndex(("photos", "graph", "map").index(args.tab))
 
-    if args.query or args.image:
+    if args.query or args.image or args.tab != "photos":
         window.indexing_done.connect(run)
 
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel,
-                               QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox,
-                               QSplitter, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider,
+                               QSpinBox, QSplitter, QStackedWidget, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from ..core.session import ModelChoice, Session
 from .results_model import ResultsModel
@@ -42,6 +42,8 @@ class MainWindow(QMainWindow):
     search_done = Signal(list)  # hits shown
     describe_done = Signal(list)  # LabelRows shown
     error_shown = Signal(str)
+    map_shown = Signal(str)  # "pca" / "umap"
+    graph_shown = Signal(int)  # edges
 
     def __init__(self, session: Session, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,9 +119,19 @@ class MainWindow(QMainWindow):
             b.setMaximumWidth(240)
             w.addWidget(b, alignment=Qt.AlignmentFlag.AlignCenter)
         w.addStretch()
+        # The graph and map tabs import pyqtgraph, so they are built the first time they are shown.
+        self.tabs = QTabWidget()
+        self.tabs.addTab(split, "Photos")
+        self.graph_tab, self.map_tab = QWidget(), QWidget()
+        self.tabs.addTab(self.graph_tab, "Label graph")
+        self.tabs.addTab(self.map_tab, "Map")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.graph_view: Any = None
+        self.map_view: Any = None
+        self._map_key: tuple[str, str] | None = None
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
-        self.stack.addWidget(split)
+        self.stack.addWidget(self.tabs)
         self.setCentralWidget(self.stack)
 
         status = self.statusBar()
@@ -315,6 +327,97 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Compare needs a checkpoint: File → Open checkpoint", 8000)
         if self.search_box.text().strip():
             self._on_search()
+
+    # -- label graph + map tabs ----------------------------------------------------------------
+    def _on_tab_changed(self, index: int) -> None:
+        if index == 1:
+            self._ensure_graph_tab()
+        elif index == 2:
+            self._ensure_map_tab()
+            self.refresh_map()
+
+    def _ensure_graph_tab(self) -> None:
+        if self.graph_source is not None:
+            return
+        layout = QVBoxLayout(self.graph_tab)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Graph of"))
+        self.graph_source = QComboBox()
+        self.graph_source.addItem("the open checkpoint", "checkpoint")
+        self.graph_source.addItem("this folder's labels", "folder")
+        self.graph_source.addItem("example: MIRFlickr-25K (real annotations)", "mirflickr")
+        self.graph_source.currentIndexChanged.connect(lambda _i: self.show_graph(self.graph_source.currentData()))
+        row.addWidget(self.graph_source)
+        row.addStretch()
+        layout.addLayout(row)
+        self._graph_holder = QVBoxLayout()
+        layout.addLayout(self._graph_holder, 1)
+        self.show_graph("checkpoint" if self.session.has_checkpoint or self.session.choice.checkpoint else "mirflickr")
+
+    graph_source: Any = None
+
+    def show_graph(self, source: str) -> None:
+        index = self.graph_source.findData(source)
+        if index >= 0 and index != self.graph_source.currentIndex():
+            self.graph_source.setCurrentIndex(index)  # comes back here through the signal
+            return
+        self._start(self.session.label_graph, source, on_result=self._on_graph)
+
+    def _on_graph(self, graph: Any) -> None:
+        from .graph_view import GraphView
+
+        if self.graph_view is not None:
+            self._graph_holder.removeWidget(self.graph_view)
+            self.graph_view.deleteLater()
+        self.graph_view = GraphView(graph)
+        self.graph_view.query_requested.connect(self._on_label_query)
+        self.graph_view.graph_changed.connect(self.graph_shown.emit)
+        self._graph_holder.addWidget(self.graph_view)
+        self.graph_shown.emit(graph.graph.n_edges)
+
+    def _on_label_query(self, label: str) -> None:
+        self.search_box.setText(label)
+        self._on_search()
+
+    def _ensure_map_tab(self) -> None:
+        if self.map_view is not None:
+            return
+        from .map_view import MapView
+
+        self.map_view = MapView()
+        self.map_view.photos_selected.connect(self._on_map_selection)
+        self.map_view.data_shown.connect(self.map_shown.emit)
+        QVBoxLayout(self.map_tab).addWidget(self.map_view)
+
+    def refresh_map(self) -> None:
+        """PCA at once, then UMAP in the background (both cached per index + space in the core)."""
+        if self.session.library is None or self.map_view is None:
+            return
+        query = self.search_box.text().strip()
+        key = (str(self.session.status().get("indexed")), query)
+        if key == self._map_key:
+            return
+        self._map_key = key
+        queries = [query] if query else []
+        self.map_view.set_busy("PCA …")
+        self._start(self.session.map, "pca", queries, on_result=lambda data: self._on_map(data, "pca", queries))
+
+    def _on_map(self, data: Any, method: str, queries: list[str]) -> None:
+        self.map_view.set_data(data, method)
+        if method == "pca":
+            self.map_view.set_busy("UMAP computing in the background (PCA shown) …")
+            self._start(self.session.map, "umap", queries, on_result=lambda d: self._on_map(d, "umap", queries))
+        else:
+            self.map_view.set_busy("")
+            self.map_view.status.setText(self.map_view.status.text())
+
+    def _on_map_selection(self, paths: list[str]) -> None:
+        self.model.set_paths(paths)
+        self.count_label.setText(f"  {len(paths)} selected on the map")
+        if len(paths) == 1:
+            self._describe(paths[0])
+        else:
+            self.tabs.setCurrentIndex(0)
 
     # -- checkpoint, settings, skipped ----------------------------------------------------------
     def _on_open_checkpoint_dialog(self) -> None:

@@ -53,6 +53,13 @@ class ResultsModel(QAbstractListModel):
         self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
         self.endResetModel()
 
+    def set_paths(self, paths: list[str]) -> None:
+        """Rows without scores (a selection from the map)."""
+        self.beginResetModel()
+        self._rows = [(p, None) for p in paths]
+        self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
+        self.endResetModel()
+
     def append_paths(self, paths: list[str]) -> None:
         new = [p for p in paths if p not in self._row_of]
         if not new:

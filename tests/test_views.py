@@ -1,0 +1,128 @@
+"""Label-graph and map views (pyqtgraph) over the real core, and their CLI twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyqtgraph")
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window_on_world(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings, QThreadPool
+
+    from xmr_gui.core.demo import write_demo
+    from xmr_gui.core.paths import shipped_demo_checkpoint
+    from xmr_gui.core.session import ModelChoice, Session
+    from xmr_gui.qt.main_window import MainWindow
+
+    if shipped_demo_checkpoint() is None:
+        pytest.skip("models/xmr-demo.xmr is not in this checkout")
+    monkeypatch.setenv("XMR_GUI_NO_DIALOGS", "1")
+    world = write_demo(tmp_path / "world", 60, seed=4)
+    session = Session(ModelChoice(shipped_demo_checkpoint(), None, "cpu", 16))
+    window = MainWindow(session, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.indexing_done, timeout=180_000):
+        window.open_folder(str(world / "images"))
+    yield window, world
+    QThreadPool.globalInstance().waitForDone()
+    window.thumbs.wait()
+    session.close()
+
+
+def test_tau_and_p_sliders_give_the_core_edge_count(qtbot):
+    from xmr_gui.core.graph import LabelGraph
+    from xmr_gui.core.graph_layout import NamedGraph
+    from xmr_gui.qt.graph_view import GraphView
+
+    g = NamedGraph.example("mirflickr")
+    counts = g.graph.counts.copy()
+    view = GraphView(g)
+    qtbot.addWidget(view)
+    seen = []
+    view.graph_changed.connect(seen.append)
+    for tau in (0.2, 0.35, 0.5, 0.8):
+        view.set_params(tau, 0.3)
+        expected = LabelGraph(counts, tau, 0.3).n_edges
+        assert seen[-1] == expected and view.edge_label.text().startswith(f"{expected} edges")
+    assert seen[0] > seen[-1]  # a higher τ keeps fewer edges
+
+
+def test_graph_tab_shows_the_checkpoint_graph_and_gcn_neighbours(qtbot, window_on_world):
+    window, _ = window_on_world
+    with qtbot.waitSignal(window.graph_shown, timeout=30_000):
+        window.tabs.setCurrentIndex(1)
+    view = window.graph_view
+    assert len(view.graph.labels) == 24
+    before, after = view.neighbour_names("before"), view.neighbour_names("after")
+    assert len(before) == len(after) == 5 and before != after  # the two GCN layers changed the neighbourhood
+    with qtbot.waitSignal(window.search_done, timeout=60_000):
+        view.query_requested.emit("boat")
+    assert window.search_box.text() == "boat"
+
+
+def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tmp_path):
+    from xmr_gui.core.embedding_map import read_csv
+
+    window, _ = window_on_world
+    with qtbot.waitSignals([window.map_shown, window.map_shown], timeout=300_000):  # PCA, then UMAP
+        window.tabs.setCurrentIndex(2)
+    view = window.map_view
+    assert view.method == "umap"
+    kinds = view.data.kinds
+    assert kinds.count("image") == 60 and kinds.count("label") == 24
+    db = window.session.library.db_dir
+    assert len(list(db.glob("map-umap-*.npy"))) == 1 and len(list(db.glob("map-pca-*.npy"))) == 1
+
+    xy = view.data.xy
+    x0, x1 = np.percentile(xy[:, 0], [10, 60])
+    y0, y1 = np.percentile(xy[:, 1], [10, 90])
+    paths = view.select_rect(x0, y0, x1, y1)
+    inside = {view.data.refs[i] for i in range(len(kinds)) if kinds[i] == "image"
+              and x0 <= xy[i, 0] <= x1 and y0 <= xy[i, 1] <= y1}
+    assert set(paths) == inside and 0 < len(paths) < 60
+    assert {path for path, _ in window.model.rows()} == inside  # the grid shows exactly the selection
+
+    out = tmp_path / "sel.csv"
+    view.export_selection(str(out))
+    rows = read_csv(out)
+    assert [r[1] for r in rows] == paths and all(r[0] == "image" for r in rows)
+    np.testing.assert_allclose([r[3:] for r in rows], [xy[view.data.refs.index(p)] for p in paths], atol=1e-5)
+    i = kinds.index("image")
+    assert view.nearest(*xy[i]) == i and "<img" in view.tooltip_for(i)
+
+
+def test_map_is_cached_until_the_index_changes(tmp_path, library, photos):
+    from xmr_gui.core.embedding_map import build_map
+    from xmr_gui.core.indexer import index_folder
+
+    index_folder(library, photos)
+    hits = []
+    first = build_map(library, "pca", on_cache=hits.append)
+    again = build_map(library, "pca", on_cache=hits.append)
+    np.testing.assert_array_equal(first.xy, again.xy)
+    (photos / "photo_0002.jpg").unlink()
+    index_folder(library, photos)
+    build_map(library, "pca", on_cache=hits.append)
+    assert hits == [False, True, False]
+
+
+def test_graph_and_map_from_the_cli(tmp_path, photos, capsys):
+    from xmr_gui.cli import main
+    from xmr_gui.core.embedding_map import read_csv
+
+    assert main(["graph", "--example", "mirflickr", "--tau", "0.5", "--png", str(tmp_path / "g.png")]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    from xmr_gui.core.graph_layout import NamedGraph
+
+    assert len(rows) == NamedGraph.example("mirflickr", tau=0.5).graph.n_edges
+    assert (tmp_path / "g.png").stat().st_size > 1000
+    db = str(tmp_path / "db")
+    assert main(["index", str(photos), "--db", db, "--model", "xmr-tiny", "--weights", "random", "-q"]) == 0
+    assert main(["map", "--db", db, "--method", "pca", "--query", "a dog", "--csv", str(tmp_path / "m.csv")]) == 0
+    points = read_csv(tmp_path / "m.csv")
+    assert [p[0] for p in points].count("image") == 24 and points[-1][:2] == ("text", "a dog")

@@ -1,0 +1,187 @@
+"""A 2-D map of the shared space: images, label embeddings and queries together (PCA at once, UMAP later).
+
+The projection is fitted on the photos and cached per (index contents, space, method) in the library folder.
+Label embeddings and text queries are then placed at the similarity-weighted mean of the photos closest to
+them in the shared space (k-nearest-neighbour interpolation): GCN label classifiers and text vectors sit
+apart from the photos (the modality gap), and fitting them into UMAP would push them into a corner of
+their own; placed this way they sit where their photos are, and typing a new query never refits UMAP.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .library import Library
+
+METHODS = ("pca", "umap")
+
+
+@dataclass
+class MapData:
+    kinds: list[str]  # "image" | "label" | "text"
+    refs: list[str]  # absolute path (image) or text (label / query)
+    labels: list[str]  # ";"-joined labels of an image (from labels.jsonl or the checkpoint), the label itself
+    vectors: np.ndarray  # (n, d) unit vectors in the library's space
+    xy: np.ndarray | None = None  # (n, 2)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def rows(self) -> list[tuple[str, str, str, float, float]]:
+        assert self.xy is not None
+        return [(k, r, lab, float(x), float(y)) for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy)]
+
+
+def _known_labels(folder: str) -> dict[str, list[str]]:
+    """path → labels from a labels.jsonl beside or above the photo folder (a labelled dataset), if any."""
+    for root in (Path(folder), Path(folder).parent):
+        file = root / "labels.jsonl"
+        if file.is_file():
+            out = {}
+            for line in file.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    out[str((root / row["file"]).resolve())] = list(row.get("labels", []))
+            return out
+    return {}
+
+
+def collect(lib: Library) -> MapData:
+    """Every indexed image and every label embedding of the library's space."""
+    ids, feats = lib.catalog.indexed_vectors(lib.dim)
+    vectors = lib.space.images(feats) if len(ids) else np.zeros((0, lib.space.dim or lib.dim), np.float32)
+    paths = lib.catalog.paths_by_id()
+    refs = [paths[int(i)] for i in ids]
+    known = _known_labels(lib.folder)
+    probs = getattr(lib.space, "label_probabilities", None)
+    names: list[str] = list(getattr(lib.space, "labels", []) or sorted({x for v in known.values() for x in v}))
+    if known:
+        labels = [";".join(known.get(str(Path(r).resolve()), [])) for r in refs]
+    elif probs is not None and len(refs):
+        p = probs(vectors)
+        labels = [";".join(names[j] for j in np.nonzero(row >= 0.5)[0]) for row in p]
+    else:
+        labels = [""] * len(refs)
+    kinds = ["image"] * len(refs)
+    if names:
+        classifiers = getattr(lib.space, "classifiers", None)
+        if classifiers is not None:
+            lv = classifiers / np.maximum(np.linalg.norm(classifiers, axis=1, keepdims=True), 1e-12)
+        else:
+            from .search import label_vectors
+
+            lv = label_vectors(lib, names)
+        vectors = np.concatenate([vectors, lv.astype(np.float32)])
+        kinds += ["label"] * len(names)
+        refs += names
+        labels += names
+    return MapData(kinds, refs, labels, np.asarray(vectors, np.float32))
+
+
+def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """(n, d) → (n, 2): PCA (exact, instant) or UMAP (cosine, seeded, so the same inputs give the same map)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown projection {method!r}: use {' or '.join(METHODS)}")
+    n = len(vectors)
+    if n < 3:
+        return np.zeros((n, 2), np.float32)
+    if method == "pca":
+        centred = vectors - vectors.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        return (centred @ vt[:2].T).astype(np.float32)
+    import umap
+
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), min_dist=0.1, metric="cosine", random_state=seed,
+                        n_jobs=1,  # seeded UMAP is single-threaded anyway; saying so avoids its warning
+                        init="spectral" if n > 16 else "random")
+    return np.asarray(reducer.fit_transform(vectors), np.float32)
+
+
+def cache_key(lib: Library, method: str, n: int) -> str:
+    text = f"{lib.space.identity}|{lib.catalog.seq}|{lib.catalog.count()}|{method}|{n}|v3"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def build_map(lib: Library, method: str = "pca", queries: Sequence[str] = (),
+              on_cache: Callable[[bool], None] | None = None) -> MapData:
+    """The map of `lib` (cached in its folder per index contents + space + method), with `queries` placed on it."""
+    data = collect(lib)
+    is_image = np.array([k == "image" for k in data.kinds], bool)
+    n_images = int(is_image.sum())
+    key = cache_key(lib, method, n_images)
+    cache = lib.db_dir / f"map-{method}-{key}.npy"
+    hit = cache.exists()
+    if hit:
+        image_xy = np.load(cache, allow_pickle=False)
+    else:
+        image_xy = project(data.vectors[is_image], method)
+        for stale in lib.db_dir.glob(f"map-{method}-*.npy"):
+            stale.unlink(missing_ok=True)
+        tmp = lib.db_dir / f".map-{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            np.save(f, image_xy, allow_pickle=False)
+        os.replace(tmp, cache)
+    if on_cache is not None:
+        on_cache(hit)
+    data.xy = np.zeros((len(data), 2), np.float32)
+    data.xy[is_image] = image_xy
+    if n_images and (~is_image).any():
+        data.xy[~is_image] = place(data.vectors[~is_image], data.vectors[is_image], image_xy)
+    return add_queries(lib, data, queries)
+
+
+def place(vectors: np.ndarray, anchors: np.ndarray, anchor_xy: np.ndarray, k: int = 5) -> np.ndarray:
+    """2-D positions for `vectors`: the medoid (in 2-D) of their k most similar anchors.
+
+    A medoid, not a mean: when the nearest photos fall in two clusters, a mean lands in the empty space
+    between them, while the medoid stays inside the cluster most of them are in.
+    """
+    if len(anchors) == 0:
+        return np.zeros((len(vectors), 2), np.float32)
+    k = min(k, len(anchors))
+    near = np.argsort(-(vectors @ anchors.T), axis=1)[:, :k]
+    pts = anchor_xy[near]  # (n, k, 2)
+    spread = np.linalg.norm(pts[:, :, None, :] - pts[:, None, :, :], axis=-1).sum(-1)  # (n, k)
+    return pts[np.arange(len(vectors)), np.argmin(spread, axis=1)].astype(np.float32)
+
+
+def add_queries(lib: Library, data: MapData, queries: Sequence[str]) -> MapData:
+    """Place text queries on the map (as labels are placed: at their closest photos)."""
+    queries = [q for q in queries if q.strip()]
+    if not queries or data.xy is None or len(data) == 0:
+        return data
+    q = lib.space.texts(lib.encoder.encode_texts(list(queries)))
+    is_image = np.array([k == "image" for k in data.kinds], bool)
+    xy = place(q, data.vectors[is_image], data.xy[is_image])
+    return MapData(data.kinds + ["text"] * len(queries), data.refs + list(queries), data.labels + [""] * len(queries),
+                   np.concatenate([data.vectors, q]), np.concatenate([data.xy, xy]))
+
+
+CSV_HEADER = ("kind", "path_or_text", "labels", "x", "y")
+
+
+def write_csv(rows: Sequence[tuple[str, str, str, float, float]], path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_HEADER)
+        for kind, ref, labels, x, y in rows:
+            w.writerow([kind, ref, labels, f"{x:.6f}", f"{y:.6f}"])
+    return path
+
+
+def read_csv(path: str | os.PathLike[str]) -> list[tuple[str, str, str, float, float]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        r = csv.reader(f)
+        header = next(r)
+        if tuple(header) != CSV_HEADER:
+            raise ValueError(f"{path} is not an xmr map CSV (header {header})")
+        return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in r]

@@ -1,0 +1,174 @@
+"""The label-graph view: nodes sized by frequency, edges by re-weighted adjacency, live τ / p sliders,
+P(j | i) of the selected label, and its nearest labels before and after the GCN."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QRadioButton, QSlider,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+if TYPE_CHECKING:
+    from ..core.graph_layout import NamedGraph
+
+
+class GraphView(QWidget):
+    """Shows a core NamedGraph; τ/p sliders rebuild it from the stored counts (nothing is recounted)."""
+
+    query_requested = Signal(str)  # a label was clicked: run it as a text query
+    graph_changed = Signal(int)  # edge count after a redraw
+
+    def __init__(self, graph: NamedGraph, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from ..core.graph_layout import spring_layout
+
+        self.graph = graph
+        self.selected = 0
+        # One layout per graph source, from the τ/p it came with: it stays put while the sliders move.
+        A = graph.graph.reweighted
+        self.pos = spring_layout(A + A.T)
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
+        self.plot.setAspectLocked(True)
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setMenuEnabled(False)
+        self.edges = pg.GraphItem()
+        self.nodes = pg.ScatterPlotItem(hoverable=True, tip=None)
+        self.nodes.sigClicked.connect(self._on_node_clicked)
+        self.nodes.sigHovered.connect(self._on_node_hovered)
+        self.plot.addItem(self.edges)
+        self.plot.addItem(self.nodes)
+        self.texts = []
+        for name, (x, y) in zip(graph.labels, self.pos):
+            t = pg.TextItem(name, anchor=(0, 0.5), color=(30, 30, 30) if self._light() else (230, 230, 230))
+            t.setPos(x + 0.045, y)
+            self.plot.addItem(t)
+            self.texts.append(t)
+
+        self.tau = self._slider(0, 100, int(round(graph.graph.tau * 100)))
+        self.p = self._slider(0, 100, int(round(graph.graph.p * 100)))
+        self.tau_label, self.p_label, self.edge_label = QLabel(), QLabel(), QLabel()
+        self.source_label = QLabel(graph.source)
+        self.source_label.setWordWrap(True)
+        self.source_label.setToolTip(graph.attribution)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["j", "P(j | i)"])
+        self.table.verticalHeader().setVisible(False)
+        self.before = QRadioButton("label names (before GCN)")
+        self.after = QRadioButton("GCN output (after)")
+        self.after.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.before)
+        group.addButton(self.after)
+        self.before.toggled.connect(self._update_neighbours)
+        self.neighbours = QLabel()
+        self.neighbours.setWordWrap(True)
+        has_embeddings = graph.label_outputs is not None
+        for b in (self.before, self.after):
+            b.setEnabled(has_embeddings)
+
+        side = QWidget()
+        form = QFormLayout(side)
+        form.addRow(self.source_label)
+        form.addRow(self.tau_label, self.tau)
+        form.addRow(self.p_label, self.p)
+        form.addRow(self.edge_label)
+        self.selected_label = QLabel()
+        form.addRow(self.selected_label)
+        form.addRow(self.table)
+        form.addRow(QLabel("Nearest labels of the selected one:"))
+        form.addRow(self.before)
+        form.addRow(self.after)
+        form.addRow(self.neighbours)
+        side.setMaximumWidth(340)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.plot, 1)
+        box = QVBoxLayout()
+        box.addWidget(side)
+        layout.addLayout(box)
+        self._redraw()
+        self._select(int(np.argmax(graph.graph.frequencies)))
+
+    @staticmethod
+    def _light() -> bool:
+        from PySide6.QtGui import QGuiApplication
+
+        return QGuiApplication.palette().window().color().lightness() > 128
+
+    def _slider(self, lo: int, hi: int, value: int) -> QSlider:
+        s = QSlider(Qt.Orientation.Horizontal)
+        s.setRange(lo, hi)
+        s.setValue(value)
+        s.valueChanged.connect(self._redraw)
+        return s
+
+    # -- drawing -----------------------------------------------------------------------------
+    def set_params(self, tau: float, p: float) -> None:
+        self.tau.setValue(int(round(tau * 100)))
+        self.p.setValue(int(round(p * 100)))
+
+    def _redraw(self) -> None:
+        g = self.graph.graph = self.graph.graph.with_params(self.tau.value() / 100, self.p.value() / 100)
+        self.tau_label.setText(f"τ = {g.tau:.2f}")
+        self.p_label.setText(f"p = {g.p:.2f}")
+        B, A = g.binary, g.reweighted
+        src, dst = np.nonzero(B)
+        widths = 1 + 10 * A[src, dst]
+        pens = np.array([(90, 120, 200, 170, w) for w in widths],
+                        dtype=[("red", np.ubyte), ("green", np.ubyte), ("blue", np.ubyte), ("alpha", np.ubyte),
+                               ("width", float)])
+        self.edges.setData(pos=self.pos, adj=np.stack([src, dst], 1) if len(src) else np.zeros((0, 2), int),
+                           pen=pens if len(src) else None, size=0, symbolPen=None, symbolBrush=None)
+        freq = g.frequencies.astype(float)
+        sizes = 10 + 30 * np.sqrt(freq / max(freq.max(), 1))
+        brushes = [pg.mkBrush(250, 120, 40) if i == self.selected else pg.mkBrush(250, 185, 70)
+                   for i in range(len(freq))]
+        self.nodes.setData(pos=self.pos, size=sizes, brush=brushes, pen=pg.mkPen(90, 60, 20),
+                           data=list(range(len(freq))))
+        self.edge_label.setText(f"{g.n_edges} edges (P(j|i) ≥ τ)")
+        self._update_table()
+        self.graph_changed.emit(g.n_edges)
+
+    def _select(self, i: int) -> None:
+        self.selected = i
+        self.selected_label.setText(f"selected: <b>{self.graph.labels[i]}</b> "
+                                    f"({int(self.graph.graph.frequencies[i])} items)")
+        self._redraw()
+        self._update_neighbours()
+
+    def _update_table(self) -> None:
+        P = self.graph.graph.probabilities[self.selected]
+        order = [j for j in np.argsort(-P) if j != self.selected and P[j] > 0]
+        self.table.setRowCount(len(order))
+        for r, j in enumerate(order):
+            self.table.setItem(r, 0, QTableWidgetItem(self.graph.labels[j]))
+            item = QTableWidgetItem(f"{P[j]:.3f}" + ("  ●" if P[j] >= self.graph.graph.tau else ""))
+            self.table.setItem(r, 1, item)
+
+    def _update_neighbours(self) -> None:
+        which = "before" if self.before.isChecked() else "after"
+        near = self.graph.neighbours(self.selected, which)
+        self.neighbours.setText(", ".join(f"{n} ({s:.2f})" for n, s in near) if near
+                                else "(open a checkpoint to compare embeddings)")
+
+    def neighbour_names(self, which: str) -> list[str]:
+        return [n for n, _ in self.graph.neighbours(self.selected, which)]
+
+    # -- interaction -------------------------------------------------------------------------
+    def _on_node_clicked(self, _item, points, _ev=None) -> None:  # type: ignore[no-untyped-def]
+        if len(points):
+            i = int(points[0].data())
+            self._select(i)
+            self.query_requested.emit(self.graph.labels[i])
+
+    def _on_node_hovered(self, _item, points, _ev=None) -> None:  # type: ignore[no-untyped-def]
+        if len(points):
+            i = int(points[0].data())
+            P = self.graph.graph.probabilities[i]
+            top = [f"{self.graph.labels[j]} {P[j]:.2f}" for j in np.argsort(-P)[:4] if P[j] > 0]
+            self.nodes.setToolTip(f"{self.graph.labels[i]}: {int(self.graph.graph.frequencies[i])} items\n"
+                                  f"top neighbours: {', '.join(top)}")
