@@ -31,7 +31,7 @@ def main() -> int:
     args = p.parse_args()
     from xmr_gui.core.embedding_map import MapData, project
 
-    project(clustered(200, args.dim), "umap")  # numba compiles on first use: not part of the figure
+    project(clustered(5000, args.dim), "umap")  # numba compiles on first use (per code path): not part of the figure
     layouts = {}
     for n in args.sizes:
         x = clustered(n, args.dim)
@@ -71,7 +71,10 @@ def main() -> int:
         app.processEvents()
         times.append(time.perf_counter() - t0)
     print(f"hover over {n} points: median {statistics.median(times) * 1000:.1f} ms, "
-          f"worst {max(times) * 1000:.1f} ms per move (incl. repaint)")
+          f"worst {max(times) * 1000:.1f} ms per move (incl. repaint)", flush=True)
+    view.close()
+    view.deleteLater()
+    app.processEvents()
     return 0
 
 

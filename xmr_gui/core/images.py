@@ -30,7 +30,8 @@ def is_image_name(path: str | os.PathLike[str]) -> bool:
 def _open(path: str | os.PathLike[str]) -> Image.Image:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns above 89 MP and refuses above 179 MP; between the two our own cap decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(path)
     except FileNotFoundError:
         raise ImageSkipped("file vanished before it could be read") from None
@@ -38,7 +39,7 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageSkipped("is a directory, not a file") from None
     except PermissionError:
         raise ImageSkipped("permission denied") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageSkipped(f"decompression bomb refused: {exc}") from None
     except UnidentifiedImageError:
         raise ImageSkipped(_unidentified_reason(path)) from None
@@ -100,7 +101,9 @@ def load_image(path: str | os.PathLike[str], min_side: int = 0) -> Image.Image:
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise ImageSkipped(f"corrupt or truncated image data: {exc}") from None
         try:
-            im = ImageOps.exif_transpose(im) or im
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "Corrupt EXIF data": the photo itself is fine
+                im = ImageOps.exif_transpose(im) or im
         except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the photo itself
             pass
         try:

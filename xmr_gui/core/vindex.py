@@ -54,12 +54,16 @@ def atomic_write(target: Path, write) -> None:  # type: ignore[no-untyped-def]
 
 
 def remove_stale_temps(folder: Path) -> None:
-    """Temp files of an interrupted save: never valid, always safe to delete."""
+    """Leftovers of an interrupted save: temp files, and generations no manifest names (never valid)."""
     for stale in folder.glob(".*.tmp"):
-        try:
-            stale.unlink()
-        except OSError:
-            pass
+        stale.unlink(missing_ok=True)
+    current = {}
+    for manifest in folder.glob("index-*.json"):
+        current[manifest.stem] = _read_manifest(manifest).get("generation")
+    for part in [*folder.glob("index-*-*.hnsw"), *folder.glob("index-*-*.ids.npy")]:
+        stem, _, rest = part.name.partition(".")[0].rpartition("-")
+        if str(current.get(stem)) != rest:
+            part.unlink(missing_ok=True)
 
 
 class VectorIndex:

@@ -152,7 +152,7 @@ class MapView(QWidget):
         if i is None:
             QToolTip.hideText()
             return
-        QToolTip.showText(self.plot.mapToGlobal(self.plot.mapFromScene(pos).toPoint()), self.tooltip_for(i), self.plot)
+        QToolTip.showText(self.plot.mapToGlobal(self.plot.mapFromScene(pos)), self.tooltip_for(i), self.plot)
 
     def _on_clicked(self, _item, points, _ev=None) -> None:  # type: ignore[no-untyped-def]
         if self.data is None or not len(points):
