@@ -15,10 +15,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the run: ONNX exports and label vectors are keyed by content, so tests can share them."""
+    return tmp_path_factory.mktemp("xmr-cache")
+
+
 @pytest.fixture(autouse=True)
-def xmr_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def xmr_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> Path:
     home = tmp_path_factory.mktemp("xmr-home")
     monkeypatch.setenv("XMR_HOME", str(home))
+    monkeypatch.setenv("XMR_CACHE_DIR", str(shared_cache))
     return home
 
 

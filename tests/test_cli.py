@@ -157,3 +157,18 @@ def test_plain_demo_builds_indexes_and_searches(tmp_path, capsys):
     hits = [line for line in out.splitlines() if not line.startswith("#")]
     assert len(hits) >= 4 * 3 and all(Path(line.split("\t")[1]).exists() for line in hits if "/" in line)
     assert "indexed 30 added" in err
+
+
+def test_export_then_import_searches_the_same(indexed, photos, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    code, before, _ = run(capsys, "search", "a dog", "--db", str(indexed), "-k", "5")
+    assert run(capsys, "export", "--db", str(indexed), "--parquet", str(tmp_path / "v.parquet"))[0] == 0
+    moved = tmp_path / "elsewhere"
+    photos.rename(moved)  # the same photos, another folder on another machine
+    code, out, err = run(capsys, "import", "--parquet", str(tmp_path / "v.parquet"), "--folder", str(moved),
+                         "--db", str(tmp_path / "db2"), "--json")
+    assert code == 0 and json.loads(out)["imported"] == 24, err
+    code, after, _ = run(capsys, "search", "a dog", "--db", str(tmp_path / "db2"), "-k", "5")
+    assert after == before.replace(str(photos), str(moved))
+    code, out, _ = run(capsys, "index", str(moved), "--db", str(tmp_path / "db2"), "--json", *TINY)
+    assert json.loads(out)["unchanged"] == 24  # nothing re-encoded: sizes and mtimes were taken on import

@@ -139,3 +139,18 @@ def test_switching_model_reencodes(tmp_path, library, photos):
     with Library.create(tmp_path / "db", photos, other) as lib:
         assert lib.catalog.count() == 0
         assert lib.spec.identity() == other.identity()
+
+
+def test_qdrant_backend_gives_the_same_results_as_hnsw(tmp_path, library, photos, tiny_encoder):
+    pytest.importorskip("qdrant_client")
+    index_folder(library, photos)
+    want = [(h.path, round(h.score, 4)) for h in search_text(library, "a red square", k=8)]
+    library.set_backend("qdrant")
+    assert [(h.path, round(h.score, 4)) for h in search_text(library, "a red square", k=8)] == want
+    os.remove(photos / "photo_0001.jpg")
+    index_folder(library, photos)  # deletions reach qdrant too
+    library.close()
+    with Library.open(tmp_path / "db") as again:  # reopened from qdrant's own storage
+        again.use_encoder(tiny_encoder)
+        assert again.backend == "qdrant" and len(again.index) == 23
+        consistent(again, photos)

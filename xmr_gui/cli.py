@@ -69,6 +69,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                    help="image decoding threads (default: cores, at most 4)")
     p.add_argument("--checkpoint", metavar="FILE", help="a trained .xmr checkpoint: its backbone encodes, and "
                    "search runs in its learned shared space (overrides --model/--weights)")
+    p.add_argument("--backend", choices=("hnsw", "qdrant"), default=None,
+                   help="vector index: hnsw (hnswlib, default) or qdrant (qdrant-client, embedded); switching "
+                        "rebuilds the index from stored vectors without re-encoding")
     p.add_argument("--rebuild", action="store_true", help="forget the existing database and index from scratch")
     p.add_argument("--json", action="store_true",
                    help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object')
@@ -171,6 +174,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--query", action="append", default=[], metavar="TEXT", help="also place this text query")
     p.add_argument("--csv", required=True, metavar="FILE", help="write the points here ('-' for stdout)")
     p.set_defaults(run=cmd_map)
+
+    p = sub.add_parser("export", help="write an index's vectors as Parquet (path, vector, model)")
+    _db_option(p)
+    p.add_argument("--folder", metavar="DIR", help="which indexed folder (as for search)")
+    p.add_argument("--parquet", required=True, metavar="FILE")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("import", help="make a searchable index from a Parquet export (built elsewhere)")
+    p.add_argument("--parquet", required=True, metavar="FILE")
+    p.add_argument("--folder", metavar="DIR", help="where the photos are on this machine (default: as exported)")
+    _db_option(p)
+    p.add_argument("--json", action="store_true", help='print {"imported": N, "db": DIR}')
+    p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("paths", help="print where xmr keeps data, caches and settings")
     p.set_defaults(run=cmd_paths)
@@ -297,6 +313,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         _say(f"xmr: model {spec.describe()}")
     lib = Library.create(db, folder, spec)
     lib.device, lib.allow_download = args.device, args.allow_download
+    if args.backend:
+        lib.set_backend(args.backend)
     if args.checkpoint:
         lib.attach_checkpoint(args.checkpoint)
     cancel = threading.Event()
@@ -465,6 +483,31 @@ def cmd_map(args: argparse.Namespace) -> int:
     else:
         write_csv(data.rows(), args.csv)
         _say(f"xmr: wrote {len(data)} points to {args.csv}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .core.exchange import export_parquet
+
+    with _open_library(args) as lib:
+        n = export_parquet(lib, args.parquet)
+    _say(f"xmr: wrote {n} vectors to {args.parquet}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .core.exchange import import_parquet
+
+    if args.db:
+        db = Path(args.db)
+    else:
+        import pyarrow.parquet as pq
+
+        source = (pq.read_schema(args.parquet).metadata or {}).get(b"xmr.folder", b"").decode()
+        db = paths.default_db_dir(args.folder or source)
+    with import_parquet(args.parquet, db, args.folder) as lib:
+        n = lib.catalog.count()
+    print(json.dumps({"imported": n, "db": str(db)}) if args.json else db)
     return 0
 
 

@@ -98,6 +98,9 @@ class Library:
         return lib
 
     def close(self) -> None:
+        closer = getattr(self._index, "close", None)
+        if closer is not None:
+            closer()
         self.catalog.close()
 
     def __enter__(self) -> "Library":
@@ -158,6 +161,36 @@ class Library:
         return "index-" + hashlib.sha256(self.space.identity.encode()).hexdigest()[:12]
 
     @property
+    def backend(self) -> str:
+        """'hnsw' (hnswlib, the default) or 'qdrant' (qdrant-client; see docs/scaling.md)."""
+        return self.catalog.get_meta("backend", "hnsw") or "hnsw"
+
+    def set_backend(self, backend: str) -> None:
+        if backend not in ("hnsw", "qdrant"):
+            raise LibraryError(f"unknown backend {backend!r}: use hnsw or qdrant")
+        if backend != self.backend:
+            self.catalog.set_meta("backend", backend)
+            self._index = None  # built from the catalog's vectors on next use: nothing is re-encoded
+
+    def _empty_index(self, dim: int, capacity: int = 1024) -> VectorIndex:
+        if self.backend == "qdrant":
+            from .qdrant_index import QdrantIndex
+
+            for old in self.db_dir.glob(f"{self._index_stem()}.qdrant"):
+                import shutil
+
+                shutil.rmtree(old)
+            return QdrantIndex(dim, self.db_dir, self._index_stem())  # type: ignore[return-value]
+        return VectorIndex(dim, self.hnsw_params, capacity=capacity)
+
+    def _saved_index(self) -> tuple[VectorIndex, dict[str, object]] | None:
+        if self.backend == "qdrant":
+            from .qdrant_index import QdrantIndex
+
+            return QdrantIndex.load(self.db_dir, self._index_stem())  # type: ignore[return-value]
+        return VectorIndex.load(self.db_dir, self._index_stem())
+
+    @property
     def index(self) -> VectorIndex:
         """The HNSW index for the current space, loaded and reconciled with the catalog (in memory)."""
         if self._index is None:
@@ -165,17 +198,16 @@ class Library:
         return self._index
 
     def _load_reconciled(self) -> tuple[VectorIndex, bool]:
-        stem = self._index_stem()
         try:
-            loaded = VectorIndex.load(self.db_dir, stem)
+            loaded = self._saved_index()
         except IndexError_:
             loaded = None  # damaged: the catalog has every vector, so rebuild
         dim = self.dim
         if self.catalog.count() == 0 and loaded is None:
-            return VectorIndex(self.space.dim or dim, self.hnsw_params), False
+            return self._empty_index(self.space.dim or dim), False
         if loaded is None:
             ids, feats = self.catalog.indexed_vectors(dim)
-            index = VectorIndex(self.space.dim or dim, self.hnsw_params, capacity=len(ids) + 1024)
+            index = self._empty_index(self.space.dim or dim, capacity=len(ids) + 1024)
             index.add(ids, self.space.images(feats))
             return index, True
         index, meta = loaded

@@ -25,7 +25,9 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    return _base("cache")
+    """Caches are keyed by content hashes, so XMR_CACHE_DIR may point several homes (test runs) at one."""
+    shared = os.environ.get("XMR_CACHE_DIR")
+    return Path(shared) if shared else _base("cache")
 
 
 def config_dir() -> Path:

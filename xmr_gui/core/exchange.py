@@ -1,0 +1,61 @@
+"""Move an index between machines: Parquet rows (path, vector, model id), as a Ray Data job would write them
+(docs/scaling.md). The model spec travels in the file's metadata, so the importer can embed queries the same way."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .encoder import ModelSpec
+from .library import Library, LibraryError
+
+
+def export_parquet(lib: Library, path: str | os.PathLike[str]) -> int:
+    """Write every indexed file's backbone vector; returns the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids, vectors = lib.catalog.indexed_vectors(lib.dim)
+    paths = lib.catalog.paths_by_id()
+    identity = lib.spec.identity()
+    table = pa.table({
+        "path": pa.array([paths[int(i)] for i in ids], pa.string()),
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), lib.dim),
+        "model": pa.array([identity] * len(ids), pa.string()),
+    }).replace_schema_metadata({"xmr.model_spec": lib.spec.to_json(), "xmr.folder": lib.folder})
+    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return len(ids)
+
+
+def import_parquet(path: str | os.PathLike[str], db_dir: str | os.PathLike[str], folder: str | None = None) -> Library:
+    """A library (catalog + index) from exported rows; paths may be re-rooted from the exporter's folder to `folder`."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    if b"xmr.model_spec" not in meta:
+        raise LibraryError(f"{path} is not an xmr export (no model spec in its metadata)")
+    spec = ModelSpec.from_json(meta[b"xmr.model_spec"].decode())
+    source = meta.get(b"xmr.folder", b"").decode()
+    if set(table.column("model").to_pylist()) - {spec.identity()}:
+        raise LibraryError(f"{path} mixes vectors of several models; import one model's rows at a time")
+    target = os.path.abspath(folder or source)
+    lib = Library.create(db_dir, target, spec)
+    vectors = np.asarray(table.column("vector").combine_chunks().flatten(), np.float32).reshape(table.num_rows, -1)
+    with lib.writing(), lib.catalog.transaction():
+        lib.catalog.set_meta("dim", str(vectors.shape[1]))
+        for p, v in zip(table.column("path").to_pylist(), vectors):
+            local = os.path.join(target, os.path.relpath(p, source)) if source and folder else p
+            try:
+                st = os.stat(local)
+                size, mtime = st.st_size, st.st_mtime_ns
+            except OSError:
+                size, mtime = -1, -1  # not on this machine (yet): searchable, re-checked by the next `xmr index`
+            lib.catalog.put_indexed(local, size, mtime, v)
+    lib.save_index()
+    return lib

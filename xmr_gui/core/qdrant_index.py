@@ -1,0 +1,90 @@
+"""The same index interface as `vindex.VectorIndex`, served by Qdrant (qdrant-client's embedded local mode
+here; a server URL for shared libraries — see docs/scaling.md). Selected with `xmr index --backend qdrant`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .vindex import atomic_write
+
+COLLECTION = "photos"
+
+
+class QdrantIndex:
+    def __init__(self, dim: int, folder: Path, stem: str, url: str | None = None) -> None:
+        from qdrant_client import QdrantClient, models
+
+        self.dim = dim
+        self._models = models
+        self._folder, self._stem = Path(folder), stem
+        self._client = QdrantClient(url=url) if url else QdrantClient(path=str(self._folder / f"{stem}.qdrant"))
+        if not self._client.collection_exists(COLLECTION):
+            self._client.create_collection(COLLECTION, vectors_config=models.VectorParams(
+                size=dim, distance=models.Distance.COSINE))
+        self._live = self._read_ids()
+
+    def _read_ids(self) -> set[int]:
+        ids: set[int] = set()
+        offset = None
+        while True:
+            points, offset = self._client.scroll(COLLECTION, limit=10_000, offset=offset, with_payload=False,
+                                                 with_vectors=False)
+            ids.update(int(p.id) for p in points)
+            if offset is None:
+                return ids
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def ids(self) -> set[int]:
+        return set(self._live)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        for start in range(0, len(ids), 2048):
+            chunk = slice(start, start + 2048)
+            self._client.upsert(COLLECTION, points=self._models.Batch(
+                ids=[int(i) for i in ids[chunk]], vectors=vectors[chunk].tolist()), wait=True)
+        self._live.update(int(i) for i in ids)
+
+    def remove(self, ids: np.ndarray | list[int]) -> None:
+        gone = [int(i) for i in ids if int(i) in self._live]
+        if gone:
+            self._client.delete(COLLECTION, points_selector=self._models.PointIdsList(points=gone), wait=True)
+            self._live.difference_update(gone)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        k = min(int(k), len(self))
+        ids = np.zeros((len(queries), max(k, 0)), np.int64)
+        scores = np.zeros((len(queries), max(k, 0)), np.float32)
+        if k <= 0:
+            return ids, scores
+        for row, q in enumerate(queries):
+            found = self._client.query_points(COLLECTION, query=q.tolist(), limit=k, with_payload=False).points
+            for col, p in enumerate(found[:k]):
+                ids[row, col], scores[row, col] = int(p.id), float(p.score)
+        return ids, scores
+
+    def save(self, folder: str | os.PathLike[str], stem: str, meta: dict[str, object] | None = None) -> None:
+        """Points are durable once upserted; the manifest records which catalog sequence they include."""
+        body = {"backend": "qdrant", "dim": self.dim, "count": len(self), **(meta or {})}
+        atomic_write(Path(folder) / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(body)))
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple["QdrantIndex", dict[str, object]] | None:
+        manifest = Path(folder) / f"{stem}.json"
+        if not manifest.exists() or not (Path(folder) / f"{stem}.qdrant").exists():
+            return None
+        meta = json.loads(manifest.read_text())
+        return cls(int(meta["dim"]), Path(folder), stem), meta
+
+    def close(self) -> None:
+        self._client.close()
