@@ -77,6 +77,12 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
     assert kinds.count("image") == 60 and kinds.count("label") == 24
     db = window.session.library.db_dir
     assert len(list(db.glob("map-umap-*.npy"))) == 1 and len(list(db.glob("map-pca-*.npy"))) == 1
+    from xmr_gui.core.embedding_map import build_map
+
+    hits = []
+    again = build_map(window.session.library, "umap", on_cache=hits.append)  # second open: no UMAP refit
+    assert hits == [True]
+    np.testing.assert_array_equal(again.xy[:60], view.data.xy[:60])
 
     xy = view.data.xy
     x0, x1 = np.percentile(xy[:, 0], [10, 60])
