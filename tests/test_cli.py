@@ -172,3 +172,17 @@ def test_export_then_import_searches_the_same(indexed, photos, tmp_path, capsys)
     assert after == before.replace(str(photos), str(moved))
     code, out, _ = run(capsys, "index", str(moved), "--db", str(tmp_path / "db2"), "--json", *TINY)
     assert json.loads(out)["unchanged"] == 24  # nothing re-encoded: sizes and mtimes were taken on import
+
+
+def test_portable_library_travels_with_the_folder(photos, tmp_path, capsys, monkeypatch):
+    assert run(capsys, "index", str(photos), "--portable", "-q", *TINY)[0] == 0
+    assert (photos / ".xmr" / "catalog.sqlite").exists()
+    moved = tmp_path / "drive" / "photos"
+    moved.parent.mkdir()
+    photos.rename(moved)  # the drive is mounted elsewhere on another computer
+    monkeypatch.chdir(moved)
+    code, out, err = run(capsys, "search", "a dog", "-k", "3")
+    assert code == 0 and len(out.splitlines()) == 3
+    assert all(line.split("\t")[1].startswith(str(moved)) for line in out.splitlines())  # re-rooted paths
+    code, out, _ = run(capsys, "index", str(moved), "--json", *TINY)
+    assert json.loads(out) == {"added": 0, "updated": 0, "unchanged": 24, "removed": 0, "skipped": 0}

@@ -146,3 +146,24 @@ def test_top_result_carries_the_expected_label_with_the_shipped_checkpoint(qtbot
     with qtbot.waitSignal(window.search_done, timeout=60_000):
         window.compare_box.setChecked(True)
     assert window.compare_grid.isVisible() and window.compare_model.rowCount() > 0
+
+
+def test_drag_out_is_a_copy_of_file_urls_and_ctrl_c_copies_paths(qtbot, make_window, world):
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtGui import QGuiApplication
+
+    window = make_window()
+    folder, _ = world
+    open_and_index(qtbot, window, folder)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 60, timeout=30_000)
+    model = window.model
+    mime = model.mimeData([model.index(0), model.index(1)])
+    assert [u.toLocalFile() for u in mime.urls()] == [model.path_at(0), model.path_at(1)]
+    assert model.supportedDragActions() == Qt.DropAction.CopyAction  # dragging out never moves a photo
+    sel = window.grid.view.selectionModel()
+    for row in (2, 3):
+        sel.select(model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    window.grid.view.setFocus()
+    window.grid.copy_selected_paths()
+    assert QGuiApplication.clipboard().text().splitlines() == [model.path_at(2), model.path_at(3)]
+    assert all(Path(p).exists() for p in QGuiApplication.clipboard().text().splitlines())

@@ -72,6 +72,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("hnsw", "qdrant"), default=None,
                    help="vector index: hnsw (hnswlib, default) or qdrant (qdrant-client, embedded); switching "
                         "rebuilds the index from stored vectors without re-encoding")
+    p.add_argument("--portable", action="store_true",
+                   help="keep the database inside FOLDER (FOLDER/.xmr), e.g. for a library on an external drive "
+                        "that moves between computers; searches from inside FOLDER find it")
     p.add_argument("--rebuild", action="store_true", help="forget the existing database and index from scratch")
     p.add_argument("--json", action="store_true",
                    help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object')
@@ -298,7 +301,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CliError(f"{args.folder} cannot be read (permission denied)")
     if args.batch_size < 1 or args.workers < 1:
         raise CliError("--batch-size and --workers must be at least 1")
-    db = Path(args.db) if args.db else paths.default_db_dir(folder)
+    from .core.library import PORTABLE_DIR
+
+    if args.db:
+        db = Path(args.db)
+    elif args.portable or (Path(folder) / PORTABLE_DIR / "catalog.sqlite").exists():
+        db = Path(folder) / PORTABLE_DIR
+    else:
+        db = paths.default_db_dir(folder)
     if args.rebuild and db.exists():
         import shutil
 

@@ -180,6 +180,14 @@ class Catalog:
             out.append(os.fsdecode(row[0]) if row else None)
         return out
 
+    def rebase(self, old: str, new: str) -> int:
+        """Move every path under folder `old` to folder `new` (a portable library on a drive mounted elsewhere)."""
+        old_b, new_b = os.fsencode(old.rstrip(os.sep) + os.sep), os.fsencode(new.rstrip(os.sep) + os.sep)
+        rows = self._db.execute("SELECT id, path FROM files").fetchall()
+        moved = [(new_b + p[len(old_b):], i) for i, p in rows if bytes(p).startswith(old_b)]
+        self._db.executemany("UPDATE files SET path = ? WHERE id = ?", moved)
+        return len(moved)
+
     def paths_by_id(self) -> dict[int, str]:
         """Every indexed file's path by id, in one query."""
         rows = self._db.execute("SELECT id, path FROM files WHERE status = 'indexed'")

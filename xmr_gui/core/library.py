@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .checkpoint import Checkpoint
 
 
+PORTABLE_DIR = ".xmr"  # `xmr index FOLDER --portable` keeps the database inside the photo folder
+
+
 class LibraryError(Exception):
     """A library that cannot be opened or written; the message says what to do."""
 
@@ -57,10 +60,20 @@ class Library:
         if lib.catalog.get_meta("model") is None:
             catalog.close()
             raise LibraryError(f"{db_dir} holds no index yet: run `xmr index FOLDER` first")
+        lib._follow_portable_folder()
         ckpt = lib.catalog.get_meta("checkpoint")
         if ckpt:
             lib.attach_checkpoint(ckpt, remember=False)
         return lib
+
+    def _follow_portable_folder(self) -> None:
+        """A portable library (FOLDER/.xmr) whose drive is now mounted elsewhere: re-root its paths, no re-encoding."""
+        stored = self.catalog.get_meta("folder")
+        here = str(self.db_dir.resolve().parent)
+        if self.db_dir.name == PORTABLE_DIR and stored and stored != here:
+            with self.catalog.transaction():
+                self.catalog.rebase(stored, here)
+                self.catalog.set_meta("folder", here)
 
     def attach_checkpoint(self, path: str | os.PathLike[str], remember: bool = True) -> None:
         """Search in a trained checkpoint's space; `remember` stores it as the library's checkpoint."""
@@ -84,6 +97,7 @@ class Library:
         catalog = Catalog(db_dir / "catalog.sqlite")
         lib = cls(db_dir, catalog)
         folder = os.path.abspath(os.fspath(folder))
+        lib._follow_portable_folder()
         stored = catalog.get_meta("folder")
         if stored is not None and stored != folder:
             catalog.close()
@@ -256,9 +270,9 @@ def find_library(start: str | os.PathLike[str]) -> Path | None:
     """The database of `start` or of its nearest indexed ancestor folder."""
     here = Path(os.path.abspath(os.fspath(start)))
     for folder in (here, *here.parents):
-        db = paths.default_db_dir(folder)
-        if (db / "catalog.sqlite").exists():
-            return db
+        for db in (folder / PORTABLE_DIR, paths.default_db_dir(folder)):  # a portable library travels with its drive
+            if (db / "catalog.sqlite").exists():
+                return db
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
 from PySide6.QtGui import QColor, QPixmap
 
 from .thumbs import SIZE, ThumbnailCache
@@ -52,6 +52,24 @@ class ResultsModel(QAbstractListModel):
         self._rows = [(h.path, h.score) for h in hits]
         self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
         self.endResetModel()
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
+        return ["text/uri-list", "text/plain"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
+        """Dragged photos are file URLs: a file manager copies them, a chat app attaches them."""
+        data = QMimeData()
+        paths = [self._rows[i.row()][0] for i in indexes if i.isValid()]
+        data.setUrls([QUrl.fromLocalFile(p) for p in paths])
+        data.setText("\n".join(paths))
+        return data
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.CopyAction  # never Move: dragging a result out must not remove the photo
 
     def set_paths(self, paths: list[str]) -> None:
         """Rows without scores (a selection from the map)."""

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QMenu, QProgressBar,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -53,6 +53,13 @@ class ResultsGrid(QWidget):
         self.view.setWordWrap(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setDragEnabled(True)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
+        copy = QAction("Copy paths", self.view)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(self.copy_selected_paths)
+        self.view.addAction(copy)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_context_menu)
         self.view.doubleClicked.connect(lambda idx: self._open(idx.data(PathRole)))
@@ -61,6 +68,16 @@ class ResultsGrid(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.view)
+
+    def selected_paths(self) -> list[str]:
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        return [self.model.path_at(r) for r in rows]
+
+    def copy_selected_paths(self) -> None:
+        """Ctrl+C: the selected photos' absolute paths, one per line (pastes into a terminal or a file list)."""
+        paths = self.selected_paths()
+        if paths:
+            QGuiApplication.clipboard().setText("\n".join(paths))
 
     def set_title(self, text: str) -> None:
         self.title.setText(text)
