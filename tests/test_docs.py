@@ -1,0 +1,21 @@
+"""docs/cli.md is what --help says today (regenerate with `python docs/gen_cli_reference.py`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_reference_is_current(tmp_path):
+    committed = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    subprocess.run([sys.executable, str(ROOT / "docs" / "gen_cli_reference.py")], check=True, capture_output=True,
+                   env={**os.environ, "COLUMNS": "100"})
+    try:
+        assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == committed, \
+            "docs/cli.md is stale: run `COLUMNS=100 python docs/gen_cli_reference.py`"
+    finally:
+        (ROOT / "docs" / "cli.md").write_text(committed, encoding="utf-8")
