@@ -51,6 +51,12 @@ def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("xmr")
+    app.setDesktopFileName("xmr")
+    icon = Path(__file__).resolve().parents[2] / "assets" / "icons" / "xmr-256.png"
+    if icon.exists():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     settings = QSettings(str(paths.config_dir() / "xmr-gui.ini"), QSettings.Format.IniFormat)
     session = Session(_choice(args, settings))
     return app, MainWindow(session, settings), session
