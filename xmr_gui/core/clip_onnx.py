@@ -13,12 +13,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from . import paths
 from .encoder import ModelError, ModelSpec
+
+if TYPE_CHECKING:
+    from .tokenizer import ClipTokenizer
 
 log = logging.getLogger(__name__)
 
