@@ -139,7 +139,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return _HASH_CACHE[key]
 
 
-def _cuda_possible() -> bool:
+def _cuda_possible() -> bool:  # used by the window to offer CUDA only when it can exist
     """Without importing torch: no NVIDIA driver means no CUDA (so a CPU machine never pays for torch)."""
     return os.path.exists("/proc/driver/nvidia/version") or os.name == "nt" or "torch" in __import__("sys").modules
 
