@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="ViT-B-32")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
     p.add_argument("--photos", default=str(Path(__file__).resolve().parent / "out" / "photos"))
     args = p.parse_args(argv)
     os.environ.setdefault("XMR_HOME", tempfile.mkdtemp(prefix="xmr-bench-"))
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from xmr_gui.core.library import Library
 
     folder = make_photos(Path(args.photos), args.n)
-    spec = ModelSpec.parse(args.model, "random")
+    spec = ModelSpec.parse(args.model, "random").with_precision(args.precision)
     encoder = load_encoder(spec, "auto")
     print(f"device {encoder.device}, model {spec.describe()}, {args.n} photos, batch {args.batch_size}, "
           f"workers {args.workers}, cores {os.cpu_count()}")

@@ -89,3 +89,25 @@ def test_stale_or_truncated_export_is_rebuilt(both):
     assert ensure_export(spec) == folder and _valid(folder, spec.identity())
     other = ModelSpec.parse("xmr-small", "random")
     assert not _valid(folder, other.identity())  # another model never reuses this export
+
+
+def test_int8_image_tower_agrees_and_keeps_the_top10(tmp_path, both):
+    from xmr_gui.core.clip_onnx import OnnxClipEncoder
+    from xmr_gui.core.demo import write_demo
+    from xmr_gui.core.indexer import index_folder
+    from xmr_gui.core.library import Library
+    from xmr_gui.core.search import search_text
+
+    spec, fast, ref = both
+    int8 = OnnxClipEncoder(spec.with_precision("int8"))
+    assert int8.identity == spec.identity() + "+int8"  # its vectors never mix with fp32 ones in a library
+    pixels = np.random.default_rng(1).integers(0, 255, (16, int8.image_size, int8.image_size, 3), dtype=np.uint8)
+    assert (np.sum(int8.encode_images(pixels) * ref.encode_images(pixels), 1) >= 0.999).all()
+    world = write_demo(tmp_path / "w", 80, seed=2)
+    tops = []
+    for name, s, enc in (("int8", spec.with_precision("int8"), int8), ("ref", spec, ref)):
+        with Library.create(tmp_path / name, world / "images", s) as lib:
+            lib.use_encoder(enc)
+            index_folder(lib, world / "images")
+            tops.append({h.path for h in search_text(lib, "a beach with a boat", k=10)})
+    assert tops[0] == tops[1]

@@ -96,6 +96,7 @@ class OnnxClipEncoder:
         self._folder = folder
         self._sessions: dict[str, object] = {}
         self._context = int(meta["context_length"])
+        self._precision = str(meta.get("precision", "fp32"))
         self._tokenizer: ClipTokenizer | None = None
 
     def _session(self, name: str):  # type: ignore[no-untyped-def]
@@ -110,7 +111,8 @@ class OnnxClipEncoder:
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         if len(pixels) == 0:
             return np.zeros((0, self.dim), np.float32)
-        return self._session("visual").run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
+        tower = "visual.int8" if self._precision == "int8" else "visual"
+        return self._session(tower).run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:

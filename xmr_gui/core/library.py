@@ -155,7 +155,8 @@ class Library:
 
     def use_space(self, space: Space) -> None:
         """Search in another space (a checkpoint's); the index for it is built from stored vectors."""
-        if space.backbone_identity != self.spec.identity():
+        if space.backbone_identity.removesuffix("+int8") != self.spec.identity().removesuffix("+int8"):
+            # int8 is the same weights run faster: a checkpoint trained on fp32 features serves it
             raise ModelError(
                 f"checkpoint was trained on backbone {space.backbone_identity}, but this library was indexed with "
                 f"{self.spec.identity()}: re-index with the checkpoint's backbone (`xmr index FOLDER --checkpoint FILE`)"

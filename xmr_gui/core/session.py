@@ -43,15 +43,20 @@ class ModelChoice:
     spec: ModelSpec | None = None
     device: str = "auto"
     batch_size: int = 32
+    precision: str = "auto"
 
     def backbone(self) -> ModelSpec:
+        from .encoder import choose_precision
+
         if self.checkpoint is not None:
             from .checkpoint import Checkpoint
 
-            return Checkpoint.load(self.checkpoint).backbone_spec()
-        if self.spec is None:
+            spec = Checkpoint.load(self.checkpoint).backbone_spec()
+        elif self.spec is None:
             raise SessionError("no model chosen: open a checkpoint or pick a model")
-        return self.spec
+        else:
+            spec = self.spec
+        return spec.with_precision(choose_precision(self.precision, self.device))
 
 
 class Session:
