@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .vindex import atomic_write
+from .vindex import LiveIds, atomic_write
 
 COLLECTION = "photos"
 
 
-class QdrantIndex:
+class QdrantIndex(LiveIds):
     def __init__(self, dim: int, folder: Path, stem: str, url: str | None = None) -> None:
         from qdrant_client import QdrantClient, models
 
@@ -37,17 +37,10 @@ class QdrantIndex:
             if offset is None:
                 return ids
 
-    def __len__(self) -> int:
-        return len(self._live)
-
-    def ids(self) -> set[int]:
-        return set(self._live)
-
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids = np.asarray(ids, dtype=np.int64)
+        ids, vectors = self._inputs(ids, vectors)
         if len(ids) == 0:
             return
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         for start in range(0, len(ids), 2048):
             chunk = slice(start, start + 2048)
             self._client.upsert(COLLECTION, points=self._models.Batch(

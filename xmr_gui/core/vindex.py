@@ -66,7 +66,23 @@ def remove_stale_temps(folder: Path) -> None:
             part.unlink(missing_ok=True)
 
 
-class VectorIndex:
+class LiveIds:
+    """What every index backend keeps the same way: the set of catalog ids it holds, and input checks."""
+
+    _live: set[int]
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def ids(self) -> set[int]:
+        return set(self._live)
+
+    @staticmethod
+    def _inputs(ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(ids, dtype=np.int64), np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class VectorIndex(LiveIds):
     """hnswlib wrapper: grows on demand, deletes by mark, searches with k clipped to what it holds."""
 
     def __init__(self, dim: int, params: HnswParams = HnswParams(), capacity: int = 1024) -> None:
@@ -81,18 +97,11 @@ class VectorIndex:
         self._live: set[int] = set()
 
     # -- contents ---------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self._live)
-
-    def ids(self) -> set[int]:
-        return set(self._live)
-
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Insert or replace vectors under `ids` (a deleted id comes back to life)."""
-        ids = np.asarray(ids, dtype=np.int64)
+        ids, vectors = self._inputs(ids, vectors)
         if len(ids) == 0:
             return
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         needed = self._index.get_current_count() + len(ids)
         if needed > self._index.get_max_elements():
             self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
