@@ -40,12 +40,15 @@ def _byte_alphabet() -> dict[int, str]:
 
 
 def _clean(text: str) -> str:
-    try:
-        import ftfy
+    # ftfy repairs mojibake and control characters; printable ASCII has neither, and skipping it there
+    # saves its import on every command-line query.
+    if not (text.isascii() and text.isprintable()):
+        try:
+            import ftfy
 
-        text = ftfy.fix_text(text)
-    except ImportError:
-        pass
+            text = ftfy.fix_text(text)
+        except ImportError:
+            pass
     text = html.unescape(html.unescape(text)).strip()
     return " ".join(text.split()).lower()
 
