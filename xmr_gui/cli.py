@@ -204,21 +204,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def _open_library(args: argparse.Namespace, near: str | None = None):  # type: ignore[no-untyped-def]
     from .core.library import Library, find_library, most_recent_library
 
-    if args.db:
-        lib = Library.open(args.db)
-        if getattr(args, "checkpoint", None):
-            lib.attach_checkpoint(args.checkpoint, remember=False)
-        return lib
     start = getattr(args, "folder", None) or near or os.getcwd()
-    db = find_library(start) or find_library(os.getcwd())
+    db = args.db or find_library(start) or find_library(os.getcwd()) or most_recent_library()
     if db is None:
-        db = most_recent_library()
-        if db is None:
-            raise CliError("no indexed folder yet: run `xmr index FOLDER` first (or pass --db)")
+        raise CliError("no indexed folder yet: run `xmr index FOLDER` first (or pass --db)")
     lib = Library.open(db)
     if getattr(args, "checkpoint", None):
         lib.attach_checkpoint(args.checkpoint, remember=False)
-    if not Path(start).resolve().is_relative_to(Path(lib.folder)):
+    if not args.db and not Path(start).resolve().is_relative_to(Path(lib.folder)):
         _say(f"xmr: using the index of {lib.folder} (pass --folder or --db to choose another)")
     return lib
 

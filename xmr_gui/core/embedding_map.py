@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .library import Library
+from .vindex import atomic_write, save_npy
 
 METHODS = ("pca", "umap")
 
@@ -125,10 +126,7 @@ def build_map(lib: Library, method: str = "pca", queries: Sequence[str] = (),
         image_xy = project(data.vectors[is_image], method)
         for stale in lib.db_dir.glob(f"map-{method}-*.npy"):
             stale.unlink(missing_ok=True)
-        tmp = lib.db_dir / f".map-{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            np.save(f, image_xy, allow_pickle=False)
-        os.replace(tmp, cache)
+        atomic_write(cache, lambda tmp: save_npy(tmp, image_xy))
     if on_cache is not None:
         on_cache(hit)
     data.xy = np.zeros((len(data), 2), np.float32)

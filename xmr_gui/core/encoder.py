@@ -88,10 +88,7 @@ class ModelSpec:
             from .checkpoint import read_card
 
             return self.with_embedded_weights(str(read_card(self.weights)["backbone"]["weights_sha256"]))
-        h = hashlib.sha256()
-        h.update(self.model.encode())
-        if self.config_json:
-            h.update(json.dumps(json.loads(self.config_json), sort_keys=True).encode())
+        h = self._architecture_hash()
         kind = self.weights_kind
         if kind == "random":
             h.update(f"random-seed{RANDOM_SEED}".encode())
@@ -103,12 +100,16 @@ class ModelSpec:
 
     def with_embedded_weights(self, weights_sha256: str) -> str:
         """The identity this architecture will have once its weights (hash given) sit inside a checkpoint."""
+        h = self._architecture_hash()
+        h.update(weights_sha256.encode())
+        return f"{self.model}/embedded/{h.hexdigest()[:16]}"
+
+    def _architecture_hash(self) -> "hashlib._Hash":
         h = hashlib.sha256()
         h.update(self.model.encode())
         if self.config_json:
             h.update(json.dumps(json.loads(self.config_json), sort_keys=True).encode())
-        h.update(weights_sha256.encode())
-        return f"{self.model}/embedded/{h.hexdigest()[:16]}"
+        return h
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -15,6 +15,7 @@ import numpy as np
 from . import paths
 from .images import load_pixels
 from .library import Library
+from .vindex import atomic_write, save_npy
 
 PROMPT = "a photo of {}"
 
@@ -128,17 +129,17 @@ def label_vectors(lib: Library, labels: Sequence[str]) -> np.ndarray:
         except (OSError, ValueError):
             pass
     vectors = lib.space.texts(lib.encoder.encode_texts([PROMPT.format(label) for label in labels]))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, vectors, allow_pickle=False)
-    os.replace(tmp, cache)
+    atomic_write(cache, lambda tmp: save_npy(tmp, vectors))
     return vectors
 
 
 def rank_labels(image: np.ndarray, labels: Sequence[str], vectors: np.ndarray, k: int,
                 min_score: float) -> list[LabelScore]:
-    scores = vectors @ image
+    return top_labels(vectors @ image, labels, k, min_score)
+
+
+def top_labels(scores: np.ndarray, labels: Sequence[str], k: int, min_score: float) -> list[LabelScore]:
+    """The k best (score, label) pairs at or above `min_score`, best first."""
     order = np.argsort(-scores, kind="stable")
     return [LabelScore(float(scores[i]), labels[i]) for i in order[: max(k, 0)] if scores[i] >= min_score]
 
@@ -151,9 +152,6 @@ def describe(lib: Library, path: str | os.PathLike[str], labels: Sequence[str] |
     """
     ckpt_space = getattr(lib.space, "label_probabilities", None)
     if labels is None and ckpt_space is not None:
-        probs = ckpt_space(image_vector(lib, path))[0]
-        order = np.argsort(-probs, kind="stable")
-        names = lib.space.labels  # type: ignore[attr-defined]
-        return [LabelScore(float(probs[i]), names[i]) for i in order[: max(k, 0)] if probs[i] >= min_score]
+        return top_labels(ckpt_space(image_vector(lib, path))[0], lib.space.labels, k, min_score)  # type: ignore[attr-defined]
     labels = list(labels) if labels is not None else read_vocabulary()
     return rank_labels(image_vector(lib, path), labels, label_vectors(lib, labels), k, min_score)

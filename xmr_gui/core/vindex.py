@@ -152,7 +152,7 @@ class VectorIndex(LiveIds):
         graph, ids_file = folder / f"{stem}-{generation}.hnsw", folder / f"{stem}-{generation}.ids.npy"
         atomic_write(graph, lambda tmp: self._index.save_index(tmp))
         live = np.fromiter(sorted(self._live), dtype=np.int64, count=len(self._live))
-        atomic_write(ids_file, lambda tmp: _save_npy(tmp, live))
+        atomic_write(ids_file, lambda tmp: save_npy(tmp, live))
         body = {"generation": generation, "dim": self.dim, "params": asdict(self.params), "count": len(self),
                 **(meta or {})}
         atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(body)))
@@ -193,6 +193,6 @@ def _read_manifest(path: Path) -> dict[str, object]:
         return {}
 
 
-def _save_npy(path: str, array: np.ndarray) -> None:
+def save_npy(path: str, array: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.save(f, array, allow_pickle=False)

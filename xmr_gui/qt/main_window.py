@@ -403,13 +403,13 @@ class MainWindow(QMainWindow):
         self._start(self.session.map, "pca", queries, on_result=lambda data: self._on_map(data, "pca", queries))
 
     def _on_map(self, data: Any, method: str, queries: list[str]) -> None:
-        self.map_view.set_data(data, method)
         if method == "pca":
+            self.map_view.set_data(data, method)
             self.map_view.set_busy("UMAP computing in the background (PCA shown) …")
             self._start(self.session.map, "umap", queries, on_result=lambda d: self._on_map(d, "umap", queries))
         else:
             self.map_view.set_busy("")
-            self.map_view.status.setText(self.map_view.status.text())
+            self.map_view.set_data(data, method)  # after: its status line ("UMAP: n photos …") stays
 
     def _on_map_selection(self, paths: list[str]) -> None:
         self.model.set_paths(paths)
