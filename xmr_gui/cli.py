@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 from . import __version__
 from .core import paths
+from .core.defaults import BATCH_SIZE
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_WEIGHTS = "laion2b_s34b_b79k"
@@ -68,7 +69,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                    help="image tower precision: int8 = dynamically quantised for ONNX Runtime on CPU (about 2.3x "
                         "faster indexing; vectors agree with fp32 to cosine >= 0.999, see bench/RESULTS.md); "
                         "auto (default) = int8 on CPU, fp32 on CUDA")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per forward pass (default 32)")
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
+                   help=f"images per forward pass (default {BATCH_SIZE}, chosen by a measured sweep)")
     p.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)), metavar="N",
                    help="image decoding threads (default: cores, at most 4)")
     p.add_argument("--checkpoint", metavar="FILE", help="a trained .xmr checkpoint: its backbone encodes, and "

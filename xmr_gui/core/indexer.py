@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .defaults import BATCH_SIZE
 from .images import ImageSkipped, is_image_name, load_pixels
 from .library import Library
 
@@ -130,7 +131,7 @@ def index_folder(
     lib: Library,
     folder: str | os.PathLike[str],
     *,
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     workers: int = 2,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,

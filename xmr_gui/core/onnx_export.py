@@ -4,6 +4,10 @@
 
 Normalisation is folded into the image graph (uint8 NHWC in, unit vectors out) and L2 normalisation into
 both, so the runtime side is two `session.run` calls and nothing else.
+
+Weights are written as external data (`NAME.onnx.data`, each tensor at a 64 KiB-aligned offset) so ONNX
+Runtime memory-maps them instead of parsing a 250 MB protobuf and copying every tensor: loading the
+ViT-B-32 text tower fell from 0.85 s / 532 MB peak to 0.22 s / 215 MB (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 
 from .encoder import ModelSpec
 
-FORMAT = 1
+FORMAT = 2  # 2: weights as page-aligned external data
+ALIGN = 65536  # mmap granularity on Windows (64 KiB); a multiple of the 4 KiB pages elsewhere
 
 
 def file_digest(path: Path) -> str:
@@ -56,10 +61,13 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
                               dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
             torch.onnx.export(Text(), (torch.zeros(2, context, dtype=torch.long),), str(tmp / "text.onnx"),
                               input_names=["tokens"], dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
-        files = ["visual.onnx", "text.onnx"]
+        towers = ["visual.onnx", "text.onnx"]
         if spec.precision == "int8":
             quantize_visual(tmp / "visual.onnx", tmp / "visual.int8.onnx")
-            files.append("visual.int8.onnx")
+            towers.append("visual.int8.onnx")
+        for name in towers:
+            externalize(tmp / name)
+        files = towers + [f"{name}.data" for name in towers]
         meta = {"format": FORMAT, "identity": spec.identity(), "image_size": enc.image_size, "dim": enc.dim,
                 "context_length": context, "precision": spec.precision,
                 "sha256": {name: file_digest(tmp / name) for name in files}}
@@ -71,6 +79,44 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def externalize(path: Path) -> None:
+    """Rewrite `path` with its weights (initializers and large Constant nodes) in `path.data`, page aligned."""
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    kept = []
+    for node in graph.node:  # the TorchScript exporter leaves weights as Constant nodes: make them initializers
+        attr = node.attribute[0] if node.op_type == "Constant" and len(node.attribute) == 1 else None
+        if attr is not None and attr.name == "value" and attr.t.ByteSize() > 4096:
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(attr.t)
+            tensor.name = node.output[0]
+            graph.initializer.append(tensor)
+        else:
+            kept.append(node)
+    del graph.node[:]
+    graph.node.extend(kept)
+    data = path.with_name(path.name + ".data")
+    offset = 0
+    with open(data, "wb") as out:
+        for tensor in graph.initializer:
+            if not tensor.HasField("raw_data") or len(tensor.raw_data) < 4096:
+                continue
+            raw = tensor.raw_data
+            pad = -offset % ALIGN
+            out.write(b"\0" * pad)
+            out.write(raw)
+            offset += pad
+            tensor.ClearField("raw_data")
+            tensor.data_location = onnx.TensorProto.EXTERNAL
+            for key, value in (("location", data.name), ("offset", offset), ("length", len(raw))):
+                entry = tensor.external_data.add()
+                entry.key, entry.value = key, str(value)
+            offset += len(raw)
+    onnx.save(model, str(path))
 
 
 def quantize_visual(src: Path, dst: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import paths
+from .defaults import BATCH_SIZE
 from .encoder import ModelSpec
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class ModelChoice:
     checkpoint: Path | None = None
     spec: ModelSpec | None = None
     device: str = "auto"
-    batch_size: int = 32
+    batch_size: int = BATCH_SIZE
     precision: str = "auto"
 
     def backbone(self) -> ModelSpec:

@@ -27,12 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _choice(args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
+    from ..core.defaults import BATCH_SIZE
     from ..core.encoder import ModelSpec
     from ..core.paths import shipped_demo_checkpoint
     from ..core.session import ModelChoice
 
     device = str(settings.value("device", "auto"))
-    batch = int(settings.value("batch_size", 32))
+    batch = int(settings.value("batch_size", BATCH_SIZE))
     remembered = settings.value("checkpoint", "")
     for candidate in (args.checkpoint, remembered, shipped_demo_checkpoint()):
         if candidate and Path(candidate).is_file():

@@ -1,0 +1,6 @@
+"""Defaults chosen by measurement (bench/RESULTS.md), shared by the CLI, the window and the core."""
+
+# Images per forward pass when indexing. `python bench/vs_rclip.py --skip-peer --sweep 8,16,32,64` (500 camera
+# JPEGs, ViT-B-32-256 int8 on ONNX Runtime, 2 cores): 16 was fastest (32.7 img/s vs 29.7 at 32, 25.7 at 8) with
+# a lower peak RSS (280 MB vs 379 MB at 32): decoding threads and the model overlap at a finer grain.
+BATCH_SIZE = 16
