@@ -112,3 +112,42 @@ def test_int8_image_tower_agrees_and_keeps_the_top10(tmp_path, both):
             index_folder(lib, world / "images")
             tops.append({h.path for h in search_text(lib, "a beach with a boat", k=10)})
     assert tops[0] == tops[1]
+
+
+def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, photos, tiny_spec, tmp_path):
+    """Retraining into the same file must not serve the old space's index or label vectors."""
+    from xmr_gui.core.checkpoint import save_checkpoint
+    from xmr_gui.core.indexer import index_folder
+    from xmr_gui.core.search import PROMPT, describe, search_text
+
+    index_folder(library, photos)
+    d, k = library.dim, 8
+    paths = sorted(str(p) for p in photos.iterdir())
+    raw = library.catalog.vectors_for([library.catalog.id_for_path(p) for p in paths], d)
+    labels = ["dog", "beach", "car"]
+    raw_labels = library.encoder.encode_texts([PROMPT.format(x) for x in labels])
+    raw_query = library.encoder.encode_texts(["a dog"])
+    ckpt = tmp_path / "model.xmr"
+
+    def unit(x):
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+    seen = []
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        t = {"img_head.0.weight": rng.standard_normal((k, d)).astype(np.float32), "img_head.0.bias": np.zeros(k, np.float32),
+             "txt_head.0.weight": rng.standard_normal((k, d)).astype(np.float32), "txt_head.0.bias": np.zeros(k, np.float32),
+             "classifiers": rng.standard_normal((3, k)).astype(np.float32)}
+        save_checkpoint(ckpt, t, {"labels": labels, "dims": {"dim": k, "d_img": d, "d_txt": d},
+                                  "backbone": {"model": tiny_spec.model, "weights": tiny_spec.weights,
+                                               "identity": tiny_spec.identity()}})
+        library.attach_checkpoint(ckpt)
+        images = unit(raw @ t["img_head.0.weight"].T)
+        expected_hits = [paths[i] for i in np.argsort(-(images @ unit(raw_query @ t["txt_head.0.weight"].T)[0]))[:5]]
+        assert [h.path for h in search_text(library, "a dog", k=5)] == expected_hits
+        scores = unit(raw_labels @ t["txt_head.0.weight"].T) @ images[0]
+        got = describe(library, paths[0], labels=labels, k=3)
+        assert [r.label for r in got] == [labels[i] for i in np.argsort(-scores)]
+        assert np.allclose([r.score for r in got], np.sort(scores)[::-1], atol=1e-4)
+        seen.append(expected_hits)
+    assert seen[0] != seen[1]  # the two checkpoints really rank differently, so a stale cache would show
