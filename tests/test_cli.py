@@ -156,7 +156,12 @@ def test_plain_demo_builds_indexes_and_searches(tmp_path, capsys):
     assert code == 0 and "# a beach with a boat" in out
     hits = [line for line in out.splitlines() if not line.startswith("#")]
     assert len(hits) >= 4 * 3 and all(Path(line.split("\t")[1]).exists() for line in hits if "/" in line)
-    assert "indexed 30 added" in err
+    from xmr_gui.core.demo import add_sample_photos
+
+    samples = add_sample_photos(tmp_path / "probe")  # the `demo` extra's photos join the index when installed
+    assert f"indexed {30 + len(samples)} added" in err
+    if samples:
+        assert "scikit-image sample photos" in err
 
 
 def test_export_then_import_searches_the_same(indexed, photos, tmp_path, capsys):
@@ -186,3 +191,12 @@ def test_portable_library_travels_with_the_folder(photos, tmp_path, capsys, monk
     assert all(line.split("\t")[1].startswith(str(moved)) for line in out.splitlines())  # re-rooted paths
     code, out, _ = run(capsys, "index", str(moved), "--json", *TINY)
     assert json.loads(out) == {"added": 0, "updated": 0, "unchanged": 24, "removed": 0, "skipped": 0}
+
+
+def test_every_cli_command_is_known_to_the_app_entry_point():
+    """The packaged app routes argv[1] in COMMANDS to the CLI, anything else to the window: keep them in step."""
+    from xmr_gui.cli import COMMANDS, build_parser
+
+    parser = build_parser([])
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sorted(COMMANDS) == sorted(sub.choices)

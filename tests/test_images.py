@@ -83,3 +83,20 @@ def test_thin_panorama_is_cropped_before_resize(tmp_path):
     px = load_pixels(tmp_path / "thin.png", 32)
     assert px.shape == (32, 32, 3) and px.dtype == np.uint8
     assert tuple(px[16, 16]) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("suffix", [".heic", ".avif"])
+def test_heic_and_avif_photos_are_indexed_and_thumbnailed(tmp_path, suffix):
+    """The `heic` extra (pillow-heif) reads iPhone HEIC photos; AVIF is Pillow's own. Same pixels as a PNG copy."""
+    from xmr_gui.core.images import heif_supported, load_image, load_pixels
+
+    if suffix == ".heic" and not heif_supported():
+        pytest.skip("pillow-heif (the heic extra) is not installed")
+    yy, xx = np.mgrid[0:120, 0:160]
+    arr = np.stack([xx * 255 // 160, yy * 255 // 120, np.full_like(xx, 90)], -1).astype(np.uint8)
+    Image.fromarray(arr).save(tmp_path / f"photo{suffix}", quality=95)
+    Image.fromarray(arr).save(tmp_path / "photo.png")
+    got, ref = load_pixels(tmp_path / f"photo{suffix}", 32), load_pixels(tmp_path / "photo.png", 32)
+    assert got.shape == ref.shape == (32, 32, 3)
+    assert np.abs(got.astype(int) - ref.astype(int)).mean() < 6  # lossy codec, same picture
+    assert load_image(tmp_path / f"photo{suffix}").size == (160, 120)  # what the window's thumbnails use

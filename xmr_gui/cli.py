@@ -253,8 +253,11 @@ def _tqdm_progress(total_hint: str, quiet: bool):  # type: ignore[no-untyped-def
 def _train_epilog() -> str:
     import inspect
 
-    from .core.losses import REGISTRY
-    from .core.model import TrainConfig
+    try:
+        from .core.losses import REGISTRY
+        from .core.model import TrainConfig
+    except ImportError as exc:  # the packaged app has no torch
+        return f"(training needs {exc.name}, which this install does not have: `pipx install 'xmr[all]'`)"
 
     lines = ["losses (in a config's \"losses\": {name: {\"weight\": w, param: value}}):"]
     for name, cls in REGISTRY.items():
@@ -530,6 +533,10 @@ def cmd_paths(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = ("index", "search", "describe", "skipped", "demo", "train", "eval", "gui", "graph", "map", "export",
+            "import", "paths")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["gui"]:  # everything after `gui` belongs to the window's own parser
@@ -553,6 +560,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `xmr search ... | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except ModuleNotFoundError as exc:  # an optional part this install lacks (e.g. torch in the packaged app)
+        _say(f"xmr: error: `xmr {args.command}` needs the Python module {exc.name!r}, which this install does not "
+             "have (the packaged app indexes and searches; `pipx install 'xmr[all]'` adds training and UMAP)")
+        return 1
     except (CliError, CatalogError, CheckpointError, ModelError, LibraryError, ImageSkipped, ValueError,
             OSError) as exc:
         _say(f"xmr: error: {exc}")

@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FORMAT = 2  # of an export folder; 2: weights as page-aligned external data (onnx_export.externalize)
+
 
 def export_dir(identity: str) -> Path:
-    from .onnx_export import FORMAT
-
     return paths.cache_dir() / "onnx" / hashlib.sha256(f"{identity}|format{FORMAT}".encode()).hexdigest()[:20]
 
 
@@ -39,8 +40,6 @@ def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
     recorded ones; every later load trusts the stat, so a query does not re-read 300 MB of weights.
     """
     try:
-        from .onnx_export import FORMAT
-
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("identity") != identity or meta.get("format") != FORMAT:
             return False
@@ -73,6 +72,13 @@ def ensure_export(spec: ModelSpec) -> Path:
             _record_stat(folder)  # an export from before stats were recorded: hashed once, trusted after
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
+    bundled = paths.bundle_dir()
+    if bundled is not None and _valid(bundled / "onnx-exports" / folder.name, identity, deep=True):
+        _install_copy(bundled / "onnx-exports" / folder.name, folder)  # a packaged app's export: copied once, then cached
+        return folder
+    if getattr(sys, "frozen", False):
+        raise ModelError(f"this packaged xmr has no torch to export {spec.model} to ONNX; it serves the models it "
+                         "ships with. Install the Python package (`pipx install xmr`) to index with other models.")
     log.info("exporting %s to ONNX (once per model)", identity)
     done = subprocess.run([sys.executable, "-m", "xmr_gui.core.onnx_export", spec.to_json(), str(folder)],
                           capture_output=True, text=True)
@@ -80,6 +86,22 @@ def ensure_export(spec: ModelSpec) -> Path:
         raise ModelError(f"ONNX export of {spec.model} failed: {done.stderr.strip()[-600:]}")
     _record_stat(folder)
     return folder
+
+
+def _install_copy(src: Path, dst: Path) -> None:
+    import shutil
+
+    tmp = Path(tempfile.mkdtemp(prefix=".copy-", dir=dst.parent))
+    try:
+        for item in src.iterdir():
+            shutil.copyfile(item, tmp / item.name)
+        if dst.exists():
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    _record_stat(dst)
 
 
 class OnnxClipEncoder:

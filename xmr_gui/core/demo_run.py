@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import paths
-from .demo import write_demo
+from .demo import add_sample_photos, write_demo
 from .encoder import ModelSpec
 from .indexer import index_folder
 from .library import Library
@@ -35,6 +35,9 @@ def demo_model() -> tuple[ModelSpec, str]:
 def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: Path | None = None) -> int:
     out = write_demo(root / f"world-{seed}-{size}", size, seed)
     say(f"xmr demo: {size} images and labels in {out}")
+    samples = add_sample_photos(out / "images")
+    if samples:
+        say(f"xmr demo: + {len(samples)} scikit-image sample photos in {samples[0].parent}")
     spec, note = demo_model()
     say(f"xmr demo: {note}")
     folder = out / "images"

@@ -98,7 +98,10 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
         centred = vectors - vectors.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         return (centred @ vt[:2].T).astype(np.float32)
-    import umap
+    try:
+        import umap
+    except ImportError:
+        raise RuntimeError("UMAP needs umap-learn (pip install 'xmr[gui]'), which this install lacks: use PCA") from None
 
     reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), min_dist=0.1, metric="cosine", random_state=seed,
                         n_jobs=1,  # seeded UMAP is single-threaded anyway; saying so avoids its warning

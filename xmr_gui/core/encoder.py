@@ -162,7 +162,12 @@ def resolve_device(device: str) -> str:
         raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
     if device == "cpu" or (device == "auto" and not _cuda_possible()):
         return "cpu"
-    import torch
+    try:
+        import torch
+    except ImportError:  # a torch-free install (the packaged app): ONNX Runtime on CPU
+        if device == "cuda":
+            raise ModelError("--device cuda needs torch with CUDA, which this install does not have") from None
+        return "cpu"
 
     if torch.cuda.is_available():
         return "cuda"
@@ -203,9 +208,9 @@ def load_encoder(spec: ModelSpec, device: str = "auto", allow_download: bool = F
             from .clip_onnx import OnnxClipEncoder
 
             return OnnxClipEncoder(spec)
-        except ImportError:
+        except ImportError as exc:
             if runtime == "onnx":
-                raise ModelError("onnxruntime is not installed") from None
+                raise ModelError(f"ONNX Runtime cannot be used here: {exc}") from None
         except ModelError:
             if runtime == "onnx":
                 raise

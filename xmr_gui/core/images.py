@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -19,6 +20,22 @@ IMAGE_SUFFIXES = frozenset(
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
+HEIF_SUFFIXES = frozenset({".heic", ".heif"})
+
+
+@functools.cache
+def heif_supported() -> bool:
+    """HEIC/HEIF (iPhone photos) through pillow-heif when the `heic` extra is installed; AVIF is Pillow's own.
+
+    Registered on the first .heic/.heif file, so commands that never meet one skip its 50 ms import."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
 class ImageSkipped(Exception):
     """An image that cannot be indexed; `str(exc)` is the reason shown to the user."""
 
@@ -28,6 +45,8 @@ def is_image_name(path: str | os.PathLike[str]) -> bool:
 
 
 def _open(path: str | os.PathLike[str]) -> Image.Image:
+    if Path(path).suffix.lower() in HEIF_SUFFIXES:
+        heif_supported()
     try:
         with warnings.catch_warnings():
             # Pillow warns above 89 MP and refuses above 179 MP; between the two our own cap decides.
@@ -54,6 +73,8 @@ def _unidentified_reason(path: str | os.PathLike[str]) -> str:
         size = -1
     if size == 0:
         return "empty file (0 bytes)"
+    if Path(path).suffix.lower() in HEIF_SUFFIXES and not heif_supported():
+        return "HEIC/HEIF photo: install the heic extra to read it (pip install 'xmr[heic]')"
     return "not an image (unrecognised file format)"
 
 

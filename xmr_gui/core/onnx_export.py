@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .encoder import ModelSpec
 
-FORMAT = 2  # 2: weights as page-aligned external data
+from .clip_onnx import FORMAT
+
 ALIGN = 65536  # mmap granularity on Windows (64 KiB); a multiple of the 4 KiB pages elsewhere
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 APP = "xmr"
@@ -50,7 +51,18 @@ def demo_dir() -> Path:
     return data_dir() / "demo"
 
 
+def bundle_dir() -> Path | None:
+    """The unpacked data folder of a packaged (PyInstaller) app; None when running from Python."""
+    base = getattr(sys, "_MEIPASS", None) if getattr(sys, "frozen", False) else None
+    return Path(base) if base else None
+
+
 def shipped_demo_checkpoint() -> Path | None:
-    """models/xmr-demo.xmr (trained on the demo world), if this install has it."""
-    shipped = Path(__file__).resolve().parents[2] / "models" / "xmr-demo.xmr"
-    return shipped if shipped.is_file() else None
+    """xmr-demo.xmr (trained on the demo world), if this install has it: inside a packaged app, in a source
+    checkout (models/), or where a wheel installs its data files (PREFIX/share/xmr/models)."""
+    bundle = bundle_dir()
+    for folder in ([bundle / "models"] if bundle else []) + [Path(__file__).resolve().parents[2] / "models",
+                                                             Path(sys.prefix) / "share" / "xmr" / "models"]:
+        if (folder / "xmr-demo.xmr").is_file():
+            return folder / "xmr-demo.xmr"
+    return None

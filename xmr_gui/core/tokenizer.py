@@ -19,6 +19,10 @@ N_MERGES = 49152 - 256 - 2
 
 
 def merges_file() -> Path:
+    """open_clip's BPE merges: a copy beside our data (packaged apps carry one, without open_clip), else open_clip's."""
+    packaged = Path(__file__).resolve().parents[1] / "data" / "bpe_simple_vocab_16e6.txt.gz"
+    if packaged.is_file():
+        return packaged
     spec = importlib.util.find_spec("open_clip")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("open_clip is not installed: its BPE vocabulary is needed for text queries")

@@ -14,6 +14,9 @@ SELF_TEST_QUERY = "a beach with sea and sand"
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xmr-gui", description="The xmr window: index a photo folder, search it by "
                                 "text or by photo, and inspect the model.")
+    from .. import __version__
+
+    p.add_argument("--version", action="version", version=f"xmr {__version__}")
     p.add_argument("folder", nargs="?", help="photo folder to open (default: offer the built-in demo)")
     p.add_argument("--checkpoint", metavar="FILE", help="trained .xmr checkpoint to search with")
     p.add_argument("--query", metavar="TEXT", help="run this text search once the folder is indexed")

@@ -218,9 +218,11 @@ class MainWindow(QMainWindow):
         from ..core import paths
 
         def draw() -> Path:
-            from ..core.demo import write_demo
+            from ..core.demo import add_sample_photos, write_demo
 
-            return write_demo(paths.demo_dir() / "world-0-400", 400)
+            out = write_demo(paths.demo_dir() / "world-0-400", 400)
+            add_sample_photos(out / "images")  # the `demo` extra's real photos, when installed
+            return out
 
         self.statusBar().showMessage("Drawing the demo world …")
         self._start(draw, on_result=lambda out: self.open_folder(str(Path(out) / "images")))

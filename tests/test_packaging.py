@@ -1,0 +1,60 @@
+"""The packaged desktop app: packaging/xmr.spec built with PyInstaller and the binary run as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("PyInstaller", reason="PyInstaller is in the test extra; install '.[test]' to build the app")
+    out = tmp_path_factory.mktemp("pyinstaller")
+    build = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+                            "--distpath", str(out / "dist"), "--workpath", str(out / "build"),
+                            str(ROOT / "packaging" / "xmr.spec")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    binary = out / "dist" / "xmr" / "xmr"
+    assert binary.is_file() and os.access(binary, os.X_OK)
+    return binary
+
+
+def _run(binary: Path, *args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XMR_")}
+    # A fresh home and cache: the app must work from what it carries, not from exports this test run made.
+    env.update(XMR_HOME=str(home), XMR_CACHE_DIR=str(home / "cache"), QT_QPA_PLATFORM="offscreen")
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_built_app_prints_its_version(app, tmp_path):
+    from xmr_gui import __version__
+
+    done = _run(app, "--version", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"xmr {__version__}"
+
+
+def test_built_app_passes_its_self_test_offscreen(app, tmp_path):
+    done = _run(app, "--self-test", home=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    score, path = done.stdout.strip().splitlines()[-1].split("\t")
+    assert -1.0 <= float(score) <= 1.0 and Path(path).is_file() and Path(path).is_relative_to(tmp_path)
+
+
+def test_built_app_is_torch_free_and_says_what_it_cannot_do(app, tmp_path):
+    internal = app.parent / "_internal"
+    assert not [p.name for p in internal.iterdir() if p.name in ("torch", "open_clip", "torchvision", "scipy")]
+    done = _run(app, "train", str(tmp_path), "--out", str(tmp_path / "m.xmr"), home=tmp_path)
+    assert done.returncode == 1 and "pipx install" in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "p").mkdir()
+    done = _run(app, "index", str(tmp_path / "p"), "--db", str(tmp_path / "db"), "--model", "ViT-B-32",
+                "--weights", "random", home=tmp_path)
+    assert done.returncode == 1 and "no torch" in done.stderr and "Traceback" not in done.stderr
