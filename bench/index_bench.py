@@ -123,6 +123,8 @@ def main() -> int:
     p.add_argument("--random", type=int, default=1_000_000)
     p.add_argument("--real", type=int, default=100_000)
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--random-grid", default="16:200:64,128,256,512",
+                   help="M:ef_construction:ef,ef,... for the random set; several separated by spaces")
     args = p.parse_args()
     os.environ.setdefault("XMR_HOME", tempfile.mkdtemp(prefix="xmr-bench-"))
     rng = np.random.default_rng(0)
@@ -135,7 +137,9 @@ def main() -> int:
     if args.random:
         data = unit(rng.standard_normal((args.random, 512), dtype=np.float32))
         queries = unit(rng.standard_normal((args.queries, 512), dtype=np.float32))
-        sweep("random unit vectors", data, queries, [(16, 200, [64, 128, 256, 512])])
+        grid = [(int(m), int(c), [int(e) for e in efs.split(",")])
+                for m, c, efs in (part.split(":") for part in args.random_grid.split())]
+        sweep("random unit vectors", data, queries, grid)
     return 0
 
 

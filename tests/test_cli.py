@@ -200,3 +200,28 @@ def test_every_cli_command_is_known_to_the_app_entry_point():
     parser = build_parser([])
     sub = next(a for a in parser._actions if a.dest == "command")
     assert sorted(COMMANDS) == sorted(sub.choices)
+
+
+def test_fp16_storage_halves_the_vectors_and_finds_the_same_photos(photos, tmp_path, capsys):
+    from xmr_gui.core.catalog import Catalog
+    from conftest import write_photos
+
+    results, blobs = {}, {}
+    for storage in ("fp32", "fp16"):
+        db = tmp_path / storage
+        assert run(capsys, "index", str(photos), "--db", str(db), "--storage", storage, "-q", *TINY)[0] == 0
+        results[storage] = run(capsys, "search", "a blue square", "--db", str(db), "-k", "5")[1]
+        cat = Catalog(db / "catalog.sqlite")
+        blobs[storage] = cat._db.execute("SELECT SUM(LENGTH(vector)) FROM files").fetchone()[0]
+        cat.close()
+    assert blobs["fp16"] * 2 == blobs["fp32"]
+    paths = [[line.split("\t")[1] for line in out.splitlines()] for out in results.values()]
+    assert paths[0] == paths[1]
+    # A library switched to fp16 midway holds both kinds of rows; every one still reads back.
+    write_photos(photos / "more", 6, seed=5)
+    assert run(capsys, "index", str(photos), "--db", str(tmp_path / "fp32"), "--storage", "fp16", "-q", *TINY)[0] == 0
+    cat = Catalog(tmp_path / "fp32" / "catalog.sqlite")
+    sizes = {r[0] for r in cat._db.execute("SELECT DISTINCT LENGTH(vector) FROM files")}
+    ids, vectors = cat.indexed_vectors(int(cat.get_meta("dim")))
+    cat.close()
+    assert len(sizes) == 2 and len(ids) == 30 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-2)
