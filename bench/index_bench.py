@@ -101,6 +101,39 @@ def qdrant_vs_hnsw(data: np.ndarray, queries: np.ndarray) -> None:
     print(f"| exact numpy | – | 1.0000 | {1 / exact_s:.0f} |")
 
 
+def fp16_storage(data: np.ndarray, queries: np.ndarray) -> None:
+    """Catalog bytes per vector and search quality when vectors are stored as fp16 (xmr index --storage fp16)."""
+    from xmr_gui.core.catalog import Catalog
+    from xmr_gui.core.vindex import HnswParams, VectorIndex
+
+    truth, _ = exact(data, queries)
+    print(f"\n## fp16 storage: {len(data)} × {data.shape[1]} (truth = exact search on the fp32 vectors)")
+    print("| storage | catalog bytes/vector (SQLite file) | exact search recall@10 | HNSW (M=16, efC=200, ef=128) recall@10 |")
+    print("|---|---|---|---|")
+    for storage in ("fp32", "fp16"):
+        with tempfile.TemporaryDirectory() as d:
+            cat = Catalog(Path(d) / "catalog.sqlite")
+            cat.set_vector_storage(storage)
+            with cat.transaction():
+                for i, v in enumerate(data):
+                    cat.put_indexed(f"/photos/IMG_{i:07d}.jpg", 3_000_000, 1_700_000_000_000_000_000, v)
+            cat._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            _, stored = cat.indexed_vectors(data.shape[1])
+            cat.close()
+            empty = Catalog(Path(d) / "empty.sqlite")
+            with empty.transaction():
+                for i in range(len(data)):
+                    empty.put_skipped(f"/photos/IMG_{i:07d}.jpg", 3_000_000, 1_700_000_000_000_000_000, "")
+            empty._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            empty.close()
+            per = ((Path(d) / "catalog.sqlite").stat().st_size - (Path(d) / "empty.sqlite").stat().st_size) / len(data)
+        found_exact, _ = exact(np.ascontiguousarray(stored), queries)
+        index = VectorIndex(data.shape[1], HnswParams(M=16, ef_construction=200, ef=128), capacity=len(data))
+        index.add(np.arange(len(data)), stored)
+        found = np.stack([index.search(q[None], 10)[0][0] for q in queries])
+        print(f"| {storage} | {per:.0f} | {recall(found_exact, truth):.4f} | {recall(found, truth):.4f} |", flush=True)
+
+
 def real_vectors(n: int) -> np.ndarray:
     from xmr_gui.core.checkpoint import Checkpoint
     from xmr_gui.core.demo import caption, sample_scene
@@ -125,15 +158,19 @@ def main() -> int:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--random-grid", default="16:200:64,128,256,512",
                    help="M:ef_construction:ef,ef,... for the random set; several separated by spaces")
+    p.add_argument("--fp16-only", action="store_true", help="real vectors: only the fp16 storage section")
     args = p.parse_args()
     os.environ.setdefault("XMR_HOME", tempfile.mkdtemp(prefix="xmr-bench-"))
     rng = np.random.default_rng(0)
     if args.real:
         real = real_vectors(args.real + args.queries)
         data, queries = real[: args.real], real[args.real:]
-        sweep("real-model vectors (demo checkpoint space)", data, queries,
-              [(8, 100, [32, 64]), (16, 200, [32, 64, 128]), (32, 200, [64, 128])])
-        qdrant_vs_hnsw(data, queries)
+        if not args.fp16_only:
+            sweep("real-model vectors (demo checkpoint space)", data, queries,
+                  [(8, 100, [32, 64]), (16, 200, [32, 64, 128]), (32, 200, [64, 128])])
+        if not args.fp16_only:
+            qdrant_vs_hnsw(data, queries)
+        fp16_storage(data, queries)
     if args.random:
         data = unit(rng.standard_normal((args.random, 512), dtype=np.float32))
         queries = unit(rng.standard_normal((args.queries, 512), dtype=np.float32))

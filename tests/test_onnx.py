@@ -105,13 +105,20 @@ def test_int8_image_tower_agrees_and_keeps_the_top10(tmp_path, both):
     pixels = np.random.default_rng(1).integers(0, 255, (16, int8.image_size, int8.image_size, 3), dtype=np.uint8)
     assert (np.sum(int8.encode_images(pixels) * ref.encode_images(pixels), 1) >= 0.999).all()
     world = write_demo(tmp_path / "w", 80, seed=2)
-    tops = []
+    tops, scores = [], {}
     for name, s, enc in (("int8", spec.with_precision("int8"), int8), ("ref", spec, ref)):
         with Library.create(tmp_path / name, world / "images", s) as lib:
             lib.use_encoder(enc)
             index_folder(lib, world / "images")
             tops.append({h.path for h in search_text(lib, "a beach with a boat", k=10)})
-    assert tops[0] == tops[1]
+            if name == "ref":
+                scores = {h.path: h.score for h in search_text(lib, "a beach with a boat", k=80)}
+    # The same set, except that a photo may trade places with one the fp32 scores call a near-tie of the 10th:
+    # int8 moves a score by ~1e-3 (cosine ≥ 0.999 above), and this random-weight model has scores 1e-3 apart.
+    tenth = sorted(scores.values(), reverse=True)[9]
+    swapped = tops[0] ^ tops[1]
+    assert len(swapped) <= 2 and all(abs(scores[p] - tenth) < 2e-3 for p in swapped), \
+        [(p, scores[p] - tenth) for p in swapped]
 
 
 def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, photos, tiny_spec, tmp_path):

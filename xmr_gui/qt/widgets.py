@@ -50,7 +50,10 @@ class ResultsGrid(QWidget):
         self.view.setIconSize(QSize(SIZE, SIZE))
         self.view.setGridSize(QSize(SIZE + 24, SIZE + 40))
         self.view.setMovement(QListView.Movement.Static)
-        self.view.setWordWrap(True)
+        # One caption line per photo, long names shortened in the middle ("0.963  skimage_as…naut.jpg"): wrapped
+        # captions under tall (portrait) thumbnails ran out of room and showed only "…".
+        self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setDragEnabled(True)
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
