@@ -66,7 +66,8 @@ def test_search_image_and_describe(indexed, photos, capsys, tmp_path):
     assert code == 0 and len(out.splitlines()) == 3
     labels = tmp_path / "labels.txt"
     labels.write_text("dog\ncat\n# comment\nbeach\n")
-    code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "--labels", str(labels))
+    code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed),
+                       "--labels", str(labels))
     assert code == 0 and sorted(line.split("\t")[1] for line in out.splitlines()) == ["beach", "cat", "dog"]
     code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "-k", "4")
     assert len(out.splitlines()) == 4

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class Dataset:
     fingerprint: str
 
     @classmethod
-    def load(cls, root: str | os.PathLike[str]) -> "Dataset":
+    def load(cls, root: str | os.PathLike[str]) -> Dataset:
         root = Path(root)
         path = root / "labels.jsonl"
         if not path.is_file():
@@ -116,7 +116,7 @@ def compute_features(ds: Dataset, encoder: Encoder, batch_size: int = 64,
         for start in range(0, n, batch_size):
             idx = list(range(start, min(n, start + batch_size)))
             pixels = list(pool.map(load, idx))
-            good = [i for i, p in zip(idx, pixels) if p is not None]
+            good = [i for i, p in zip(idx, pixels, strict=False) if p is not None]
             if good:
                 img[good] = encoder.encode_images(np.stack([p for p in pixels if p is not None]))
                 ok[good] = True

@@ -13,9 +13,9 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,7 +38,8 @@ class MapData:
 
     def rows(self) -> list[tuple[str, str, str, float, float]]:
         assert self.xy is not None
-        return [(k, r, lab, float(x), float(y)) for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy)]
+        return [(k, r, lab, float(x), float(y))
+                for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy, strict=False)]
 
 
 def _known_labels(folder: str) -> dict[str, list[str]]:

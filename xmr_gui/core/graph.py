@@ -21,7 +21,7 @@ class LabelGraph:
     p: float
 
     @classmethod
-    def from_labels(cls, Y: np.ndarray, tau: float = 0.4, p: float = 0.2) -> "LabelGraph":
+    def from_labels(cls, Y: np.ndarray, tau: float = 0.4, p: float = 0.2) -> LabelGraph:
         """From a {0,1} label matrix (N items × C labels)."""
         Y = np.asarray(Y)
         if Y.ndim != 2:
@@ -29,7 +29,7 @@ class LabelGraph:
         Yi = (Y > 0).astype(np.int64)
         return cls(Yi.T @ Yi, tau, p)
 
-    def with_params(self, tau: float, p: float) -> "LabelGraph":
+    def with_params(self, tau: float, p: float) -> LabelGraph:
         """The same counts with other τ and p (cheap: nothing is recounted)."""
         return LabelGraph(self.counts, tau, p)
 

@@ -12,9 +12,9 @@ import stat
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -149,7 +149,8 @@ def index_folder(
             row = known.get(found.path)
             if row is None:
                 todo.append(found)
-            elif (row.size, row.mtime_ns) != (found.size, found.mtime_ns) or (found.problem and row.status != "skipped"):
+            elif ((row.size, row.mtime_ns) != (found.size, found.mtime_ns)
+                  or (found.problem and row.status != "skipped")):
                 todo.append(found)
             else:
                 report.unchanged += 1
@@ -189,7 +190,8 @@ def _encode_all(lib: Library, todo: list[Found], known: dict[str, object], repor
         with lib.catalog.transaction():
             if lib.catalog.get_meta("dim") is None:
                 lib.catalog.set_meta("dim", str(feats.shape[1]))
-            ids = [lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v) for (f, _), v in zip(batch, feats)]
+            ids = [lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v)
+                   for (f, _), v in zip(batch, feats, strict=False)]
         lib.index.add(np.asarray(ids), lib.space.images(feats))
         for f, _ in batch:
             if f.path in known:

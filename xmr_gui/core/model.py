@@ -39,7 +39,7 @@ class TrainConfig:
     seed: int = 0
 
     @classmethod
-    def load(cls, name_or_path: str) -> "TrainConfig":
+    def load(cls, name_or_path: str) -> TrainConfig:
         path = Path(name_or_path)
         if not path.suffix:
             path = CONFIGS / f"{name_or_path}.json"
@@ -85,7 +85,8 @@ class LabelGCN(nn.Module):
         self.conv1 = GCNConv(d_in, hidden, add_self_loops=False, normalize=True)
         self.conv2 = GCNConv(hidden, d_out, add_self_loops=False, normalize=True)
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
+                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
         h = F.leaky_relu(self.conv1(x, edge_index, edge_weight), 0.2)
         return self.conv2(h, edge_index, edge_weight)
 
@@ -134,4 +135,5 @@ class SharedSpaceModel(nn.Module):
 
     def head_arrays(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
         seq = self.img_head if which == "img" else self.txt_head
-        return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy()) for m in seq if isinstance(m, nn.Linear)]
+        return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy())
+                for m in seq if isinstance(m, nn.Linear)]

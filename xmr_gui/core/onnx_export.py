@@ -60,7 +60,8 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
                               str(tmp / "visual.onnx"), input_names=["pixels"],
                               dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
             torch.onnx.export(Text(), (torch.zeros(2, context, dtype=torch.long),), str(tmp / "text.onnx"),
-                              input_names=["tokens"], dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
+                              input_names=["tokens"],
+                              dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
         towers = ["visual.onnx", "text.onnx"]
         if spec.precision == "int8":
             quantize_visual(tmp / "visual.onnx", tmp / "visual.int8.onnx")

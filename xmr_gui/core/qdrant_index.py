@@ -72,7 +72,7 @@ class QdrantIndex(LiveIds):
         atomic_write(Path(folder) / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(body)))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple["QdrantIndex", dict[str, object]] | None:
+    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple[QdrantIndex, dict[str, object]] | None:
         manifest = Path(folder) / f"{stem}.json"
         if not manifest.exists() or not (Path(folder) / f"{stem}.qdrant").exists():
             return None

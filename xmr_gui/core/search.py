@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -85,7 +85,8 @@ def _hits(lib: Library, query: np.ndarray, k: int, min_score: float, exclude: st
         return []
     ids, scores = lib.index.search(query[None], k + (1 if exclude else 0))
     found = lib.catalog.paths_for(ids[0].tolist())
-    out = [Hit(float(s), p) for s, p in zip(scores[0], found) if p is not None and p != exclude and s >= min_score]
+    out = [Hit(float(s), p) for s, p in zip(scores[0], found, strict=False)
+           if p is not None and p != exclude and s >= min_score]
     return out[:k]
 
 

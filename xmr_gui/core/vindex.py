@@ -161,7 +161,7 @@ class VectorIndex(LiveIds):
                 stale.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple["VectorIndex", dict[str, object]] | None:
+    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple[VectorIndex, dict[str, object]] | None:
         """The saved index and its manifest, None if there is none; IndexError_ if it is damaged."""
         import hnswlib
 

@@ -8,8 +8,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QRadioButton, QSlider,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from ..core.graph_layout import NamedGraph
@@ -43,7 +53,7 @@ class GraphView(QWidget):
         self.plot.addItem(self.edges)
         self.plot.addItem(self.nodes)
         self.texts = []
-        for name, (x, y) in zip(graph.labels, self.pos):
+        for name, (x, y) in zip(graph.labels, self.pos, strict=False):
             t = pg.TextItem(name, anchor=(0, 0.5), color=(30, 30, 30) if self._light() else (230, 230, 230))
             t.setPos(x + 0.045, y)
             self.plot.addItem(t)
