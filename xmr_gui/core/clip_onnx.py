@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class OnnxClipEncoder:
         self._precision = str(meta.get("precision", "fp32"))
         self._tokenizer: ClipTokenizer | None = None
 
-    def _session(self, name: str):  # type: ignore[no-untyped-def]
+    def _session(self, name: str) -> Any:  # an onnxruntime.InferenceSession (the package is untyped)
         """Each tower is loaded on first use: a text search never pays for the image tower."""
         if name not in self._sessions:
             import onnxruntime as ort
@@ -126,7 +126,8 @@ class OnnxClipEncoder:
         if len(pixels) == 0:
             return np.zeros((0, self.dim), np.float32)
         tower = "visual.int8" if self._precision == "int8" else "visual"
-        return self._session(tower).run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
+        return cast(np.ndarray,
+                    self._session(tower).run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0])
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
@@ -135,4 +136,4 @@ class OnnxClipEncoder:
             from .tokenizer import ClipTokenizer
 
             self._tokenizer = ClipTokenizer(self._context)
-        return self._session("text").run(None, {"tokens": self._tokenizer(list(texts))})[0]
+        return cast(np.ndarray, self._session("text").run(None, {"tokens": self._tokenizer(list(texts))})[0])

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def caption_embeddings(captions: list[str], labels: np.ndarray) -> np.ndarray:
         return np.asarray(emb, dtype=np.float32)
     except ImportError:
         norm = np.maximum(np.linalg.norm(labels, axis=1, keepdims=True), 1e-12)
-        return (labels / norm).astype(np.float32)
+        return cast(np.ndarray, (labels / norm).astype(np.float32))
 
 
 def compute_features(ds: Dataset, encoder: Encoder, batch_size: int = 64,

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
     if method == "pca":
         centred = vectors - vectors.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        return (centred @ vt[:2].T).astype(np.float32)
+        return cast(np.ndarray, (centred @ vt[:2].T).astype(np.float32))
     import umap
 
     reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), min_dist=0.1, metric="cosine", random_state=seed,
@@ -149,7 +150,7 @@ def place(vectors: np.ndarray, anchors: np.ndarray, anchor_xy: np.ndarray, k: in
     near = np.argsort(-(vectors @ anchors.T), axis=1)[:, :k]
     pts = anchor_xy[near]  # (n, k, 2)
     spread = np.linalg.norm(pts[:, :, None, :] - pts[:, None, :, :], axis=-1).sum(-1)  # (n, k)
-    return pts[np.arange(len(vectors)), np.argmin(spread, axis=1)].astype(np.float32)
+    return cast(np.ndarray, pts[np.arange(len(vectors)), np.argmin(spread, axis=1)].astype(np.float32))
 
 
 def add_queries(lib: Library, data: MapData, queries: Sequence[str]) -> MapData:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class LabelGraph:
         A = self.reweighted
         d = A.sum(axis=1)
         inv = np.where(d > 0, 1.0 / np.sqrt(np.maximum(d, 1e-12)), 0.0)
-        return inv[:, None] * A * inv[None, :]
+        return cast(np.ndarray, inv[:, None] * A * inv[None, :])
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """(edge_index (2, E) int64, weight (E,)) of the re-weighted graph incl. self-loops, for GCN layers.

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def spring_layout(weights: np.ndarray, seed: int = 0, iterations: int = 300) -> 
         pos += disp / length * np.minimum(length, temperature)
         temperature *= 0.985
     pos -= pos.mean(axis=0)
-    return pos / np.maximum(np.abs(pos).max(axis=0), 1e-9)  # fill both axes
+    return cast(np.ndarray, pos / np.maximum(np.abs(pos).max(axis=0), 1e-9))  # fill both axes
 
 
 def render_png(g: NamedGraph, path: str | os.PathLike[str], size: int = 1200) -> Path:

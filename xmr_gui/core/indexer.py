@@ -15,12 +15,16 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .defaults import BATCH_SIZE
 from .images import ImageSkipped, is_image_name, load_pixels
 from .library import Library
+
+if TYPE_CHECKING:
+    from .catalog import FileRow
 
 
 @dataclass
@@ -169,7 +173,7 @@ def index_folder(
     return report
 
 
-def _encode_all(lib: Library, todo: list[Found], known: dict[str, object], report: IndexReport, batch_size: int,
+def _encode_all(lib: Library, todo: list[Found], known: dict[str, FileRow], report: IndexReport, batch_size: int,
                 workers: int, on_progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
                 save_every: float, started: float) -> None:
     encoder = lib.encoder

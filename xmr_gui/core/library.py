@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .catalog import Catalog
@@ -200,7 +200,7 @@ class Library:
             return QdrantIndex(dim, self.db_dir, self._index_stem())  # type: ignore[return-value]
         return VectorIndex(dim, self.hnsw_params, capacity=capacity)
 
-    def _saved_index(self) -> tuple[VectorIndex, dict[str, object]] | None:
+    def _saved_index(self) -> tuple[VectorIndex, dict[str, Any]] | None:
         if self.backend == "qdrant":
             from .qdrant_index import QdrantIndex
 
@@ -230,7 +230,7 @@ class Library:
         index, meta = loaded
         changed = False
         # Rows written after the index was saved (a crash between catalog commit and index save).
-        ids, feats = self.catalog.indexed_changed_since(int(meta.get("seq", 0)), dim)  # type: ignore[arg-type]
+        ids, feats = self.catalog.indexed_changed_since(int(meta.get("seq", 0)), dim)
         if len(ids):
             index.add(ids, self.space.images(feats))
             changed = True

@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .encoder import ModelSpec
 
@@ -53,7 +54,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
 
     context = int(getattr(model, "context_length", 77))
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
-    kw = dict(output_names=["vectors"], opset_version=17, dynamo=False)
+    kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
     try:
         with torch.no_grad():
             torch.onnx.export(Visual(), (torch.zeros(2, enc.image_size, enc.image_size, 3, dtype=torch.uint8),),

@@ -29,7 +29,7 @@ def _tensor_sha(state: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) -> tuple[Any, dict[str, np.ndarray]]:
+def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) -> tuple[Any, dict[str, Any]]:
     from .clip_torch import TorchClipEncoder, build_model
 
     model = build_model(ModelSpec(spec.model, "random", spec.config_json))

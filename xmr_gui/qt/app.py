@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 SELF_TEST_QUERY = "a beach with sea and sand"
 
@@ -50,7 +51,7 @@ def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ..core.session import Session
     from .main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = cast(QApplication, QApplication.instance()) or QApplication([sys.argv[0]])  # instance(): a QCoreApplication
     app.setApplicationName("xmr")
     app.setDesktopFileName("xmr")
     icon = Path(__file__).resolve().parents[2] / "assets" / "icons" / "xmr-256.png"

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 class GraphView(QWidget):
     """Shows a core NamedGraph; τ/p sliders rebuild it from the stored counts (nothing is recounted)."""
 
+    # The node layout, (n, 2). The attribute shadows QWidget.pos() on instances (nothing here calls pos()).
+    pos: np.ndarray  # type: ignore[assignment]
     query_requested = Signal(str)  # a label was clicked: run it as a text query
     graph_changed = Signal(int)  # edge count after a redraw
 

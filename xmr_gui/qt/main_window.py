@@ -180,7 +180,8 @@ class MainWindow(QMainWindow):
         self._action(model_menu, "Device and batch size…", self._on_model_settings)
         find = QAction(self)
         find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(lambda: (self.search_box.setFocus(), self.search_box.selectAll()))
+        find.triggered.connect(lambda: (self.search_box.setFocus(),
+                                        self.search_box.selectAll()))  # type: ignore[func-returns-value]
         self.addAction(find)
         esc = QAction(self)
         esc.setShortcut(QKeySequence(Qt.Key.Key_Escape))
@@ -508,13 +509,13 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def _recent(self) -> list[str]:
-        value = self.settings.value("recent_folders", [])
+        value: Any = self.settings.value("recent_folders", [])  # a str, a list of str or None, by platform
         return [value] if isinstance(value, str) else list(value or [])
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for folder in self._recent():
-            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))
+            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))  # type: ignore[misc]
         self.recent_menu.setEnabled(bool(self._recent()))
 
     def _update_status(self) -> None:

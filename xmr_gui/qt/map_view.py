@@ -41,7 +41,7 @@ class MapView(QWidget):
         super().__init__(parent)
         self.data: MapData | None = None
         self.method = ""
-        self.selection: list[int] = []
+        self.selection: list[int | np.intp] = []  # rows of self.data (np.nonzero gives numpy integers)
         self.plot = pg.PlotWidget()
         self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
         self.plot.setMenuEnabled(False)
