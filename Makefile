@@ -15,8 +15,13 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/xmr demo
 
-# pytest exit code 5 means "no tests collected": that is a failure here, never a pass.
-test: $(VENV)/.installed
+# ruff and mypy read their settings from pyproject.toml (mypy: the core strictly, the Qt layer and CLI by default).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check xmr_gui tests bench docs packaging
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# pytest exit code 5 means "no tests collected": that is a failure here, never a pass.
+test: lint
 	rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc

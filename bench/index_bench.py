@@ -39,7 +39,7 @@ def exact(data: np.ndarray, queries: np.ndarray, k: int = 10) -> tuple[np.ndarra
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=False)]))
 
 
 def hnsw_run(data, queries, truth, M, efc, efs_list):  # type: ignore[no-untyped-def]
@@ -73,8 +73,8 @@ def sweep(name: str, data: np.ndarray, queries: np.ndarray, grid) -> None:  # ty
     for M, efc, efs in grid:
         build, per_vec, rows, _ = hnsw_run(data, queries, truth, M, efc, efs)
         for ef, r, per in rows:
-            print(f"| {M} | {efc} | {build:.0f} | {per_vec:.0f} | {ef} | {r:.4f} | {per * 1000:.3f} | {exact_s / per:.0f}× |",
-                  flush=True)
+            print(f"| {M} | {efc} | {build:.0f} | {per_vec:.0f} | {ef} | {r:.4f} | {per * 1000:.3f} "
+                  f"| {exact_s / per:.0f}× |", flush=True)
 
 
 def qdrant_vs_hnsw(data: np.ndarray, queries: np.ndarray) -> None:
@@ -108,7 +108,8 @@ def fp16_storage(data: np.ndarray, queries: np.ndarray) -> None:
 
     truth, _ = exact(data, queries)
     print(f"\n## fp16 storage: {len(data)} × {data.shape[1]} (truth = exact search on the fp32 vectors)")
-    print("| storage | catalog bytes/vector (SQLite file) | exact search recall@10 | HNSW (M=16, efC=200, ef=128) recall@10 |")
+    print("| storage | catalog bytes/vector (SQLite file) | exact search recall@10 "
+          "| HNSW (M=16, efC=200, ef=128) recall@10 |")
     print("|---|---|---|---|")
     for storage in ("fp32", "fp16"):
         with tempfile.TemporaryDirectory() as d:

@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
           f"device {enc.device}, {os.cpu_count()} cores")
     print("| bare text encoder | search_text, new query | total / bare | search_text, repeated query (LRU) |")
     print("|---|---|---|---|")
-    print(f"| {b * 1000:.1f} ms | {t * 1000:.1f} ms | {t / b:.3f} | {c * 1000:.3f} ms ({b / c:.0f}× faster than the encoder) |")
+    print(f"| {b * 1000:.1f} ms | {t * 1000:.1f} ms | {t / b:.3f} "
+          f"| {c * 1000:.3f} ms ({b / c:.0f}× faster than the encoder) |")
     return 0
 
 

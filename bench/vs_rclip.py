@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     subprocess.run([sys.executable, "-c", "from xmr_gui.core.encoder import ModelSpec; "
                     "from xmr_gui.core.clip_onnx import ensure_export; "
-                    "[ensure_export(ModelSpec.parse('ViT-B-32-256', 'random').with_precision(p)) for p in ('int8', 'fp32')]"],
+                    "[ensure_export(ModelSpec.parse('ViT-B-32-256', 'random').with_precision(p)) "
+                    "for p in ('int8', 'fp32')]"],
                    check=True)
     r_index = run([str(rclip), "-f", "-t", "1", "a photo"], cwd=photos, env=renv)
     x_index = run([args.xmr, "index", str(photos), "--db", xdb, *MODEL, "-q"])
@@ -136,7 +137,8 @@ def sweep(args: argparse.Namespace, work: Path, photos: Path) -> None:
                 runs[bs].append(run([args.xmr, "index", str(photos), "--db", str(db), *MODEL, "-q",
                                      "--batch-size", str(bs)]))
                 shutil.rmtree(db)
-        print(f"\n| xmr index --batch-size (median of {args.sweep_repeat}) | wall | img/s | peak RSS |\n|---|---|---|---|")
+        print(f"\n| xmr index --batch-size (median of {args.sweep_repeat}) | wall | img/s | peak RSS |"
+              "\n|---|---|---|---|")
         for bs in sizes:
             wall = statistics.median(t for t, _ in runs[bs])
             print(f"| {bs} | {wall:.1f} s | {args.n / wall:.2f} | {max(m for _, m in runs[bs]):.0f} MB |")

@@ -66,7 +66,8 @@ def test_search_image_and_describe(indexed, photos, capsys, tmp_path):
     assert code == 0 and len(out.splitlines()) == 3
     labels = tmp_path / "labels.txt"
     labels.write_text("dog\ncat\n# comment\nbeach\n")
-    code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "--labels", str(labels))
+    code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed),
+                       "--labels", str(labels))
     assert code == 0 and sorted(line.split("\t")[1] for line in out.splitlines()) == ["beach", "cat", "dog"]
     code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "-k", "4")
     assert len(out.splitlines()) == 4
@@ -203,8 +204,8 @@ def test_every_cli_command_is_known_to_the_app_entry_point():
 
 
 def test_fp16_storage_halves_the_vectors_and_finds_the_same_photos(photos, tmp_path, capsys):
-    from xmr_gui.core.catalog import Catalog
     from conftest import write_photos
+    from xmr_gui.core.catalog import Catalog
 
     results, blobs = {}, {}
     for storage in ("fp32", "fp16"):

@@ -49,7 +49,8 @@ def world(tmp_path):
     from xmr_gui.core.demo import write_demo
 
     out = write_demo(tmp_path / "world", 60, seed=3)
-    labels = {str(out / r["file"]): r["labels"] for r in map(json.loads, (out / "labels.jsonl").read_text().splitlines())}
+    labels = {str(out / r["file"]): r["labels"]
+              for r in map(json.loads, (out / "labels.jsonl").read_text().splitlines())}
     return out / "images", labels
 
 

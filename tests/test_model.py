@@ -64,7 +64,7 @@ def hand_forward(seed=0, b=5, d=6):
 
 
 def shares(y, i, j):
-    return any(a and b for a, b in zip(y[i], y[j]))
+    return any(a and b for a, b in zip(y[i], y[j], strict=False))
 
 
 def circle_loop(out, lam, m=0.25, gamma=64.0, T=0.1):
@@ -72,7 +72,7 @@ def circle_loop(out, lam, m=0.25, gamma=64.0, T=0.1):
     y = out.labels.tolist()
     b = len(S)
     terms = []
-    for sim in (S, [list(r) for r in zip(*S)]):
+    for sim in (S, [list(r) for r in zip(*S, strict=False)]):
         for i in range(b):
             sp = [sim[i][j] for j in range(b) if shares(y, i, j)]
             sn = [sim[i][j] for j in range(b) if not shares(y, i, j)]
@@ -83,7 +83,7 @@ def circle_loop(out, lam, m=0.25, gamma=64.0, T=0.1):
             terms.append(math.log(1 + a * c))
     circle = sum(terms) / max(len(terms), 1)
     soft = 0.0
-    for sim in (S, [list(r) for r in zip(*S)]):
+    for sim in (S, [list(r) for r in zip(*S, strict=False)]):
         for i in range(b):
             jac = []
             for j in range(b):
@@ -150,7 +150,7 @@ def test_ussl_losses_match_loop():
     assert float(build_loss("intra")(out)) == pytest.approx(intra, rel=1e-4)
     S = (out.img @ out.txt.T / T).tolist()
     eye = [[i == j for j in range(b)] for i in range(b)]
-    inter = (nce_loop(S, eye) + nce_loop([list(r) for r in zip(*S)], eye)) / 2
+    inter = (nce_loop(S, eye) + nce_loop([list(r) for r in zip(*S, strict=False)], eye)) / 2
     assert float(build_loss("inter")(out)) == pytest.approx(inter, rel=1e-4)
 
 
@@ -188,7 +188,8 @@ def test_every_loss_has_gradients(name):
     out = hand_forward(seed=3)
     loss = build_loss(name)(out)
     loss.backward()
-    grads = [t.grad for t in (out.img, out.txt, out.classifiers, out.set_nodes, out.modality_logits) if t.grad is not None]
+    grads = [t.grad for t in (out.img, out.txt, out.classifiers, out.set_nodes, out.modality_logits)
+             if t.grad is not None]
     assert grads and any(float(g.abs().sum()) > 0 for g in grads)
 
 

@@ -142,8 +142,10 @@ def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, phot
     seen = []
     for seed in (1, 2):
         rng = np.random.default_rng(seed)
-        t = {"img_head.0.weight": rng.standard_normal((k, d)).astype(np.float32), "img_head.0.bias": np.zeros(k, np.float32),
-             "txt_head.0.weight": rng.standard_normal((k, d)).astype(np.float32), "txt_head.0.bias": np.zeros(k, np.float32),
+        t = {"img_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
+             "img_head.0.bias": np.zeros(k, np.float32),
+             "txt_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
+             "txt_head.0.bias": np.zeros(k, np.float32),
              "classifiers": rng.standard_normal((3, k)).astype(np.float32)}
         save_checkpoint(ckpt, t, {"labels": labels, "dims": {"dim": k, "d_img": d, "d_txt": d},
                                   "backbone": {"model": tiny_spec.model, "weights": tiny_spec.weights,

@@ -247,8 +247,8 @@ def test_pickle_bomb_checkpoint_executes_nothing(tmp_path, monkeypatch, capsys):
 
 
 def test_checkpoint_for_another_backbone_is_refused(tmp_path, library, photos):
-    from xmr_gui.core.indexer import index_folder
     from xmr_gui.core.encoder import ModelError
+    from xmr_gui.core.indexer import index_folder
     from xmr_gui.core.paths import shipped_demo_checkpoint
 
     if shipped_demo_checkpoint() is None:

@@ -13,7 +13,7 @@ def unit(rng, n, d):
 def recall_at_10(index, data, ids, queries):
     found, _ = index.search(queries, 10)
     exact = ids[np.argsort(-(queries @ data.T), axis=1)[:, :10]]
-    return np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)])
+    return np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=False)])
 
 
 def test_hnsw_recall_against_brute_force_and_after_reload(tmp_path):

@@ -7,14 +7,15 @@ a folder, `--checkpoint`, `--self-test` — opens the window.
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 CLI_FIRST = {"--version", "-h", "--help"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from .cli import COMMANDS, main as cli_main
+    from .cli import COMMANDS
+    from .cli import main as cli_main
 
     if args and (args[0] in COMMANDS or args[0] in CLI_FIRST):
         return cli_main(args)

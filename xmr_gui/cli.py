@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from . import __version__
 from .core import paths
@@ -414,10 +414,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from .core.encoder import ModelSpec
     from .core.model import TrainConfig
     from .core.pipeline import train_checkpoint
-    from tqdm import tqdm
 
     cfg = _apply_overrides(TrainConfig.load(args.config), args.set)
     spec = ModelSpec.parse(args.model, args.weights)
@@ -473,9 +474,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
         g = NamedGraph.from_dataset(args.dataset)
     else:
         g = NamedGraph.example(args.example)
-    g.graph = g.graph.with_params(g.graph.tau if args.tau is None else args.tau, g.graph.p if args.p is None else args.p)
+    g.graph = g.graph.with_params(g.graph.tau if args.tau is None else args.tau,
+                                  g.graph.p if args.p is None else args.p)
     P, A = g.graph.probabilities, g.graph.reweighted
-    for i, j in zip(*g.graph.binary.nonzero()):
+    for i, j in zip(*g.graph.binary.nonzero(), strict=False):
         row = {"label": g.labels[i], "neighbour": g.labels[j], "probability": round(float(P[i, j]), 4),
                "weight": round(float(A[i, j]), 4)}
         print(json.dumps(row) if args.json else "\t".join(str(v) for v in row.values()))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -87,7 +87,8 @@ class Catalog:
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > VERSION:
-            raise CatalogError(f"catalog {self.path} has schema v{version}, newer than this xmr (v{VERSION}); upgrade xmr")
+            raise CatalogError(f"catalog {self.path} has schema v{version}, newer than this xmr (v{VERSION}); "
+                               "upgrade xmr")
         while version < VERSION:
             with self.transaction():
                 for statement in MIGRATIONS[version]:
@@ -98,7 +99,7 @@ class Catalog:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "Catalog":
+    def __enter__(self) -> Catalog:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -83,7 +83,7 @@ class Checkpoint:
     tensors: dict[str, np.ndarray]
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "Checkpoint":
+    def load(cls, path: str | os.PathLike[str]) -> Checkpoint:
         path = Path(path)
         card = read_card(path)
         from safetensors import SafetensorError
@@ -102,7 +102,8 @@ class Checkpoint:
         need = {"classifiers", "img_head.0.weight", "txt_head.0.weight"}
         missing = need - set(self.tensors)
         if missing or not isinstance(labels, list):
-            raise CheckpointError(f"{self.path}: incomplete checkpoint (missing {', '.join(sorted(missing)) or 'labels'})")
+            raise CheckpointError(
+                f"{self.path}: incomplete checkpoint (missing {', '.join(sorted(missing)) or 'labels'})")
         C, d = self.tensors["classifiers"].shape
         if C != len(labels) or d != dims.get("dim"):
             raise CheckpointError(f"{self.path}: classifiers have shape {C}×{d}, but the card says "

@@ -13,8 +13,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -74,7 +75,8 @@ def ensure_export(spec: ModelSpec) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     bundled = paths.bundle_dir()
     if bundled is not None and _valid(bundled / "onnx-exports" / folder.name, identity, deep=True):
-        _install_copy(bundled / "onnx-exports" / folder.name, folder)  # a packaged app's export: copied once, then cached
+        # a packaged app's export: copied into the cache once, then used like any other
+        _install_copy(bundled / "onnx-exports" / folder.name, folder)
         return folder
     if getattr(sys, "frozen", False):
         raise ModelError(f"this packaged xmr has no torch to export {spec.model} to ONNX; it serves the models it "
@@ -129,7 +131,7 @@ class OnnxClipEncoder:
         self._precision = str(meta.get("precision", "fp32"))
         self._tokenizer: ClipTokenizer | None = None
 
-    def _session(self, name: str):  # type: ignore[no-untyped-def]
+    def _session(self, name: str) -> Any:  # an onnxruntime.InferenceSession (the package is untyped)
         """Each tower is loaded on first use: a text search never pays for the image tower."""
         if name not in self._sessions:
             import onnxruntime as ort
@@ -147,7 +149,8 @@ class OnnxClipEncoder:
         if len(pixels) == 0:
             return np.zeros((0, self.dim), np.float32)
         tower = "visual.int8" if self._precision == "int8" else "visual"
-        return self._session(tower).run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
+        return cast(np.ndarray,
+                    self._session(tower).run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0])
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
@@ -156,4 +159,4 @@ class OnnxClipEncoder:
             from .tokenizer import ClipTokenizer
 
             self._tokenizer = ClipTokenizer(self._context)
-        return self._session("text").run(None, {"tokens": self._tokenizer(list(texts))})[0]
+        return cast(np.ndarray, self._session("text").run(None, {"tokens": self._tokenizer(list(texts))})[0])

@@ -6,8 +6,9 @@ import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         if path.suffix in (".safetensors", ".xmr"):
             from safetensors.torch import load_file
 
-            state = load_file(str(path))
+            state: Any = load_file(str(path))  # checked below: torch.load may return anything
             if path.suffix == ".xmr":
                 state = {k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")}
                 if not state:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import cast
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class Dataset:
     fingerprint: str
 
     @classmethod
-    def load(cls, root: str | os.PathLike[str]) -> "Dataset":
+    def load(cls, root: str | os.PathLike[str]) -> Dataset:
         root = Path(root)
         path = root / "labels.jsonl"
         if not path.is_file():
@@ -88,7 +89,7 @@ def caption_embeddings(captions: list[str], labels: np.ndarray) -> np.ndarray:
         return np.asarray(emb, dtype=np.float32)
     except ImportError:
         norm = np.maximum(np.linalg.norm(labels, axis=1, keepdims=True), 1e-12)
-        return (labels / norm).astype(np.float32)
+        return cast(np.ndarray, (labels / norm).astype(np.float32))
 
 
 def compute_features(ds: Dataset, encoder: Encoder, batch_size: int = 64,
@@ -116,7 +117,7 @@ def compute_features(ds: Dataset, encoder: Encoder, batch_size: int = 64,
         for start in range(0, n, batch_size):
             idx = list(range(start, min(n, start + batch_size)))
             pixels = list(pool.map(load, idx))
-            good = [i for i, p in zip(idx, pixels) if p is not None]
+            good = [i for i, p in zip(idx, pixels, strict=False) if p is not None]
             if good:
                 img[good] = encoder.encode_images(np.stack([p for p in pixels if p is not None]))
                 ok[good] = True

@@ -11,8 +11,8 @@ import json
 import math
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageDraw
 

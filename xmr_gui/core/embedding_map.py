@@ -13,9 +13,10 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -38,7 +39,8 @@ class MapData:
 
     def rows(self) -> list[tuple[str, str, str, float, float]]:
         assert self.xy is not None
-        return [(k, r, lab, float(x), float(y)) for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy)]
+        return [(k, r, lab, float(x), float(y))
+                for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy, strict=False)]
 
 
 def _known_labels(folder: str) -> dict[str, list[str]]:
@@ -97,11 +99,12 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
     if method == "pca":
         centred = vectors - vectors.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        return (centred @ vt[:2].T).astype(np.float32)
+        return cast(np.ndarray, (centred @ vt[:2].T).astype(np.float32))
     try:
         import umap
     except ImportError:
-        raise RuntimeError("UMAP needs umap-learn (pip install 'xmr[gui]'), which this install lacks: use PCA") from None
+        raise RuntimeError("UMAP needs umap-learn (pip install 'xmr[gui]'), which this install lacks: "
+                           "use PCA") from None
 
     reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), min_dist=0.1, metric="cosine", random_state=seed,
                         n_jobs=1,  # seeded UMAP is single-threaded anyway; saying so avoids its warning
@@ -151,7 +154,7 @@ def place(vectors: np.ndarray, anchors: np.ndarray, anchor_xy: np.ndarray, k: in
     near = np.argsort(-(vectors @ anchors.T), axis=1)[:, :k]
     pts = anchor_xy[near]  # (n, k, 2)
     spread = np.linalg.norm(pts[:, :, None, :] - pts[:, None, :, :], axis=-1).sum(-1)  # (n, k)
-    return pts[np.arange(len(vectors)), np.argmin(spread, axis=1)].astype(np.float32)
+    return cast(np.ndarray, pts[np.arange(len(vectors)), np.argmin(spread, axis=1)].astype(np.float32))
 
 
 def add_queries(lib: Library, data: MapData, queries: Sequence[str]) -> MapData:

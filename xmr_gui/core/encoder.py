@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # numpy only for annotations: this module is on the window's start-up path
     import numpy as np
@@ -49,13 +50,13 @@ class ModelSpec:
     config_json: str | None = None
     precision: str = "fp32"  # "int8": the image tower dynamically quantised (ONNX Runtime, CPU)
 
-    def with_precision(self, precision: str) -> "ModelSpec":
+    def with_precision(self, precision: str) -> ModelSpec:
         if precision not in PRECISIONS:
             raise ModelError(f"unknown precision {precision!r}: use {' or '.join(PRECISIONS)}")
         return ModelSpec(self.model, self.weights, self.config_json, precision)
 
     @classmethod
-    def parse(cls, model: str, weights: str) -> "ModelSpec":
+    def parse(cls, model: str, weights: str) -> ModelSpec:
         """From CLI words: `model` is an open_clip name, a packaged config name or a path to a JSON config."""
         path = Path(model).expanduser()
         if model.endswith(".json"):
@@ -104,7 +105,7 @@ class ModelSpec:
         h.update(weights_sha256.encode())
         return f"{self.model}/embedded/{h.hexdigest()[:16]}"
 
-    def _architecture_hash(self) -> "hashlib._Hash":
+    def _architecture_hash(self) -> hashlib._Hash:
         h = hashlib.sha256()
         h.update(self.model.encode())
         if self.config_json:
@@ -115,13 +116,14 @@ class ModelSpec:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelSpec":
+    def from_json(cls, text: str) -> ModelSpec:
         return cls(**json.loads(text))  # older databases lack "precision": the default applies
 
     def describe(self) -> str:
         kind = self.weights_kind
         if kind == "random":
-            return f"{self.model} with RANDOM weights (seed {RANDOM_SEED}; for tests and benchmarks, not for real search)"
+            return (f"{self.model} with RANDOM weights (seed {RANDOM_SEED}; "
+                    "for tests and benchmarks, not for real search)")
         return f"{self.model} ({self.weights})"
 
 

@@ -48,7 +48,7 @@ def import_parquet(path: str | os.PathLike[str], db_dir: str | os.PathLike[str],
     vectors = np.asarray(table.column("vector").combine_chunks().flatten(), np.float32).reshape(table.num_rows, -1)
     with lib.writing(), lib.catalog.transaction():
         lib.catalog.set_meta("dim", str(vectors.shape[1]))
-        for p, v in zip(table.column("path").to_pylist(), vectors):
+        for p, v in zip(table.column("path").to_pylist(), vectors, strict=False):
             local = os.path.join(target, os.path.relpath(p, source)) if source and folder else p
             try:
                 st = os.stat(local)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class LabelGraph:
     p: float
 
     @classmethod
-    def from_labels(cls, Y: np.ndarray, tau: float = 0.4, p: float = 0.2) -> "LabelGraph":
+    def from_labels(cls, Y: np.ndarray, tau: float = 0.4, p: float = 0.2) -> LabelGraph:
         """From a {0,1} label matrix (N items × C labels)."""
         Y = np.asarray(Y)
         if Y.ndim != 2:
@@ -29,7 +30,7 @@ class LabelGraph:
         Yi = (Y > 0).astype(np.int64)
         return cls(Yi.T @ Yi, tau, p)
 
-    def with_params(self, tau: float, p: float) -> "LabelGraph":
+    def with_params(self, tau: float, p: float) -> LabelGraph:
         """The same counts with other τ and p (cheap: nothing is recounted)."""
         return LabelGraph(self.counts, tau, p)
 
@@ -66,7 +67,7 @@ class LabelGraph:
         A = self.reweighted
         d = A.sum(axis=1)
         inv = np.where(d > 0, 1.0 / np.sqrt(np.maximum(d, 1e-12)), 0.0)
-        return inv[:, None] * A * inv[None, :]
+        return cast(np.ndarray, inv[:, None] * A * inv[None, :])
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """(edge_index (2, E) int64, weight (E,)) of the re-weighted graph incl. self-loops, for GCN layers.

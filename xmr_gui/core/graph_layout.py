@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class NamedGraph:
     label_outputs: np.ndarray | None = None  # GCN output embeddings (the classifiers)
 
     @classmethod
-    def example(cls, name: str, tau: float = 0.4, p: float = 0.2) -> "NamedGraph":
+    def example(cls, name: str, tau: float = 0.4, p: float = 0.2) -> NamedGraph:
         if name not in EXAMPLES:
             raise ValueError(f"unknown example graph {name!r}; known: {', '.join(EXAMPLES)}")
         data = json.loads((ASSETS / EXAMPLES[name]).read_text(encoding="utf-8"))
@@ -35,7 +36,7 @@ class NamedGraph:
                    f"{data['name']} ({data['items']} items)", data.get("attribution", ""))
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike[str]) -> "NamedGraph":
+    def from_checkpoint(cls, path: str | os.PathLike[str]) -> NamedGraph:
         from .checkpoint import Checkpoint
 
         ckpt = Checkpoint.load(path)
@@ -45,7 +46,7 @@ class NamedGraph:
                    label_outputs=ckpt.tensors.get("classifiers"))
 
     @classmethod
-    def from_dataset(cls, folder: str | os.PathLike[str], tau: float = 0.4, p: float = 0.2) -> "NamedGraph":
+    def from_dataset(cls, folder: str | os.PathLike[str], tau: float = 0.4, p: float = 0.2) -> NamedGraph:
         from .dataset import Dataset
 
         ds = Dataset.load(folder)
@@ -81,7 +82,7 @@ def spring_layout(weights: np.ndarray, seed: int = 0, iterations: int = 300) -> 
         pos += disp / length * np.minimum(length, temperature)
         temperature *= 0.985
     pos -= pos.mean(axis=0)
-    return pos / np.maximum(np.abs(pos).max(axis=0), 1e-9)  # fill both axes
+    return cast(np.ndarray, pos / np.maximum(np.abs(pos).max(axis=0), 1e-9))  # fill both axes
 
 
 def render_png(g: NamedGraph, path: str | os.PathLike[str], size: int = 1200) -> Path:
@@ -97,7 +98,7 @@ def render_png(g: NamedGraph, path: str | os.PathLike[str], size: int = 1200) ->
     d = ImageDraw.Draw(im)
     font = ImageFont.load_default(size=18) if hasattr(ImageFont, "load_default") else None
     B = g.graph.binary
-    for i, j in zip(*np.nonzero(B)):
+    for i, j in zip(*np.nonzero(B), strict=False):
         width = max(1, int(round(1 + 12 * A[i, j])))
         d.line([tuple(xy[i]), tuple(xy[j])], fill=(120, 140, 200), width=width)
     for i, name in enumerate(g.labels):

@@ -12,15 +12,19 @@ import stat
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .defaults import BATCH_SIZE
 from .images import ImageSkipped, is_image_name, load_pixels
 from .library import Library
+
+if TYPE_CHECKING:
+    from .catalog import FileRow
 
 
 @dataclass
@@ -149,7 +153,8 @@ def index_folder(
             row = known.get(found.path)
             if row is None:
                 todo.append(found)
-            elif (row.size, row.mtime_ns) != (found.size, found.mtime_ns) or (found.problem and row.status != "skipped"):
+            elif ((row.size, row.mtime_ns) != (found.size, found.mtime_ns)
+                  or (found.problem and row.status != "skipped")):
                 todo.append(found)
             else:
                 report.unchanged += 1
@@ -168,7 +173,7 @@ def index_folder(
     return report
 
 
-def _encode_all(lib: Library, todo: list[Found], known: dict[str, object], report: IndexReport, batch_size: int,
+def _encode_all(lib: Library, todo: list[Found], known: dict[str, FileRow], report: IndexReport, batch_size: int,
                 workers: int, on_progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
                 save_every: float, started: float) -> None:
     encoder = lib.encoder
@@ -189,7 +194,8 @@ def _encode_all(lib: Library, todo: list[Found], known: dict[str, object], repor
         with lib.catalog.transaction():
             if lib.catalog.get_meta("dim") is None:
                 lib.catalog.set_meta("dim", str(feats.shape[1]))
-            ids = [lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v) for (f, _), v in zip(batch, feats)]
+            ids = [lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v)
+                   for (f, _), v in zip(batch, feats, strict=False)]
         lib.index.add(np.asarray(ids), lib.space.images(feats))
         for f, _ in batch:
             if f.path in known:

@@ -11,9 +11,10 @@ import errno
 import fcntl
 import hashlib
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .catalog import Catalog
@@ -46,14 +47,14 @@ class Library:
         self._space: Space | None = None
         self._index: VectorIndex | None = None
         self._dirty = False  # the in-memory index differs from the saved one
-        self.checkpoint: "Checkpoint | None" = None
+        self.checkpoint: Checkpoint | None = None
         self.device = "auto"
         self.allow_download = False
         self.hnsw_params = HnswParams()
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
-    def open(cls, db_dir: str | os.PathLike[str]) -> "Library":
+    def open(cls, db_dir: str | os.PathLike[str]) -> Library:
         db_dir = Path(db_dir)
         catalog = Catalog(db_dir / "catalog.sqlite", readonly=True)
         lib = cls(db_dir, catalog)
@@ -89,7 +90,7 @@ class Library:
             self.catalog.set_meta("checkpoint", str(Path(path).resolve()))
 
     @classmethod
-    def create(cls, db_dir: str | os.PathLike[str], folder: str | os.PathLike[str], spec: ModelSpec) -> "Library":
+    def create(cls, db_dir: str | os.PathLike[str], folder: str | os.PathLike[str], spec: ModelSpec) -> Library:
         """Open or make the library for `folder`; a different model than the stored one clears its vectors."""
         db_dir = Path(db_dir)
         db_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +118,7 @@ class Library:
             closer()
         self.catalog.close()
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -159,7 +160,8 @@ class Library:
             # int8 is the same weights run faster: a checkpoint trained on fp32 features serves it
             raise ModelError(
                 f"checkpoint was trained on backbone {space.backbone_identity}, but this library was indexed with "
-                f"{self.spec.identity()}: re-index with the checkpoint's backbone (`xmr index FOLDER --checkpoint FILE`)"
+                f"{self.spec.identity()}: re-index with the checkpoint's backbone "
+                "(`xmr index FOLDER --checkpoint FILE`)"
             )
         self._space = space
         self._index = None
@@ -198,7 +200,7 @@ class Library:
             return QdrantIndex(dim, self.db_dir, self._index_stem())  # type: ignore[return-value]
         return VectorIndex(dim, self.hnsw_params, capacity=capacity)
 
-    def _saved_index(self) -> tuple[VectorIndex, dict[str, object]] | None:
+    def _saved_index(self) -> tuple[VectorIndex, dict[str, Any]] | None:
         if self.backend == "qdrant":
             from .qdrant_index import QdrantIndex
 
@@ -228,7 +230,7 @@ class Library:
         index, meta = loaded
         changed = False
         # Rows written after the index was saved (a crash between catalog commit and index save).
-        ids, feats = self.catalog.indexed_changed_since(int(meta.get("seq", 0)), dim)  # type: ignore[arg-type]
+        ids, feats = self.catalog.indexed_changed_since(int(meta.get("seq", 0)), dim)
         if len(ids):
             index.add(ids, self.space.images(feats))
             changed = True

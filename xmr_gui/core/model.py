@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ class TrainConfig:
     seed: int = 0
 
     @classmethod
-    def load(cls, name_or_path: str) -> "TrainConfig":
+    def load(cls, name_or_path: str) -> TrainConfig:
         path = Path(name_or_path)
         if not path.suffix:
             path = CONFIGS / f"{name_or_path}.json"
@@ -58,12 +58,12 @@ class TrainConfig:
 
 class _ReverseGrad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, strength: float) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, strength: float) -> torch.Tensor:
         ctx.strength = strength
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         return -ctx.strength * grad, None
 
 
@@ -85,9 +85,10 @@ class LabelGCN(nn.Module):
         self.conv1 = GCNConv(d_in, hidden, add_self_loops=False, normalize=True)
         self.conv2 = GCNConv(hidden, d_out, add_self_loops=False, normalize=True)
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
+                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
         h = F.leaky_relu(self.conv1(x, edge_index, edge_weight), 0.2)
-        return self.conv2(h, edge_index, edge_weight)
+        return cast(torch.Tensor, self.conv2(h, edge_index, edge_weight))  # torch_geometric is untyped
 
     def last_layer_parts(self, x: torch.Tensor, edge_index: torch.Tensor,
                          edge_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,6 +99,11 @@ class LabelGCN(nn.Module):
 
 
 class SharedSpaceModel(nn.Module):
+    # buffers (register_buffer below), declared for the type checker
+    label_inputs: torch.Tensor
+    edge_index: torch.Tensor
+    edge_weight: torch.Tensor
+
     def __init__(self, cfg: TrainConfig, d_img: int, d_txt: int, label_inputs: np.ndarray,
                  edge_index: np.ndarray, edge_weight: np.ndarray) -> None:
         super().__init__()
@@ -118,7 +124,7 @@ class SharedSpaceModel(nn.Module):
     def classifiers(self) -> torch.Tensor:
         if self.gcn is None:
             return self.free_classifiers
-        return self.gcn(self.label_inputs, self.edge_index, self.edge_weight)
+        return cast(torch.Tensor, self.gcn(self.label_inputs, self.edge_index, self.edge_weight))
 
     def forward(self, img_feats: torch.Tensor, txt_feats: torch.Tensor, labels: torch.Tensor,
                 pseudo: torch.Tensor | None = None) -> Forward:
@@ -134,4 +140,5 @@ class SharedSpaceModel(nn.Module):
 
     def head_arrays(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
         seq = self.img_head if which == "img" else self.txt_head
-        return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy()) for m in seq if isinstance(m, nn.Linear)]
+        return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy())
+                for m in seq if isinstance(m, nn.Linear)]

@@ -19,10 +19,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-
-from .encoder import ModelSpec
+from typing import Any
 
 from .clip_onnx import FORMAT
+from .encoder import ModelSpec
 
 ALIGN = 65536  # mmap granularity on Windows (64 KiB); a multiple of the 4 KiB pages elsewhere
 
@@ -54,14 +54,15 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
 
     context = int(getattr(model, "context_length", 77))
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
-    kw = dict(output_names=["vectors"], opset_version=17, dynamo=False)
+    kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
     try:
         with torch.no_grad():
             torch.onnx.export(Visual(), (torch.zeros(2, enc.image_size, enc.image_size, 3, dtype=torch.uint8),),
                               str(tmp / "visual.onnx"), input_names=["pixels"],
                               dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
             torch.onnx.export(Text(), (torch.zeros(2, context, dtype=torch.long),), str(tmp / "text.onnx"),
-                              input_names=["tokens"], dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
+                              input_names=["tokens"],
+                              dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
         towers = ["visual.onnx", "text.onnx"]
         if spec.precision == "int8":
             quantize_visual(tmp / "visual.onnx", tmp / "visual.int8.onnx")

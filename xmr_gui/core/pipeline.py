@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,11 +29,12 @@ def _tensor_sha(state: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) -> tuple[Any, dict[str, np.ndarray]]:
+def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) -> tuple[Any, dict[str, Any]]:
     from .clip_torch import TorchClipEncoder, build_model
 
     model = build_model(ModelSpec(spec.model, "random", spec.config_json))
-    size = int(model.visual.image_size[0] if isinstance(model.visual.image_size, (tuple, list)) else model.visual.image_size)
+    size = int(model.visual.image_size[0] if isinstance(model.visual.image_size, (tuple, list))
+               else model.visual.image_size)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pixels = np.stack(list(pool.map(lambda f: load_pixels(ds.root / f, size), ds.files)))
     import open_clip

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .vindex import LiveIds, atomic_write
+
+if TYPE_CHECKING:
+    from qdrant_client.models import ExtendedPointId
 
 COLLECTION = "photos"
 
@@ -48,7 +52,7 @@ class QdrantIndex(LiveIds):
         self._live.update(int(i) for i in ids)
 
     def remove(self, ids: np.ndarray | list[int]) -> None:
-        gone = [int(i) for i in ids if int(i) in self._live]
+        gone: list[ExtendedPointId] = [int(i) for i in ids if int(i) in self._live]
         if gone:
             self._client.delete(COLLECTION, points_selector=self._models.PointIdsList(points=gone), wait=True)
             self._live.difference_update(gone)
@@ -72,7 +76,7 @@ class QdrantIndex(LiveIds):
         atomic_write(Path(folder) / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(body)))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple["QdrantIndex", dict[str, object]] | None:
+    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple[QdrantIndex, dict[str, Any]] | None:
         manifest = Path(folder) / f"{stem}.json"
         if not manifest.exists() or not (Path(folder) / f"{stem}.qdrant").exists():
             return None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -77,7 +78,7 @@ def image_vector(lib: Library, path: str | os.PathLike[str]) -> np.ndarray:
         feats = lib.catalog.vectors_for([known], lib.dim)
     else:
         feats = lib.encoder.encode_images(load_pixels(path, lib.encoder.image_size)[None])
-    return lib.space.images(feats)[0]
+    return cast(np.ndarray, lib.space.images(feats)[0])
 
 
 def _hits(lib: Library, query: np.ndarray, k: int, min_score: float, exclude: str | None = None) -> list[Hit]:
@@ -85,7 +86,8 @@ def _hits(lib: Library, query: np.ndarray, k: int, min_score: float, exclude: st
         return []
     ids, scores = lib.index.search(query[None], k + (1 if exclude else 0))
     found = lib.catalog.paths_for(ids[0].tolist())
-    out = [Hit(float(s), p) for s, p in zip(scores[0], found) if p is not None and p != exclude and s >= min_score]
+    out = [Hit(float(s), p) for s, p in zip(scores[0], found, strict=False)
+           if p is not None and p != exclude and s >= min_score]
     return out[:k]
 
 
@@ -123,7 +125,7 @@ def label_vectors(lib: Library, labels: Sequence[str]) -> np.ndarray:
     cache = paths.cache_dir() / "labels" / f"{key}.npy"
     if cache.exists():
         try:
-            vectors = np.load(cache, allow_pickle=False)
+            vectors: np.ndarray = np.load(cache, allow_pickle=False)
             if vectors.shape[0] == len(labels):
                 return vectors
         except (OSError, ValueError):

@@ -40,7 +40,7 @@ def _byte_alphabet() -> dict[int, str]:
             keep.append(b)
             chars.append(256 + extra)
             extra += 1
-    return {b: chr(c) for b, c in zip(keep, chars)}
+    return {b: chr(c) for b, c in zip(keep, chars, strict=False)}
 
 
 def _clean(text: str) -> str:
@@ -65,12 +65,13 @@ class ClipTokenizer:
         alphabet = list(_byte_alphabet().values())
         vocab = alphabet + [a + "</w>" for a in alphabet] + [m.replace(" ", "") for m in merges]
         vocab += ["<start_of_text>", "<end_of_text>"]
-        self.ids = dict(zip(vocab, range(len(vocab))))
-        self.ranks = dict(zip(merges, range(len(merges))))
+        self.ids = dict(zip(vocab, range(len(vocab)), strict=False))
+        self.ranks = dict(zip(merges, range(len(merges)), strict=False))
         self.sot, self.eot = self.ids["<start_of_text>"], self.ids["<end_of_text>"]
         self.context_length = context_length
         self._cache: dict[str, list[str]] = {}
-        self._pattern = regex.compile(r"""<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
+        self._pattern = regex.compile(r"""<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|"""
+                                      r"""[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
                                       regex.IGNORECASE)
 
     def _bpe(self, token: str) -> list[str]:
@@ -78,7 +79,7 @@ class ClipTokenizer:
             return self._cache[token]
         word = [*token[:-1], token[-1] + "</w>"]
         while len(word) > 1:
-            pairs = {f"{a} {b}" for a, b in zip(word, word[1:])}
+            pairs = {f"{a} {b}" for a, b in zip(word, word[1:], strict=False)}
             best = min(pairs, key=lambda p: self.ranks.get(p, N_MERGES + 1))
             if best not in self.ranks:
                 break

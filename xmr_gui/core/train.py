@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,7 +82,7 @@ def train_space(ds: Dataset, feats: Features, cfg: TrainConfig,
             out = model(img[b], txt[b], Y[b], pseudo_emb[b] @ pseudo_emb[b].T)
             loss = sum(w * fn(out) for w, fn in losses)
             opt.zero_grad()
-            loss.backward()  # type: ignore[union-attr]
+            loss.backward()
             opt.step()
             total += float(loss.detach())
             batches += 1

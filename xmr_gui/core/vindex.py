@@ -7,6 +7,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -161,7 +162,7 @@ class VectorIndex(LiveIds):
                 stale.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple["VectorIndex", dict[str, object]] | None:
+    def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple[VectorIndex, dict[str, Any]] | None:
         """The saved index and its manifest, None if there is none; IndexError_ if it is damaged."""
         import hnswlib
 
@@ -186,7 +187,7 @@ class VectorIndex(LiveIds):
         return self, meta
 
 
-def _read_manifest(path: Path) -> dict[str, object]:
+def _read_manifest(path: Path) -> dict[str, Any]:  # JSON
     try:
         return dict(json.loads(path.read_text()))
     except (OSError, ValueError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import cast
 
 SELF_TEST_QUERY = "a beach with sea and sand"
 
@@ -53,7 +54,7 @@ def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ..core.session import Session
     from .main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = cast(QApplication, QApplication.instance()) or QApplication([sys.argv[0]])  # instance(): a QCoreApplication
     app.setApplicationName("xmr")
     app.setDesktopFileName("xmr")
     icon = Path(__file__).resolve().parents[2] / "assets" / "icons" / "xmr-256.png"

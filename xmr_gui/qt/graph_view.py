@@ -8,8 +8,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QRadioButton, QSlider,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from ..core.graph_layout import NamedGraph
@@ -18,6 +28,8 @@ if TYPE_CHECKING:
 class GraphView(QWidget):
     """Shows a core NamedGraph; τ/p sliders rebuild it from the stored counts (nothing is recounted)."""
 
+    # The node layout, (n, 2). The attribute shadows QWidget.pos() on instances (nothing here calls pos()).
+    pos: np.ndarray  # type: ignore[assignment]
     query_requested = Signal(str)  # a label was clicked: run it as a text query
     graph_changed = Signal(int)  # edge count after a redraw
 
@@ -43,7 +55,7 @@ class GraphView(QWidget):
         self.plot.addItem(self.edges)
         self.plot.addItem(self.nodes)
         self.texts = []
-        for name, (x, y) in zip(graph.labels, self.pos):
+        for name, (x, y) in zip(graph.labels, self.pos, strict=False):
             t = pg.TextItem(name, anchor=(0, 0.5), color=(30, 30, 30) if self._light() else (230, 230, 230))
             t.setPos(x + 0.045, y)
             self.plot.addItem(t)

@@ -7,14 +7,35 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider,
-                               QSpinBox, QSplitter, QStackedWidget, QTabWidget, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.session import ModelChoice, Session
 from .results_model import ResultsModel
@@ -159,7 +180,8 @@ class MainWindow(QMainWindow):
         self._action(model_menu, "Device and batch size…", self._on_model_settings)
         find = QAction(self)
         find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(lambda: (self.search_box.setFocus(), self.search_box.selectAll()))
+        find.triggered.connect(lambda: (self.search_box.setFocus(),
+                                        self.search_box.selectAll()))  # type: ignore[func-returns-value]
         self.addAction(find)
         esc = QAction(self)
         esc.setShortcut(QKeySequence(Qt.Key.Key_Escape))
@@ -489,13 +511,13 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def _recent(self) -> list[str]:
-        value = self.settings.value("recent_folders", [])
+        value: Any = self.settings.value("recent_folders", [])  # a str, a list of str or None, by platform
         return [value] if isinstance(value, str) else list(value or [])
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for folder in self._recent():
-            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))
+            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))  # type: ignore[misc]
         self.recent_menu.setEnabled(bool(self._recent()))
 
     def _update_status(self) -> None:

@@ -13,8 +13,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolTip,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from ..core.embedding_map import MapData
@@ -32,7 +41,7 @@ class MapView(QWidget):
         super().__init__(parent)
         self.data: MapData | None = None
         self.method = ""
-        self.selection: list[int] = []
+        self.selection: list[int | np.intp] = []  # rows of self.data (np.nonzero gives numpy integers)
         self.plot = pg.PlotWidget()
         self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
         self.plot.setMenuEnabled(False)
@@ -102,7 +111,7 @@ class MapView(QWidget):
         names = sorted({x for s in self.data.labels for x in s.split(";") if x})
         index = {n: i for i, n in enumerate(names)}
         brushes, symbols, sizes = [], [], []
-        for kind, labels in zip(self.data.kinds, self.data.labels):
+        for kind, labels in zip(self.data.kinds, self.data.labels, strict=False):
             first = labels.split(";")[0] if labels else ""
             if key != "first label":
                 colour = (220, 50, 50) if key in labels.split(";") else (190, 190, 190)
@@ -174,7 +183,8 @@ class MapView(QWidget):
         if self.data is None or self.data.xy is None:
             return []
         xy = self.data.xy
-        inside = (xy[:, 0] >= min(x0, x1)) & (xy[:, 0] <= max(x0, x1)) & (xy[:, 1] >= min(y0, y1)) & (xy[:, 1] <= max(y0, y1))
+        inside = ((xy[:, 0] >= min(x0, x1)) & (xy[:, 0] <= max(x0, x1))
+                  & (xy[:, 1] >= min(y0, y1)) & (xy[:, 1] <= max(y0, y1)))
         self.selection = [i for i in np.nonzero(inside)[0] if self.data.kinds[i] == "image"]
         paths = [self.data.refs[i] for i in self.selection]
         self.photos_selected.emit(paths)

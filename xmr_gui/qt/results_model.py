@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
@@ -60,7 +61,7 @@ class ResultsModel(QAbstractListModel):
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt's name
         return ["text/uri-list", "text/plain"]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
         """Dragged photos are file URLs: a file manager copies them, a chat app attaches them."""
         data = QMimeData()
         paths = [self._rows[i.row()][0] for i in indexes if i.isValid()]

@@ -5,12 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QMenu, QProgressBar,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QMenu,
+    QProgressBar,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .results_model import PathRole, ResultsModel
 from .thumbs import SIZE
@@ -143,4 +153,6 @@ class DescribePanel(QWidget):
             self.table.setItemWidget(item, 1, bar)
 
     def labels(self) -> list[str]:
-        return [self.table.topLevelItem(i).text(0) for i in range(self.table.topLevelItemCount())]
+        # topLevelItem(i) is never None for i < topLevelItemCount()
+        return [cast(QTreeWidgetItem, self.table.topLevelItem(i)).text(0)
+                for i in range(self.table.topLevelItemCount())]
