@@ -18,6 +18,7 @@ demo: $(VENV)/.installed
 # ruff and mypy read their settings from pyproject.toml (mypy: the core strictly, the Qt layer and CLI by default).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check xmr_gui tests bench docs packaging
+	$(VENV)/bin/ruff format --check xmr_gui tests bench docs packaging
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

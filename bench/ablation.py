@@ -14,9 +14,13 @@ import sys
 VARIANTS = [
     ("heads only", {"use_gcn": False, "losses": {"inter": {"weight": 1.0}}}),
     ("+ GCN classifiers", {"losses": {"inter": {"weight": 1.0}, "multilabel": {"weight": 0.5}}}),
-    *[(f"+ Circle-Soft λ={lam}",
-       {"losses": {"circle_soft": {"weight": 1.0, "lam": lam}, "multilabel": {"weight": 0.5}}})
-      for lam in (0.0, 0.25, 0.5, 0.75, 1.0)],
+    *[
+        (
+            f"+ Circle-Soft λ={lam}",
+            {"losses": {"circle_soft": {"weight": 1.0, "lam": lam}, "multilabel": {"weight": 0.5}}},
+        )
+        for lam in (0.0, 0.25, 0.5, 0.75, 1.0)
+    ],
     ("+ adversarial (L2-GCN)", "l2gcn"),
     ("USSL losses", "ussl"),
     ("BCLS losses", "bcls"),
@@ -42,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     encoder = load_encoder(Checkpoint.load(args.backbone_from).backbone_spec(), "cpu")
     feats = compute_features(ds, encoder)
     cols = ("map_i2t", "map_t2i", "map_avg", "r1_i2t", "r5_i2t", "r10_i2t")
-    print(f"dataset {args.dataset}: {len(ds.split('train'))} train / {len(ds.split('test'))} test, "
-          f"backbone {encoder.identity}")
+    print(
+        f"dataset {args.dataset}: {len(ds.split('train'))} train / {len(ds.split('test'))} test, "
+        f"backbone {encoder.identity}"
+    )
     print("| variant | " + " | ".join(cols) + " | s/epoch |")
     print("|---" * (len(cols) + 2) + "|")
     z = zero_shot(ds, feats, "test")

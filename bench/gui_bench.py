@@ -18,12 +18,16 @@ import sys
 import tempfile
 import time
 
-BARE = ("from PySide6.QtCore import QTimer\nfrom PySide6.QtWidgets import QApplication, QMainWindow\n"
-        "app = QApplication([])\nw = QMainWindow()\nw.resize(1280, 800)\nw.show()\n"
-        "QTimer.singleShot(0, app.quit)\napp.exec()\n")
-XMR = ("from PySide6.QtCore import QTimer\nfrom xmr_gui.qt.app import build_parser, create_window\n"
-       "app, w, s = create_window(build_parser().parse_args([]))\nw.show()\n"
-       "QTimer.singleShot(0, app.quit)\napp.exec()\n")
+BARE = (
+    "from PySide6.QtCore import QTimer\nfrom PySide6.QtWidgets import QApplication, QMainWindow\n"
+    "app = QApplication([])\nw = QMainWindow()\nw.resize(1280, 800)\nw.show()\n"
+    "QTimer.singleShot(0, app.quit)\napp.exec()\n"
+)
+XMR = (
+    "from PySide6.QtCore import QTimer\nfrom xmr_gui.qt.app import build_parser, create_window\n"
+    "app, w, s = create_window(build_parser().parse_args([]))\nw.show()\n"
+    "QTimer.singleShot(0, app.quit)\napp.exec()\n"
+)
 
 
 def startup(code: str, runs: int, env: dict[str, str]) -> list[float]:
@@ -77,8 +81,11 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=15)
     p.add_argument("--size", type=int, default=400)
     args = p.parse_args()
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-               XMR_HOME=tempfile.mkdtemp(prefix="xmr-gui-home-"))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        XMR_HOME=tempfile.mkdtemp(prefix="xmr-gui-home-"),
+    )
     os.environ.update(env)
     startup(BARE, 2, env), startup(XMR, 2, env)  # warm the file cache for both
     bare, xmr = [], []
@@ -86,11 +93,15 @@ def main() -> int:
         bare += startup(BARE, 1, env)
         xmr += startup(XMR, 1, env)
     b, x = statistics.median(bare), statistics.median(xmr)
-    print(f"start-up, median of {args.runs} processes: bare PySide6 window {b * 1000:.0f} ms, "
-          f"xmr window {x * 1000:.0f} ms, ratio {x / b:.2f} (goal <= 2.0)")
+    print(
+        f"start-up, median of {args.runs} processes: bare PySide6 window {b * 1000:.0f} ms, "
+        f"xmr window {x * 1000:.0f} ms, ratio {x / b:.2f} (goal <= 2.0)"
+    )
     worst, p99, n = responsiveness(args.size)
-    print(f"while indexing {n} photos from the window: longest event-loop stall {worst:.0f} ms, "
-          f"p99 gap {p99:.0f} ms (probe interval 5 ms; goal < 100 ms)")
+    print(
+        f"while indexing {n} photos from the window: longest event-loop stall {worst:.0f} ms, "
+        f"p99 gap {p99:.0f} ms (probe interval 5 ms; goal < 100 ms)"
+    )
     return 0
 
 

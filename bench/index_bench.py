@@ -31,10 +31,10 @@ def exact(data: np.ndarray, queries: np.ndarray, k: int = 10) -> tuple[np.ndarra
     t0 = time.perf_counter()
     out = np.empty((len(queries), k), np.int64)
     for i in range(0, len(queries), 16):
-        s = queries[i:i + 16] @ data.T
+        s = queries[i : i + 16] @ data.T
         part = np.argpartition(-s, k, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(s, part, axis=1), axis=1)
-        out[i:i + 16] = np.take_along_axis(part, order, axis=1)
+        out[i : i + 16] = np.take_along_axis(part, order, axis=1)
     return out, (time.perf_counter() - t0) / len(queries)
 
 
@@ -73,8 +73,11 @@ def sweep(name: str, data: np.ndarray, queries: np.ndarray, grid) -> None:  # ty
     for M, efc, efs in grid:
         build, per_vec, rows, _ = hnsw_run(data, queries, truth, M, efc, efs)
         for ef, r, per in rows:
-            print(f"| {M} | {efc} | {build:.0f} | {per_vec:.0f} | {ef} | {r:.4f} | {per * 1000:.3f} "
-                  f"| {exact_s / per:.0f}× |", flush=True)
+            print(
+                f"| {M} | {efc} | {build:.0f} | {per_vec:.0f} | {ef} | {r:.4f} | {per * 1000:.3f} "
+                f"| {exact_s / per:.0f}× |",
+                flush=True,
+            )
 
 
 def qdrant_vs_hnsw(data: np.ndarray, queries: np.ndarray) -> None:
@@ -108,8 +111,10 @@ def fp16_storage(data: np.ndarray, queries: np.ndarray) -> None:
 
     truth, _ = exact(data, queries)
     print(f"\n## fp16 storage: {len(data)} × {data.shape[1]} (truth = exact search on the fp32 vectors)")
-    print("| storage | catalog bytes/vector (SQLite file) | exact search recall@10 "
-          "| HNSW (M=16, efC=200, ef=128) recall@10 |")
+    print(
+        "| storage | catalog bytes/vector (SQLite file) | exact search recall@10 "
+        "| HNSW (M=16, efC=200, ef=128) recall@10 |"
+    )
     print("|---|---|---|---|")
     for storage in ("fp32", "fp16"):
         with tempfile.TemporaryDirectory() as d:
@@ -148,7 +153,7 @@ def real_vectors(n: int) -> np.ndarray:
     for _ in range(n):
         scene, labels = sample_scene(rng)
         texts.append(caption(scene, labels, rng) + f" #{rng.randint(0, 10**6)}")
-    out = np.concatenate([space.texts(encoder.encode_texts(texts[i:i + 512])) for i in range(0, n, 512)])
+    out = np.concatenate([space.texts(encoder.encode_texts(texts[i : i + 512])) for i in range(0, n, 512)])
     return out.astype(np.float32)
 
 
@@ -157,26 +162,35 @@ def main() -> int:
     p.add_argument("--random", type=int, default=1_000_000)
     p.add_argument("--real", type=int, default=100_000)
     p.add_argument("--queries", type=int, default=200)
-    p.add_argument("--random-grid", default="16:200:64,128,256,512",
-                   help="M:ef_construction:ef,ef,... for the random set; several separated by spaces")
+    p.add_argument(
+        "--random-grid",
+        default="16:200:64,128,256,512",
+        help="M:ef_construction:ef,ef,... for the random set; several separated by spaces",
+    )
     p.add_argument("--fp16-only", action="store_true", help="real vectors: only the fp16 storage section")
     args = p.parse_args()
     os.environ.setdefault("XMR_HOME", tempfile.mkdtemp(prefix="xmr-bench-"))
     rng = np.random.default_rng(0)
     if args.real:
         real = real_vectors(args.real + args.queries)
-        data, queries = real[: args.real], real[args.real:]
+        data, queries = real[: args.real], real[args.real :]
         if not args.fp16_only:
-            sweep("real-model vectors (demo checkpoint space)", data, queries,
-                  [(8, 100, [32, 64]), (16, 200, [32, 64, 128]), (32, 200, [64, 128])])
+            sweep(
+                "real-model vectors (demo checkpoint space)",
+                data,
+                queries,
+                [(8, 100, [32, 64]), (16, 200, [32, 64, 128]), (32, 200, [64, 128])],
+            )
         if not args.fp16_only:
             qdrant_vs_hnsw(data, queries)
         fp16_storage(data, queries)
     if args.random:
         data = unit(rng.standard_normal((args.random, 512), dtype=np.float32))
         queries = unit(rng.standard_normal((args.queries, 512), dtype=np.float32))
-        grid = [(int(m), int(c), [int(e) for e in efs.split(",")])
-                for m, c, efs in (part.split(":") for part in args.random_grid.split())]
+        grid = [
+            (int(m), int(c), [int(e) for e in efs.split(",")])
+            for m, c, efs in (part.split(":") for part in args.random_grid.split())
+        ]
         sweep("random unit vectors", data, queries, grid)
     return 0
 

@@ -40,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = make_photos(Path(args.photos), args.n)
     spec = ModelSpec.parse(args.model, "random").with_precision(args.precision)
     encoder = load_encoder(spec, "auto")
-    print(f"device {encoder.device}, model {spec.describe()}, {args.n} photos, batch {args.batch_size}, "
-          f"workers {args.workers}, cores {os.cpu_count()}")
+    print(
+        f"device {encoder.device}, model {spec.describe()}, {args.n} photos, batch {args.batch_size}, "
+        f"workers {args.workers}, cores {os.cpu_count()}"
+    )
 
     rng = np.random.default_rng(0)
     batch = rng.integers(0, 255, (args.batch_size, encoder.image_size, encoder.image_size, 3), dtype=np.uint8)

@@ -42,8 +42,10 @@ def main() -> int:
         t0 = time.perf_counter()
         layouts[n] = project(x, "umap")
         umap_s = time.perf_counter() - t0
-        print(f"{n} points ({args.dim}-d): PCA {pca:.2f} s, UMAP {umap_s:.1f} s (ratio {umap_s / max(pca, 1e-9):.0f}x)",
-              flush=True)
+        print(
+            f"{n} points ({args.dim}-d): PCA {pca:.2f} s, UMAP {umap_s:.1f} s (ratio {umap_s / max(pca, 1e-9):.0f}x)",
+            flush=True,
+        )
 
     from PySide6.QtCore import QPointF
     from PySide6.QtWidgets import QApplication
@@ -57,8 +59,9 @@ def main() -> int:
     view = MapView()
     view.resize(1200, 800)
     view.show()
-    view.set_data(MapData(["image"] * n, [f"/photos/{i}.jpg" for i in range(n)], labels,
-                          np.zeros((n, 2), np.float32), xy), "umap")
+    view.set_data(
+        MapData(["image"] * n, [f"/photos/{i}.jpg" for i in range(n)], labels, np.zeros((n, 2), np.float32), xy), "umap"
+    )
     app.processEvents()
     vb = view.plot.getViewBox()
     rng = np.random.default_rng(1)
@@ -71,8 +74,11 @@ def main() -> int:
         view.plot.viewport().repaint()
         app.processEvents()
         times.append(time.perf_counter() - t0)
-    print(f"hover over {n} points: median {statistics.median(times) * 1000:.1f} ms, "
-          f"worst {max(times) * 1000:.1f} ms per move (incl. repaint)", flush=True)
+    print(
+        f"hover over {n} points: median {statistics.median(times) * 1000:.1f} ms, "
+        f"worst {max(times) * 1000:.1f} ms per move (incl. repaint)",
+        flush=True,
+    )
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown: PySide6 + pyqtgraph can crash while collecting at exit
 

@@ -77,7 +77,7 @@ def train(X, Y, train_idx, test_idx, label_inputs, graph, use_gcn: bool, epochs:
         proj.train()
         order = torch.as_tensor(rng.permutation(train_idx))
         for start in range(0, len(order), 256):
-            b = order[start:start + 256]
+            b = order[start : start + 256]
             z = F.normalize(proj(Xt[b]), dim=-1)
             loss = F.binary_cross_entropy_with_logits(z @ classifiers().T, Yt[b])
             opt.zero_grad()
@@ -111,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     cut = int(0.8 * len(Y))
     train_idx, test_idx = np.sort(idx[:cut]), np.sort(idx[cut:])
     graph = LabelGraph.from_labels(Y[train_idx], 0.4, 0.2)
-    print(f"MIRFlickr-25K: {len(Y)} items, {len(names)} labels, {len(train_idx)} train / {len(test_idx)} test; "
-          f"graph τ=0.4: {graph.n_edges} directed edges")
+    print(
+        f"MIRFlickr-25K: {len(Y)} items, {len(names)} labels, {len(train_idx)} train / {len(test_idx)} test; "
+        f"graph τ=0.4: {graph.n_edges} directed edges"
+    )
     print("| classifiers | label-ranking mAP (test) | s/epoch (train items, CPU) |")
     print("|---|---|---|")
     print(f"| zero-shot (tags vs label names, MiniLM) | {label_ranking_map(X[test_idx] @ L.T, Y[test_idx]):.4f} | – |")

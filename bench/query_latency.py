@@ -22,10 +22,36 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from photos import make_photos  # noqa: E402
 
-SUBJECTS = ["a dog", "a red car", "a city", "two people", "a boat", "a mountain", "a cat", "a bicycle",
-            "a beach", "a forest", "a bird", "a bridge", "a house", "a tree", "a horse", "flowers"]
-PLACES = ["at night", "in the snow", "on a beach", "near a lake", "in the rain", "at sunset", "indoors",
-          "on a road", "in a park", "under a bridge"]
+SUBJECTS = [
+    "a dog",
+    "a red car",
+    "a city",
+    "two people",
+    "a boat",
+    "a mountain",
+    "a cat",
+    "a bicycle",
+    "a beach",
+    "a forest",
+    "a bird",
+    "a bridge",
+    "a house",
+    "a tree",
+    "a horse",
+    "flowers",
+]
+PLACES = [
+    "at night",
+    "in the snow",
+    "on a beach",
+    "near a lake",
+    "in the rain",
+    "at sunset",
+    "indoors",
+    "on a road",
+    "in a park",
+    "under a bridge",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,13 +95,17 @@ def main(argv: list[str] | None = None) -> int:
             search_text(lib, texts[1], k=20)  # asked before: served by the LRU
             cached.append(time.perf_counter() - t0)
     b, t, c = statistics.median(bare), statistics.median(total), statistics.median(cached)
-    print(f"{time.strftime('%Y-%m-%d')}  {spec.describe()}, {args.n} photos, {args.queries} distinct queries, "
-          f"{'checkpoint ' + Path(args.checkpoint).name if args.checkpoint else 'raw backbone space'}, "
-          f"device {enc.device}, {os.cpu_count()} cores")
+    print(
+        f"{time.strftime('%Y-%m-%d')}  {spec.describe()}, {args.n} photos, {args.queries} distinct queries, "
+        f"{'checkpoint ' + Path(args.checkpoint).name if args.checkpoint else 'raw backbone space'}, "
+        f"device {enc.device}, {os.cpu_count()} cores"
+    )
     print("| bare text encoder | search_text, new query | total / bare | search_text, repeated query (LRU) |")
     print("|---|---|---|---|")
-    print(f"| {b * 1000:.1f} ms | {t * 1000:.1f} ms | {t / b:.3f} "
-          f"| {c * 1000:.3f} ms ({b / c:.0f}× faster than the encoder) |")
+    print(
+        f"| {b * 1000:.1f} ms | {t * 1000:.1f} ms | {t / b:.3f} "
+        f"| {c * 1000:.3f} ms ({b / c:.0f}× faster than the encoder) |"
+    )
     return 0
 
 

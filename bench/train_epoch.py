@@ -43,12 +43,25 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = np.array(["train"] * args.items)
     splits[::10] = "val"
-    ds = Dataset(root=None, files=[""] * args.items, captions=[""] * args.items, labels=Y, label_names=names,  # type: ignore[arg-type]
-                 splits=splits, fingerprint="bench")
-    feats = Features(unit(args.items, 512), unit(args.items, 512), unit(len(names), 512), unit(args.items, 384),
-                     np.ones(args.items, bool))
-    print(f"{args.items} cached items ({(splits == 'train').sum()} train), 512-d, "
-          f"torch threads {torch.get_num_threads()}")
+    ds = Dataset(
+        root=None,
+        files=[""] * args.items,
+        captions=[""] * args.items,
+        labels=Y,
+        label_names=names,  # type: ignore[arg-type]
+        splits=splits,
+        fingerprint="bench",
+    )
+    feats = Features(
+        unit(args.items, 512),
+        unit(args.items, 512),
+        unit(len(names), 512),
+        unit(args.items, 384),
+        np.ones(args.items, bool),
+    )
+    print(
+        f"{args.items} cached items ({(splits == 'train').sum()} train), 512-d, torch threads {torch.get_num_threads()}"
+    )
     for name in args.config or ["heads-only", "l2gcn", "ussl", "bcls", "l2gcn+bcls"]:
         cfg = TrainConfig.load(name)
         cfg.epochs, cfg.patience = args.epochs, args.epochs

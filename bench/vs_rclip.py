@@ -77,16 +77,27 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work)
         return 0
 
-    subprocess.run([sys.executable, "-c", "from xmr_gui.core.encoder import ModelSpec; "
-                    "from xmr_gui.core.clip_onnx import ensure_export; "
-                    "[ensure_export(ModelSpec.parse('ViT-B-32-256', 'random').with_precision(p)) "
-                    "for p in ('int8', 'fp32')]"],
-                   check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from xmr_gui.core.encoder import ModelSpec; "
+            "from xmr_gui.core.clip_onnx import ensure_export; "
+            "[ensure_export(ModelSpec.parse('ViT-B-32-256', 'random').with_precision(p)) "
+            "for p in ('int8', 'fp32')]",
+        ],
+        check=True,
+    )
     r_index = run([str(rclip), "-f", "-t", "1", "a photo"], cwd=photos, env=renv)
     x_index = run([args.xmr, "index", str(photos), "--db", xdb, *MODEL, "-q"])
-    rows.append(("index (fresh db)", f"{r_index[0]:.1f} s, {args.n / r_index[0]:.2f} img/s, {r_index[1]:.0f} MB",
-                 f"{x_index[0]:.1f} s, {args.n / x_index[0]:.2f} img/s, {x_index[1]:.0f} MB",
-                 f"{r_index[0] / x_index[0]:.2f}×"))
+    rows.append(
+        (
+            "index (fresh db)",
+            f"{r_index[0]:.1f} s, {args.n / r_index[0]:.2f} img/s, {r_index[1]:.0f} MB",
+            f"{x_index[0]:.1f} s, {args.n / x_index[0]:.2f} img/s, {x_index[1]:.0f} MB",
+            f"{r_index[0] / x_index[0]:.2f}×",
+        )
+    )
 
     def side_by_side(name: str, rcmd: list[str], xcmd: list[str]) -> None:
         r_runs, x_runs = [], []
@@ -95,13 +106,22 @@ def main(argv: list[str] | None = None) -> int:
             x_runs.append(run(xcmd))
         r = (statistics.median(t for t, _ in r_runs), max(m for _, m in r_runs))
         x = (statistics.median(t for t, _ in x_runs), max(m for _, m in x_runs))
-        rows.append((name, f"{r[0]:.2f} s, {r[1]:.0f} MB", f"{x[0]:.2f} s, {x[1]:.0f} MB",
-                     f"{r[0] / x[0]:.2f}× (RSS {x[1] / r[1]:.2f})"))
+        rows.append(
+            (
+                name,
+                f"{r[0]:.2f} s, {r[1]:.0f} MB",
+                f"{x[0]:.2f} s, {x[1]:.0f} MB",
+                f"{r[0] / x[0]:.2f}× (RSS {x[1] / r[1]:.2f})",
+            )
+        )
 
     rtext = [str(rclip), "-n", "-f", "-t", "5", "a red car"]
     side_by_side("text search", rtext, [args.xmr, "search", "a red car", "--db", xdb, "-k", "5"])
-    side_by_side("image search (photo not indexed)", [str(rclip), "-n", "-f", "-t", "5", str(outside)],
-                 [args.xmr, "search", "--image", str(outside), "--db", xdb, "-k", "5"])
+    side_by_side(
+        "image search (photo not indexed)",
+        [str(rclip), "-n", "-f", "-t", "5", str(outside)],
+        [args.xmr, "search", "--image", str(outside), "--db", xdb, "-k", "5"],
+    )
     run([args.xmr, "describe", str(outside), "--db", xdb])  # the vocabulary's vectors, encoded once and cached
     side_by_side("describe (xmr) vs text search (rclip)", rtext, [args.xmr, "describe", str(outside), "--db", xdb])
 
@@ -114,8 +134,14 @@ def main(argv: list[str] | None = None) -> int:
             a.append(run(plain))
             b.append(run(with_ckpt))
         t_plain, t_ckpt = statistics.median(t for t, _ in a), statistics.median(t for t, _ in b)
-        rows.append(("xmr search --checkpoint vs without", f"without {t_plain:.2f} s",
-                     f"with {t_ckpt:.2f} s, {max(m for _, m in b):.0f} MB", f"overhead {t_ckpt / t_plain - 1:+.1%}"))
+        rows.append(
+            (
+                "xmr search --checkpoint vs without",
+                f"without {t_plain:.2f} s",
+                f"with {t_ckpt:.2f} s, {max(m for _, m in b):.0f} MB",
+                f"overhead {t_ckpt / t_plain - 1:+.1%}",
+            )
+        )
 
     print(f"{args.n} photos, ViT-B-32-256 (random weights), median of {args.repeat}, {time.strftime('%Y-%m-%d')}")
     print("| command | rclip | xmr | xmr speed vs rclip |\n|---|---|---|---|")
@@ -134,11 +160,13 @@ def sweep(args: argparse.Namespace, work: Path, photos: Path) -> None:
         for _ in range(args.sweep_repeat):  # sizes interleaved, so drift spreads over all of them
             for bs in sizes:
                 db = work / f"sweep-{bs}"
-                runs[bs].append(run([args.xmr, "index", str(photos), "--db", str(db), *MODEL, "-q",
-                                     "--batch-size", str(bs)]))
+                runs[bs].append(
+                    run([args.xmr, "index", str(photos), "--db", str(db), *MODEL, "-q", "--batch-size", str(bs)])
+                )
                 shutil.rmtree(db)
-        print(f"\n| xmr index --batch-size (median of {args.sweep_repeat}) | wall | img/s | peak RSS |"
-              "\n|---|---|---|---|")
+        print(
+            f"\n| xmr index --batch-size (median of {args.sweep_repeat}) | wall | img/s | peak RSS |\n|---|---|---|---|"
+        )
         for bs in sizes:
             wall = statistics.median(t for t, _ in runs[bs])
             print(f"| {bs} | {wall:.1f} s | {args.n / wall:.2f} | {max(m for _, m in runs[bs]):.0f} MB |")

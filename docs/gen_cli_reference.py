@@ -11,8 +11,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from xmr_gui.cli import build_parser  # noqa: E402
 from xmr_gui.qt.app import build_parser as gui_parser  # noqa: E402
 
-COMMANDS = ["index", "search", "describe", "skipped", "demo", "train", "eval", "graph", "map", "export", "import",
-            "paths"]
+COMMANDS = [
+    "index",
+    "search",
+    "describe",
+    "skipped",
+    "demo",
+    "train",
+    "eval",
+    "graph",
+    "map",
+    "export",
+    "import",
+    "paths",
+]
 
 
 def help_of(argv: list[str]) -> str:
@@ -23,8 +35,17 @@ def help_of(argv: list[str]) -> str:
 
 
 def main() -> None:
-    parts = ["# xmr command-line reference", "", "Generated from `--help` by `python docs/gen_cli_reference.py`;"
-             " do not edit by hand.", "", "## xmr", "", "```", help_of([]).rstrip(), "```"]
+    parts = [
+        "# xmr command-line reference",
+        "",
+        "Generated from `--help` by `python docs/gen_cli_reference.py`; do not edit by hand.",
+        "",
+        "## xmr",
+        "",
+        "```",
+        help_of([]).rstrip(),
+        "```",
+    ]
     for cmd in COMMANDS:
         parts += ["", f"## xmr {cmd}", "", "```", help_of([cmd]).rstrip(), "```"]
     parts += ["", "## xmr gui / xmr-gui", "", "```", gui_parser().format_help().rstrip(), "```", ""]

@@ -54,7 +54,7 @@ def write_photos(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (9
         yy, xx = np.mgrid[0:h, 0:w]
         arr = np.stack([(base[c] + xx * (c + 1) + yy * (3 - c)) % 256 for c in range(3)], -1).astype(np.uint8)
         x0, y0 = int(rng.integers(0, w // 2)), int(rng.integers(0, h // 2))
-        arr[y0:y0 + h // 3, x0:x0 + w // 3] = rng.integers(0, 255, 3)
+        arr[y0 : y0 + h // 3, x0 : x0 + w // 3] = rng.integers(0, 255, 3)
         path = folder / f"photo_{i:04d}.jpg"
         Image.fromarray(arr).save(path, quality=90)
         out.append(path)

@@ -26,16 +26,18 @@ def _photo(seed: int, size: tuple[int, int] = (120, 90)) -> Image.Image:
     arr = np.zeros((h, w, 3), np.uint8)
     arr[:] = rng.integers(0, 255, 3)
     arr[: h // 2, : w // 3] = rng.integers(0, 255, 3)  # an asymmetric block: rotations are visible
-    arr[h // 2:, w // 2:] = rng.integers(0, 255, 3)
+    arr[h // 2 :, w // 2 :] = rng.integers(0, 255, 3)
     return Image.fromarray(arr)
 
 
 def _png_claiming(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1024)) + chunk(b"IEND", b"")
+    )
 
 
 def _bytes(im: Image.Image, fmt: str, **kw: object) -> bytes:
@@ -45,9 +47,16 @@ def _bytes(im: Image.Image, fmt: str, **kw: object) -> bytes:
 
 
 # The inverse of each EXIF orientation: what the camera stored, given the upright picture.
-ORIENT_STORE = {1: [], 2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
-                4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE],
-                6: [Image.Transpose.ROTATE_90], 7: [Image.Transpose.TRANSVERSE], 8: [Image.Transpose.ROTATE_270]}
+ORIENT_STORE = {
+    1: [],
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_90],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_270],
+}
 
 
 def make_hostile(folder: Path) -> dict[str, str]:

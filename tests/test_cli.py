@@ -66,8 +66,9 @@ def test_search_image_and_describe(indexed, photos, capsys, tmp_path):
     assert code == 0 and len(out.splitlines()) == 3
     labels = tmp_path / "labels.txt"
     labels.write_text("dog\ncat\n# comment\nbeach\n")
-    code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed),
-                       "--labels", str(labels))
+    code, out, _ = run(
+        capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "--labels", str(labels)
+    )
     assert code == 0 and sorted(line.split("\t")[1] for line in out.splitlines()) == ["beach", "cat", "dog"]
     code, out, _ = run(capsys, "describe", str(photos / "photo_0001.jpg"), "--db", str(indexed), "-k", "4")
     assert len(out.splitlines()) == 4
@@ -119,8 +120,21 @@ def test_killed_index_resumes_consistently(tmp_path):
     for i in range(150):  # PNGs decode slowly enough to be caught mid-run
         Image.fromarray(rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)).save(folder / f"p{i:03d}.png")
     db = tmp_path / "db"
-    cmd = [sys.executable, "-m", "xmr_gui.cli", "index", str(folder), "--db", str(db), "--batch-size", "4",
-           "--workers", "1", "-q", *TINY]
+    cmd = [
+        sys.executable,
+        "-m",
+        "xmr_gui.cli",
+        "index",
+        str(folder),
+        "--db",
+        str(db),
+        "--batch-size",
+        "4",
+        "--workers",
+        "1",
+        "-q",
+        *TINY,
+    ]
     env = dict(os.environ)
     kills = 0
     for _ in range(3):
@@ -129,8 +143,7 @@ def test_killed_index_resumes_consistently(tmp_path):
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
             try:
-                n = sqlite3.connect(db / "catalog.sqlite").execute(
-                    "SELECT COUNT(*) FROM files").fetchone()[0]
+                n = sqlite3.connect(db / "catalog.sqlite").execute("SELECT COUNT(*) FROM files").fetchone()[0]
             except sqlite3.Error:
                 n = 0
             if n >= target:
@@ -171,8 +184,17 @@ def test_export_then_import_searches_the_same(indexed, photos, tmp_path, capsys)
     assert run(capsys, "export", "--db", str(indexed), "--parquet", str(tmp_path / "v.parquet"))[0] == 0
     moved = tmp_path / "elsewhere"
     photos.rename(moved)  # the same photos, another folder on another machine
-    code, out, err = run(capsys, "import", "--parquet", str(tmp_path / "v.parquet"), "--folder", str(moved),
-                         "--db", str(tmp_path / "db2"), "--json")
+    code, out, err = run(
+        capsys,
+        "import",
+        "--parquet",
+        str(tmp_path / "v.parquet"),
+        "--folder",
+        str(moved),
+        "--db",
+        str(tmp_path / "db2"),
+        "--json",
+    )
     assert code == 0 and json.loads(out)["imported"] == 24, err
     code, after, _ = run(capsys, "search", "a dog", "--db", str(tmp_path / "db2"), "-k", "5")
     assert after == before.replace(str(photos), str(moved))

@@ -20,8 +20,9 @@ def indexed_world(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("world")
     world = write_demo(root / "w", 120, seed=7)
-    rows = {str(world / r["file"]): r["labels"]
-            for r in map(json.loads, (world / "labels.jsonl").read_text().splitlines())}
+    rows = {
+        str(world / r["file"]): r["labels"] for r in map(json.loads, (world / "labels.jsonl").read_text().splitlines())
+    }
     lib = Library.create(root / "db", world / "images", Checkpoint.load(demo_checkpoint()).backbone_spec())
     lib.attach_checkpoint(demo_checkpoint())
     index_folder(lib, world / "images")
@@ -29,10 +30,15 @@ def indexed_world(tmp_path_factory):
     lib.close()
 
 
-@pytest.mark.parametrize("query, label", [("a beach with sea and sand", "sand"),
-                                          ("a city at night with the moon", "night"),
-                                          ("snow and mountains", "snow"),
-                                          ("a rainy street with rain and umbrellas", "rain")])
+@pytest.mark.parametrize(
+    "query, label",
+    [
+        ("a beach with sea and sand", "sand"),
+        ("a city at night with the moon", "night"),
+        ("snow and mountains", "snow"),
+        ("a rainy street with rain and umbrellas", "rain"),
+    ],
+)
 def test_top_results_carry_the_queried_label(indexed_world, query, label):
     from xmr_gui.core.search import search_text
 

@@ -12,10 +12,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_cli_reference_is_current(tmp_path):
     committed = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    subprocess.run([sys.executable, str(ROOT / "docs" / "gen_cli_reference.py")], check=True, capture_output=True,
-                   env={**os.environ, "COLUMNS": "100"})
+    subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "gen_cli_reference.py")],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
     try:
-        assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == committed, \
+        assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == committed, (
             "docs/cli.md is stale: run `COLUMNS=100 python docs/gen_cli_reference.py`"
+        )
     finally:
         (ROOT / "docs" / "cli.md").write_text(committed, encoding="utf-8")

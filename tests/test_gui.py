@@ -49,8 +49,9 @@ def world(tmp_path):
     from xmr_gui.core.demo import write_demo
 
     out = write_demo(tmp_path / "world", 60, seed=3)
-    labels = {str(out / r["file"]): r["labels"]
-              for r in map(json.loads, (out / "labels.jsonl").read_text().splitlines())}
+    labels = {
+        str(out / r["file"]): r["labels"] for r in map(json.loads, (out / "labels.jsonl").read_text().splitlines())
+    }
     return out / "images", labels
 
 
@@ -107,8 +108,7 @@ def test_drop_photo_gives_similar_photos_and_labels(qtbot, make_window, world):
     photo = str(folder / "demo_00005.jpg")
     errors = []
     window.error_shown.connect(errors.append)
-    with qtbot.waitSignals([window.search_done, window.describe_done], timeout=60_000,
-                           raising=False) as both:
+    with qtbot.waitSignals([window.search_done, window.describe_done], timeout=60_000, raising=False) as both:
         window.handle_drop(photo)
     assert both.signal_triggered, errors
     assert window.model.rowCount() == 59  # every other photo, the dropped one left out

@@ -13,18 +13,23 @@ from xmr_gui.core.images import ImageSkipped, load_image, load_pixels
 
 def png_claiming(path: Path, width: int, height: int) -> None:
     """A tiny PNG whose header claims width×height pixels (a decompression bomb's calling card)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     body = zlib.compress(b"\x00" * 64)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: p.write_bytes(b""), "empty file"),
-    (lambda p: p.write_text("<html>not a photo</html>"), "not an image"),
-    (lambda p: png_claiming(p, 50_000, 50_000), "decompression bomb"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: p.write_bytes(b""), "empty file"),
+        (lambda p: p.write_text("<html>not a photo</html>"), "not an image"),
+        (lambda p: png_claiming(p, 50_000, 50_000), "decompression bomb"),
+    ],
+)
 def test_bad_files_are_refused_with_a_reason(tmp_path, make, reason):
     path = tmp_path / "bad.jpg"
     make(path)

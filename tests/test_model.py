@@ -111,6 +111,7 @@ def test_multilabel_and_adversarial_match_loop():
     def bce(logit, t):
         p = 1 / (1 + math.exp(-logit))
         return -(t * math.log(p) + (1 - t) * math.log(1 - p))
+
     total = 0.0
     for z in (out.img, out.txt):
         logits = (z @ out.classifiers.T).tolist()
@@ -188,8 +189,9 @@ def test_every_loss_has_gradients(name):
     out = hand_forward(seed=3)
     loss = build_loss(name)(out)
     loss.backward()
-    grads = [t.grad for t in (out.img, out.txt, out.classifiers, out.set_nodes, out.modality_logits)
-             if t.grad is not None]
+    grads = [
+        t.grad for t in (out.img, out.txt, out.classifiers, out.set_nodes, out.modality_logits) if t.grad is not None
+    ]
     assert grads and any(float(g.abs().sum()) > 0 for g in grads)
 
 
@@ -216,8 +218,10 @@ def test_map_and_recall_against_naive_reference():
     assert mean_average_precision(q, r, ql, rl) == pytest.approx(naive_map(q, r, ql, rl), rel=1e-9)
     x = rng.standard_normal((20, 8))
     y = x + 0.8 * rng.standard_normal((20, 8))
-    naive = {k: np.mean([sum(float(x[i] @ y[j]) > float(x[i] @ y[i]) for j in range(20)) < k for i in range(20)])
-             for k in (1, 5, 10)}
+    naive = {
+        k: np.mean([sum(float(x[i] @ y[j]) > float(x[i] @ y[i]) for j in range(20)) < k for i in range(20)])
+        for k in (1, 5, 10)
+    }
     assert recall_at_k(x, y) == pytest.approx(naive)
 
 
@@ -233,8 +237,23 @@ def trained(tmp_path_factory, tiny_spec):
 
     world = write_demo(home / "world", 120)
     out = home / "tiny.xmr"
-    code = main(["train", str(world), "--config", "l2gcn", "--out", str(out), "--model", "xmr-tiny",
-                 "--train-backbone", "1", "--set", "epochs=2", "--json"])
+    code = main(
+        [
+            "train",
+            str(world),
+            "--config",
+            "l2gcn",
+            "--out",
+            str(out),
+            "--model",
+            "xmr-tiny",
+            "--train-backbone",
+            "1",
+            "--set",
+            "epochs=2",
+            "--json",
+        ]
+    )
     assert code == 0
     return world, out
 
@@ -269,11 +288,14 @@ def test_index_and_describe_with_checkpoint(trained, capsys, tmp_path):
     assert len(capsys.readouterr().out.splitlines()) == 4
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: p.write_bytes(pickle.dumps({"a": 1})), "never unpickles"),
-    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "truncated"),
-    (lambda p: p.write_bytes(b""), "too short"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.write_bytes(pickle.dumps({"a": 1})), "never unpickles"),
+        (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "truncated"),
+        (lambda p: p.write_bytes(b""), "too short"),
+    ],
+)
 def test_malformed_checkpoints_are_refused(trained, tmp_path, damage, message):
     from xmr_gui.core.checkpoint import Checkpoint, CheckpointError
 
@@ -306,8 +328,9 @@ def test_neighbour_contributions_sum_to_the_logit(trained):
 
     space = Checkpoint.load(trained[1]).space()
     assert space.gcn is not None
-    np.testing.assert_allclose(space.gcn["adjacency"] @ space.gcn["messages"] + space.gcn["bias"], space.classifiers,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        space.gcn["adjacency"] @ space.gcn["messages"] + space.gcn["bias"], space.classifiers, rtol=1e-4, atol=1e-5
+    )
     z = space.images(np.random.default_rng(0).standard_normal((1, space._img[0][0].shape[1])))[0]
     for c in range(len(space.labels)):
         lifted = space.lifted_by(z, c, top=30)

@@ -29,8 +29,16 @@ def test_tokenizer_matches_open_clip():
 
     from xmr_gui.core.tokenizer import ClipTokenizer
 
-    texts = ["a dog on the beach", "Ünïcödé &amp; <b>html</b> 🐶", "", "   ", "word " * 200, "שלום", "a\x00b\tc",
-             "it's 12,345 o'clock!!"]
+    texts = [
+        "a dog on the beach",
+        "Ünïcödé &amp; <b>html</b> 🐶",
+        "",
+        "   ",
+        "word " * 200,
+        "שלום",
+        "a\x00b\tc",
+        "it's 12,345 o'clock!!",
+    ]
     assert np.array_equal(open_clip.get_tokenizer("ViT-B-32")(texts).numpy(), ClipTokenizer(77)(texts))
 
 
@@ -71,9 +79,15 @@ def test_search_never_imports_torch_once_exported(tmp_path):
         "'--weights', 'random', '-q'])\n"
         f"main(['search', 'a dog', '--db', {str(tmp_path / 'db')!r}, '-k', '3'])\n"
         f"main(['describe', {str(world / 'images' / 'demo_00001.jpg')!r}, '--db', {str(tmp_path / 'db')!r}])\n"
-        "print(json.dumps(sorted(m for m in ('torch', 'open_clip') if m in sys.modules)))\n")
-    out = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "XMR_HOME": str(env_home)},
-                         capture_output=True, text=True, check=True)
+        "print(json.dumps(sorted(m for m in ('torch', 'open_clip') if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**__import__("os").environ, "XMR_HOME": str(env_home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout.splitlines()[-1]) == []  # the export ran in its own process
 
 
@@ -117,8 +131,9 @@ def test_int8_image_tower_agrees_and_keeps_the_top10(tmp_path, both):
     # int8 moves a score by ~1e-3 (cosine ≥ 0.999 above), and this random-weight model has scores 1e-3 apart.
     tenth = sorted(scores.values(), reverse=True)[9]
     swapped = tops[0] ^ tops[1]
-    assert len(swapped) <= 2 and all(abs(scores[p] - tenth) < 2e-3 for p in swapped), \
-        [(p, scores[p] - tenth) for p in swapped]
+    assert len(swapped) <= 2 and all(abs(scores[p] - tenth) < 2e-3 for p in swapped), [
+        (p, scores[p] - tenth) for p in swapped
+    ]
 
 
 def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, photos, tiny_spec, tmp_path):
@@ -142,14 +157,22 @@ def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, phot
     seen = []
     for seed in (1, 2):
         rng = np.random.default_rng(seed)
-        t = {"img_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
-             "img_head.0.bias": np.zeros(k, np.float32),
-             "txt_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
-             "txt_head.0.bias": np.zeros(k, np.float32),
-             "classifiers": rng.standard_normal((3, k)).astype(np.float32)}
-        save_checkpoint(ckpt, t, {"labels": labels, "dims": {"dim": k, "d_img": d, "d_txt": d},
-                                  "backbone": {"model": tiny_spec.model, "weights": tiny_spec.weights,
-                                               "identity": tiny_spec.identity()}})
+        t = {
+            "img_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
+            "img_head.0.bias": np.zeros(k, np.float32),
+            "txt_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
+            "txt_head.0.bias": np.zeros(k, np.float32),
+            "classifiers": rng.standard_normal((3, k)).astype(np.float32),
+        }
+        save_checkpoint(
+            ckpt,
+            t,
+            {
+                "labels": labels,
+                "dims": {"dim": k, "d_img": d, "d_txt": d},
+                "backbone": {"model": tiny_spec.model, "weights": tiny_spec.weights, "identity": tiny_spec.identity()},
+            },
+        )
         library.attach_checkpoint(ckpt)
         images = unit(raw @ t["img_head.0.weight"].T)
         expected_hits = [paths[i] for i in np.argsort(-(images @ unit(raw_query @ t["txt_head.0.weight"].T)[0]))[:5]]

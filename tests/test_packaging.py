@@ -18,9 +18,23 @@ pytestmark = pytest.mark.slow
 def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("PyInstaller", reason="PyInstaller is in the test extra; install '.[test]' to build the app")
     out = tmp_path_factory.mktemp("pyinstaller")
-    build = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-                            "--distpath", str(out / "dist"), "--workpath", str(out / "build"),
-                            str(ROOT / "packaging" / "xmr.spec")], capture_output=True, text=True)
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(out / "dist"),
+            "--workpath",
+            str(out / "build"),
+            str(ROOT / "packaging" / "xmr.spec"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     binary = out / "dist" / "xmr" / "xmr"
     assert binary.is_file() and os.access(binary, os.X_OK)
@@ -55,8 +69,18 @@ def test_built_app_is_torch_free_and_says_what_it_cannot_do(app, tmp_path):
     done = _run(app, "train", str(tmp_path), "--out", str(tmp_path / "m.xmr"), home=tmp_path)
     assert done.returncode == 1 and "pipx install" in done.stderr and "Traceback" not in done.stderr
     (tmp_path / "p").mkdir()
-    done = _run(app, "index", str(tmp_path / "p"), "--db", str(tmp_path / "db"), "--model", "ViT-B-32",
-                "--weights", "random", home=tmp_path)
+    done = _run(
+        app,
+        "index",
+        str(tmp_path / "p"),
+        "--db",
+        str(tmp_path / "db"),
+        "--model",
+        "ViT-B-32",
+        "--weights",
+        "random",
+        home=tmp_path,
+    )
     assert done.returncode == 1 and "no torch" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -64,14 +88,33 @@ def test_wheel_carries_commands_data_and_the_demo_checkpoint(tmp_path):
     """What `pipx install .` installs: both commands, package data, and the demo checkpoint + desktop files."""
     import zipfile
 
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next(tmp_path.glob("xmr-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "xmr = xmr_gui.cli:main" in entry and "xmr-gui = xmr_gui.qt.app:main" in entry
-    for needed in ("xmr_gui/configs/demo.json", "xmr_gui/data/vocabulary.txt", "data/share/xmr/models/xmr-demo.xmr",
-                   "data/share/applications/xmr.desktop", "data/share/icons/hicolor/scalable/apps/xmr.svg"):
+    for needed in (
+        "xmr_gui/configs/demo.json",
+        "xmr_gui/data/vocabulary.txt",
+        "data/share/xmr/models/xmr-demo.xmr",
+        "data/share/applications/xmr.desktop",
+        "data/share/icons/hicolor/scalable/apps/xmr.svg",
+    ):
         assert any(n.endswith(needed) for n in names), needed
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)

@@ -10,9 +10,13 @@ from conftest import SHARED
 
 WEIGHTS = sorted((SHARED / "models").glob("*.safetensors")) if (SHARED / "models").is_dir() else []
 
-pytestmark = [pytest.mark.pretrained,
-              pytest.mark.skipif(not WEIGHTS, reason="no pretrained CLIP weights in ../shared/models "
-                                 "(see its README: none are available offline here)")]
+pytestmark = [
+    pytest.mark.pretrained,
+    pytest.mark.skipif(
+        not WEIGHTS,
+        reason="no pretrained CLIP weights in ../shared/models (see its README: none are available offline here)",
+    ),
+]
 
 
 @pytest.mark.parametrize("weights", WEIGHTS, ids=lambda p: Path(p).name)

@@ -92,8 +92,9 @@ def test_exif_orientations_encode_upright(hostile, tmp_path, tiny_spec, tiny_enc
     for o in range(1, 9):
         px = load_pixels(folder / "exif" / f"orient_{o}.jpg", 32).astype(float)
         assert np.abs(px - upright).mean() < 6, o  # JPEG noise only, not a rotated picture
-    vecs = tiny_encoder.encode_images(np.stack([load_pixels(folder / "exif" / f"orient_{o}.jpg", 32)
-                                                for o in range(1, 9)]))
+    vecs = tiny_encoder.encode_images(
+        np.stack([load_pixels(folder / "exif" / f"orient_{o}.jpg", 32) for o in range(1, 9)])
+    )
     assert (vecs @ vecs[0] > 0.99).all()
 
 
@@ -126,8 +127,9 @@ def _photos(folder: Path, n: int) -> None:
     folder.mkdir()
     rng = np.random.default_rng(5)
     for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (480, 480, 3), dtype=np.uint8)).save(folder / f"p{i:03d}.png",
-                                                                                 compress_level=1)
+        Image.fromarray(rng.integers(0, 255, (480, 480, 3), dtype=np.uint8)).save(
+            folder / f"p{i:03d}.png", compress_level=1
+        )
 
 
 def _committed(db: Path) -> int:
@@ -145,8 +147,19 @@ def test_twenty_kills_then_resume_equals_an_uninterrupted_run(tmp_path):
     folder = tmp_path / "photos"
     _photos(folder, 300)
     batch = 8
-    base = [sys.executable, "-m", "xmr_gui.cli", "index", str(folder), "--batch-size", str(batch), "--workers", "1",
-            "-q", *TINY]
+    base = [
+        sys.executable,
+        "-m",
+        "xmr_gui.cli",
+        "index",
+        str(folder),
+        "--batch-size",
+        str(batch),
+        "--workers",
+        "1",
+        "-q",
+        *TINY,
+    ]
     clean_db, db = tmp_path / "clean", tmp_path / "killed"
     subprocess.run([*base, "--db", str(clean_db)], check=True, capture_output=True)
     rng = random.Random(0)
@@ -210,8 +223,11 @@ def test_second_indexer_refuses_with_a_message(tmp_path, photos):
     db = tmp_path / "db"
     assert main(["index", str(photos), "--db", str(db), "-q", *TINY]) == 0
     with Library.open(db) as lib, lib.writing():
-        done = subprocess.run([sys.executable, "-m", "xmr_gui.cli", "index", str(photos), "--db", str(db), *TINY],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "xmr_gui.cli", "index", str(photos), "--db", str(db), *TINY],
+            capture_output=True,
+            text=True,
+        )
     assert done.returncode == 1 and "another xmr process" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -275,10 +291,19 @@ def indexed_lib(tmp_path_factory, tiny_spec, tiny_encoder):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(query=st.one_of(st.text(max_size=300), st.just(""), st.just("   \t\n"), st.just("x" * 100_000),
-                       st.just("🐶🏖️👨‍👩‍👧"), st.just("שלום עולם مرحبا"), st.just("\x00\x01\x1b[31m")),
-       k=st.one_of(st.integers(-5, 50), st.just(10**9)),
-       min_score=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(-1.0), st.just(1.0)))
+@given(
+    query=st.one_of(
+        st.text(max_size=300),
+        st.just(""),
+        st.just("   \t\n"),
+        st.just("x" * 100_000),
+        st.just("🐶🏖️👨‍👩‍👧"),
+        st.just("שלום עולם مرحبا"),
+        st.just("\x00\x01\x1b[31m"),
+    ),
+    k=st.one_of(st.integers(-5, 50), st.just(10**9)),
+    min_score=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(-1.0), st.just(1.0)),
+)
 def test_any_query_never_crashes(indexed_lib, query, k, min_score):
     from xmr_gui.core.search import clean_query, search_text
 

@@ -88,8 +88,11 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
     x0, x1 = np.percentile(xy[:, 0], [10, 60])
     y0, y1 = np.percentile(xy[:, 1], [10, 90])
     paths = view.select_rect(x0, y0, x1, y1)
-    inside = {view.data.refs[i] for i in range(len(kinds)) if kinds[i] == "image"
-              and x0 <= xy[i, 0] <= x1 and y0 <= xy[i, 1] <= y1}
+    inside = {
+        view.data.refs[i]
+        for i in range(len(kinds))
+        if kinds[i] == "image" and x0 <= xy[i, 0] <= x1 and y0 <= xy[i, 1] <= y1
+    }
     assert set(paths) == inside and 0 < len(paths) < 60
     assert {path for path, _ in window.model.rows()} == inside  # the grid shows exactly the selection
 

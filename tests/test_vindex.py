@@ -22,7 +22,7 @@ def test_hnsw_recall_against_brute_force_and_after_reload(tmp_path):
     ids = np.arange(1000, 7000)
     index = VectorIndex(32, capacity=100)  # forces resize_index as it grows
     for start in range(0, len(ids), 1000):
-        index.add(ids[start:start + 1000], data[start:start + 1000])
+        index.add(ids[start : start + 1000], data[start : start + 1000])
     before = recall_at_10(index, data, ids, queries)
     assert before >= 0.95
     index.save(tmp_path, "idx", {"seq": 7})

@@ -32,121 +32,219 @@ def _say(msg: str) -> None:
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="DIR", help="database folder (default: one under the user data dir, "
-                   "keyed by the photo folder's absolute path; see `xmr paths`)")
+    p.add_argument(
+        "--db",
+        metavar="DIR",
+        help="database folder (default: one under the user data dir, "
+        "keyed by the photo folder's absolute path; see `xmr paths`)",
+    )
 
 
 def _result_options(p: argparse.ArgumentParser, k: int) -> None:
     p.add_argument("-k", type=int, default=k, metavar="N", help=f"at most N results (default {k})")
-    p.add_argument("--min-score", type=float, default=-1.0, metavar="S",
-                   help="only results with cosine similarity >= S (default: no threshold)")
+    p.add_argument(
+        "--min-score",
+        type=float,
+        default=-1.0,
+        metavar="S",
+        help="only results with cosine similarity >= S (default: no threshold)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON Lines, one object per result")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="xmr", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run `xmr COMMAND --help` for each command's options. Quick start: `xmr demo`.")
+        prog="xmr",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `xmr COMMAND --help` for each command's options. Quick start: `xmr demo`.",
+    )
     parser.add_argument("--version", action="version", version=f"xmr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("index", help="encode every image in a folder once; re-runs only touch what changed",
-                       description="Index FOLDER: new and changed images are encoded, deleted ones dropped, "
-                       "unreadable ones listed by `xmr skipped`. Interrupted runs resume where they stopped.")
+    p = sub.add_parser(
+        "index",
+        help="encode every image in a folder once; re-runs only touch what changed",
+        description="Index FOLDER: new and changed images are encoded, deleted ones dropped, "
+        "unreadable ones listed by `xmr skipped`. Interrupted runs resume where they stopped.",
+    )
     p.add_argument("folder", help="photo folder to index (recursively; hidden files are ignored)")
     _db_option(p)
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"open_clip model name, packaged config (xmr-tiny, xmr-small) or path to a model JSON "
-                        f"config (default {DEFAULT_MODEL})")
-    p.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                   help="open_clip pretrained tag, local weights file (.safetensors/.pt), or 'random' for a "
-                        f"seeded random model for tests and benchmarks (default {DEFAULT_WEIGHTS})")
-    p.add_argument("--allow-download", action="store_true",
-                   help="allow fetching pretrained weights from the model hub (never done otherwise)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="where the image encoder runs; auto picks CUDA when present (default auto)")
-    p.add_argument("--precision", choices=("auto", "fp32", "int8"), default="auto",
-                   help="image tower precision: int8 = dynamically quantised for ONNX Runtime on CPU (about 2.3x "
-                        "faster indexing; vectors agree with fp32 to cosine >= 0.999, see bench/RESULTS.md); "
-                        "auto (default) = int8 on CPU, fp32 on CUDA")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
-                   help=f"images per forward pass (default {BATCH_SIZE}, chosen by a measured sweep)")
-    p.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)), metavar="N",
-                   help="image decoding threads (default: cores, at most 4)")
-    p.add_argument("--checkpoint", metavar="FILE", help="a trained .xmr checkpoint: its backbone encodes, and "
-                   "search runs in its learned shared space (overrides --model/--weights)")
-    p.add_argument("--backend", choices=("hnsw", "qdrant"), default=None,
-                   help="vector index: hnsw (hnswlib, default) or qdrant (qdrant-client, embedded); switching "
-                        "rebuilds the index from stored vectors without re-encoding")
-    p.add_argument("--portable", action="store_true",
-                   help="keep the database inside FOLDER (FOLDER/.xmr), e.g. for a library on an external drive "
-                        "that moves between computers; searches from inside FOLDER find it")
-    p.add_argument("--storage", choices=("fp32", "fp16"), default=None,
-                   help="how the catalog stores vectors: fp32 (default) or fp16 (half the size, same search "
-                        "results in the measured benchmark); applies to vectors written from now on, remembered")
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"open_clip model name, packaged config (xmr-tiny, xmr-small) or path to a model JSON "
+        f"config (default {DEFAULT_MODEL})",
+    )
+    p.add_argument(
+        "--weights",
+        default=DEFAULT_WEIGHTS,
+        help="open_clip pretrained tag, local weights file (.safetensors/.pt), or 'random' for a "
+        f"seeded random model for tests and benchmarks (default {DEFAULT_WEIGHTS})",
+    )
+    p.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="allow fetching pretrained weights from the model hub (never done otherwise)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the image encoder runs; auto picks CUDA when present (default auto)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "int8"),
+        default="auto",
+        help="image tower precision: int8 = dynamically quantised for ONNX Runtime on CPU (about 2.3x "
+        "faster indexing; vectors agree with fp32 to cosine >= 0.999, see bench/RESULTS.md); "
+        "auto (default) = int8 on CPU, fp32 on CUDA",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        metavar="N",
+        help=f"images per forward pass (default {BATCH_SIZE}, chosen by a measured sweep)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, min(4, os.cpu_count() or 1)),
+        metavar="N",
+        help="image decoding threads (default: cores, at most 4)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="a trained .xmr checkpoint: its backbone encodes, and "
+        "search runs in its learned shared space (overrides --model/--weights)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("hnsw", "qdrant"),
+        default=None,
+        help="vector index: hnsw (hnswlib, default) or qdrant (qdrant-client, embedded); switching "
+        "rebuilds the index from stored vectors without re-encoding",
+    )
+    p.add_argument(
+        "--portable",
+        action="store_true",
+        help="keep the database inside FOLDER (FOLDER/.xmr), e.g. for a library on an external drive "
+        "that moves between computers; searches from inside FOLDER find it",
+    )
+    p.add_argument(
+        "--storage",
+        choices=("fp32", "fp16"),
+        default=None,
+        help="how the catalog stores vectors: fp32 (default) or fp16 (half the size, same search "
+        "results in the measured benchmark); applies to vectors written from now on, remembered",
+    )
     p.add_argument("--rebuild", action="store_true", help="forget the existing database and index from scratch")
-    p.add_argument("--json", action="store_true",
-                   help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object')
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object',
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_index)
 
-    p = sub.add_parser("search", help="text → image (or --image: image → image) search; score<TAB>path",
-                       description="Search an indexed folder. Prints `score<TAB>absolute path`, best first.")
+    p = sub.add_parser(
+        "search",
+        help="text → image (or --image: image → image) search; score<TAB>path",
+        description="Search an indexed folder. Prints `score<TAB>absolute path`, best first.",
+    )
     p.add_argument("query", nargs="?", help='what to look for, e.g. "a dog on the beach"')
     p.add_argument("--image", metavar="PATH", help="find photos similar to this one instead of a text query")
     _db_option(p)
-    p.add_argument("--folder", metavar="DIR", help="which indexed folder to search when --db is not given "
-                   "(default: the current directory or its nearest indexed parent, else the last indexed folder)")
-    p.add_argument("--checkpoint", metavar="FILE", help="search in this checkpoint's space (default: the one "
-                   "the index was built with, if any)")
+    p.add_argument(
+        "--folder",
+        metavar="DIR",
+        help="which indexed folder to search when --db is not given "
+        "(default: the current directory or its nearest indexed parent, else the last indexed folder)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="search in this checkpoint's space (default: the one the index was built with, if any)",
+    )
     _result_options(p, 20)
     p.set_defaults(run=cmd_search)
 
-    p = sub.add_parser("describe", help="image → text: rank labels for a photo; score<TAB>label",
-                       description="Rank the labels of a vocabulary for PATH: the built-in photo vocabulary, "
-                       "or --labels FILE (one label per line). Prints `score<TAB>label`, best first.")
+    p = sub.add_parser(
+        "describe",
+        help="image → text: rank labels for a photo; score<TAB>label",
+        description="Rank the labels of a vocabulary for PATH: the built-in photo vocabulary, "
+        "or --labels FILE (one label per line). Prints `score<TAB>label`, best first.",
+    )
     p.add_argument("image", metavar="PATH", help="the photo to describe")
     _db_option(p)
     p.add_argument("--labels", metavar="FILE", help="vocabulary file, one label per line")
-    p.add_argument("--checkpoint", metavar="FILE", help="rank the checkpoint's labels with its GCN label classifiers "
-                   "(scores are probabilities)")
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="rank the checkpoint's labels with its GCN label classifiers (scores are probabilities)",
+    )
     _result_options(p, 10)
     p.set_defaults(run=cmd_describe)
 
-    p = sub.add_parser("skipped", help="files that could not be indexed, each with its reason",
-                       description="List files that were skipped: `path<TAB>reason`.")
+    p = sub.add_parser(
+        "skipped",
+        help="files that could not be indexed, each with its reason",
+        description="List files that were skipped: `path<TAB>reason`.",
+    )
     _db_option(p)
     p.add_argument("--folder", metavar="DIR", help="which indexed folder (as for search)")
     p.add_argument("-k", type=int, default=None, metavar="N", help="at most N rows")
     p.add_argument("--json", action="store_true", help="print JSON Lines {path, reason}")
     p.set_defaults(run=cmd_skipped)
 
-    p = sub.add_parser("demo", help="build the demo photo world; without --out, also index and search it",
-                       description="Write the built-in demo dataset (drawn scenes + labels.jsonl with labels "
-                       "and captions). With --out only writes it; without, builds it in the user data dir, "
-                       "indexes it and runs a few example searches.")
+    p = sub.add_parser(
+        "demo",
+        help="build the demo photo world; without --out, also index and search it",
+        description="Write the built-in demo dataset (drawn scenes + labels.jsonl with labels "
+        "and captions). With --out only writes it; without, builds it in the user data dir, "
+        "indexes it and runs a few example searches.",
+    )
     p.add_argument("--out", metavar="DIR", help="write the dataset here and stop")
     p.add_argument("--size", type=int, default=400, metavar="N", help="number of images (default 400)")
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
     _db_option(p)
     p.set_defaults(run=cmd_demo)
 
-    p = sub.add_parser("train", help="train a shared space (L2-GCN / USSL / BCLS) into one .xmr checkpoint",
-                       description="Train projection heads + the label-graph GCN on cached backbone features of "
-                       "DATASET (a folder with labels.jsonl: file, labels, caption[, split]).",
-                       epilog=_train_epilog() if list(argv or [])[:1] == ["train"] else None,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="train a shared space (L2-GCN / USSL / BCLS) into one .xmr checkpoint",
+        description="Train projection heads + the label-graph GCN on cached backbone features of "
+        "DATASET (a folder with labels.jsonl: file, labels, caption[, split]).",
+        epilog=_train_epilog() if list(argv or [])[:1] == ["train"] else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("dataset", help="labelled dataset folder (e.g. from `xmr demo --out`)")
-    p.add_argument("--config", default="l2gcn", help="shipped config name (l2gcn, ussl, bcls, l2gcn+bcls, "
-                   "heads-only) or a JSON file (default l2gcn)")
+    p.add_argument(
+        "--config",
+        default="l2gcn",
+        help="shipped config name (l2gcn, ussl, bcls, l2gcn+bcls, heads-only) or a JSON file (default l2gcn)",
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.xmr)")
     p.add_argument("--model", default="xmr-small", help="backbone architecture (default xmr-small)")
     p.add_argument("--weights", default="random", help="backbone weights (tag, file or random; default random)")
-    p.add_argument("--train-backbone", type=int, default=0, metavar="EPOCHS",
-                   help="first train the backbone from scratch for EPOCHS (CLIP loss) and embed it in the checkpoint")
+    p.add_argument(
+        "--train-backbone",
+        type=int,
+        default=0,
+        metavar="EPOCHS",
+        help="first train the backbone from scratch for EPOCHS (CLIP loss) and embed it in the checkpoint",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set epochs=30 --set tau=0.5 --set circle_soft.lam=0.25")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set epochs=30 --set tau=0.5 --set circle_soft.lam=0.25",
+    )
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(run=cmd_train)
 
@@ -158,13 +256,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_eval)
 
-    sub.add_parser("gui", help="open the window: xmr gui [FOLDER] [--checkpoint FILE] [--self-test] "
-                   "(see xmr gui --help)")
+    sub.add_parser(
+        "gui", help="open the window: xmr gui [FOLDER] [--checkpoint FILE] [--self-test] (see xmr gui --help)"
+    )
 
-    p = sub.add_parser("graph", help="draw a label co-occurrence graph to PNG and print its edges",
-                       description="The label graph of a checkpoint (--checkpoint), a labelled dataset (--dataset) "
-                       "or a shipped example (--example mirflickr), with τ binarisation and p re-weighting. "
-                       "Prints one row per edge: label<TAB>neighbour<TAB>P(neighbour|label)<TAB>weight.")
+    p = sub.add_parser(
+        "graph",
+        help="draw a label co-occurrence graph to PNG and print its edges",
+        description="The label graph of a checkpoint (--checkpoint), a labelled dataset (--dataset) "
+        "or a shipped example (--example mirflickr), with τ binarisation and p re-weighting. "
+        "Prints one row per edge: label<TAB>neighbour<TAB>P(neighbour|label)<TAB>weight.",
+    )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", metavar="FILE")
     source.add_argument("--dataset", metavar="DIR")
@@ -175,10 +277,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON Lines {label, neighbour, probability, weight}")
     p.set_defaults(run=cmd_graph)
 
-    p = sub.add_parser("map", help="2-D map of the shared space (images, labels, queries) as CSV",
-                       description="Project every indexed image, the label embeddings and optional text queries "
-                       "to 2-D (PCA, or UMAP), cached per index + checkpoint. CSV columns: kind, path_or_text, "
-                       "labels, x, y.")
+    p = sub.add_parser(
+        "map",
+        help="2-D map of the shared space (images, labels, queries) as CSV",
+        description="Project every indexed image, the label embeddings and optional text queries "
+        "to 2-D (PCA, or UMAP), cached per index + checkpoint. CSV columns: kind, path_or_text, "
+        "labels, x, y.",
+    )
     _db_option(p)
     p.add_argument("--folder", metavar="DIR", help="which indexed folder (as for search)")
     p.add_argument("--checkpoint", metavar="FILE", help="map this checkpoint's space")
@@ -262,10 +367,13 @@ def _train_epilog() -> str:
     except ImportError as exc:  # the packaged app has no torch
         return f"(training needs {exc.name}, which this install does not have: `pipx install 'xmr[all]'`)"
 
-    lines = ["losses (in a config's \"losses\": {name: {\"weight\": w, param: value}}):"]
+    lines = ['losses (in a config\'s "losses": {name: {"weight": w, param: value}}):']
     for name, cls in REGISTRY.items():
-        params = [f"{k}={v.default}" for k, v in inspect.signature(cls.__init__).parameters.items()
-                  if k != "self" and v.default is not inspect.Parameter.empty]
+        params = [
+            f"{k}={v.default}"
+            for k, v in inspect.signature(cls.__init__).parameters.items()
+            if k != "self" and v.default is not inspect.Parameter.empty
+        ]
         doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
         lines.append(f"  {name:12s} {', '.join(params) or '-'}   {doc}")
     lines.append("hyper-parameters (--set KEY=VALUE), with defaults:")
@@ -340,8 +448,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     update, close = _tqdm_progress("indexing", args.quiet)
     try:
-        report = index_folder(lib, folder, batch_size=args.batch_size, workers=args.workers,
-                              on_progress=update, cancel=cancel)
+        report = index_folder(
+            lib, folder, batch_size=args.batch_size, workers=args.workers, on_progress=update, cancel=cancel
+        )
     finally:
         close()
         lib.close()
@@ -432,8 +541,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         bar.set_postfix(loss=f"{log.loss:.4f}", val_mAP=f"{log.val_map:.4f}")
 
     try:
-        metrics = train_checkpoint(args.dataset, cfg, args.out, spec, args.train_backbone, args.device,
-                                   say=lambda m: _say(f"xmr: {m}"), on_epoch=on_epoch)
+        metrics = train_checkpoint(
+            args.dataset,
+            cfg,
+            args.out,
+            spec,
+            args.train_backbone,
+            args.device,
+            say=lambda m: _say(f"xmr: {m}"),
+            on_epoch=on_epoch,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -474,12 +591,17 @@ def cmd_graph(args: argparse.Namespace) -> int:
         g = NamedGraph.from_dataset(args.dataset)
     else:
         g = NamedGraph.example(args.example)
-    g.graph = g.graph.with_params(g.graph.tau if args.tau is None else args.tau,
-                                  g.graph.p if args.p is None else args.p)
+    g.graph = g.graph.with_params(
+        g.graph.tau if args.tau is None else args.tau, g.graph.p if args.p is None else args.p
+    )
     P, A = g.graph.probabilities, g.graph.reweighted
     for i, j in zip(*g.graph.binary.nonzero(), strict=False):
-        row = {"label": g.labels[i], "neighbour": g.labels[j], "probability": round(float(P[i, j]), 4),
-               "weight": round(float(A[i, j]), 4)}
+        row = {
+            "label": g.labels[i],
+            "neighbour": g.labels[j],
+            "probability": round(float(P[i, j]), 4),
+            "weight": round(float(A[i, j]), 4),
+        }
         print(json.dumps(row) if args.json else "\t".join(str(v) for v in row.values()))
     _say(f"xmr: {g.source}: {len(g.labels)} labels, {g.graph.n_edges} edges at tau={g.graph.tau:g}, p={g.graph.p:g}")
     if g.attribution:
@@ -494,8 +616,12 @@ def cmd_map(args: argparse.Namespace) -> int:
     from .core.embedding_map import build_map, write_csv
 
     with _open_library(args) as lib:
-        data = build_map(lib, args.method, args.query,
-                         on_cache=lambda hit: _say(f"xmr: map {'from cache' if hit else 'computed'} ({args.method})"))
+        data = build_map(
+            lib,
+            args.method,
+            args.query,
+            on_cache=lambda hit: _say(f"xmr: map {'from cache' if hit else 'computed'} ({args.method})"),
+        )
     if args.csv == "-":
         import csv as _csv
 
@@ -534,14 +660,32 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
-    for name, value in (("data", paths.data_dir()), ("cache", paths.cache_dir()), ("config", paths.config_dir()),
-                        ("libraries", paths.libraries_dir()), ("demo", paths.demo_dir())):
+    for name, value in (
+        ("data", paths.data_dir()),
+        ("cache", paths.cache_dir()),
+        ("config", paths.config_dir()),
+        ("libraries", paths.libraries_dir()),
+        ("demo", paths.demo_dir()),
+    ):
         print(f"{name}\t{value}")
     return 0
 
 
-COMMANDS = ("index", "search", "describe", "skipped", "demo", "train", "eval", "gui", "graph", "map", "export",
-            "import", "paths")
+COMMANDS = (
+    "index",
+    "search",
+    "describe",
+    "skipped",
+    "demo",
+    "train",
+    "eval",
+    "gui",
+    "graph",
+    "map",
+    "export",
+    "import",
+    "paths",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -568,11 +712,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except ModuleNotFoundError as exc:  # an optional part this install lacks (e.g. torch in the packaged app)
-        _say(f"xmr: error: `xmr {args.command}` needs the Python module {exc.name!r}, which this install does not "
-             "have (the packaged app indexes and searches; `pipx install 'xmr[all]'` adds training and UMAP)")
+        _say(
+            f"xmr: error: `xmr {args.command}` needs the Python module {exc.name!r}, which this install does not "
+            "have (the packaged app indexes and searches; `pipx install 'xmr[all]'` adds training and UMAP)"
+        )
         return 1
-    except (CliError, CatalogError, CheckpointError, ModelError, LibraryError, ImageSkipped, ValueError,
-            OSError) as exc:
+    except (
+        CliError,
+        CatalogError,
+        CheckpointError,
+        ModelError,
+        LibraryError,
+        ImageSkipped,
+        ValueError,
+        OSError,
+    ) as exc:
         _say(f"xmr: error: {exc}")
         return 1
     except KeyboardInterrupt:

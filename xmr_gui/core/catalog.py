@@ -87,8 +87,9 @@ class Catalog:
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > VERSION:
-            raise CatalogError(f"catalog {self.path} has schema v{version}, newer than this xmr (v{VERSION}); "
-                               "upgrade xmr")
+            raise CatalogError(
+                f"catalog {self.path} has schema v{version}, newer than this xmr (v{VERSION}); upgrade xmr"
+            )
         while version < VERSION:
             with self.transaction():
                 for statement in MIGRATIONS[version]:
@@ -150,8 +151,7 @@ class Catalog:
     def put_skipped(self, path: str, size: int, mtime_ns: int, reason: str) -> int:
         return self._put(path, size, mtime_ns, "skipped", reason, None)
 
-    def _put(self, path: str, size: int, mtime_ns: int, status: str, reason: str | None,
-             blob: bytes | None) -> int:
+    def _put(self, path: str, size: int, mtime_ns: int, status: str, reason: str | None, blob: bytes | None) -> int:
         # `seq` grows with every write, so an index saved at seq S knows exactly which rows changed since.
         seq = self._db.execute(
             "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq' RETURNING value"
@@ -216,7 +216,7 @@ class Catalog:
         """Move every path under folder `old` to folder `new` (a portable library on a drive mounted elsewhere)."""
         old_b, new_b = os.fsencode(old.rstrip(os.sep) + os.sep), os.fsencode(new.rstrip(os.sep) + os.sep)
         rows = self._db.execute("SELECT id, path FROM files").fetchall()
-        moved = [(new_b + p[len(old_b):], i) for i, p in rows if bytes(p).startswith(old_b)]
+        moved = [(new_b + p[len(old_b) :], i) for i, p in rows if bytes(p).startswith(old_b)]
         self._db.executemany("UPDATE files SET path = ? WHERE id = ?", moved)
         return len(moved)
 

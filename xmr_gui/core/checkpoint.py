@@ -37,8 +37,11 @@ def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray]
     path.parent.mkdir(parents=True, exist_ok=True)
     card = {"format": FORMAT, "format_version": FORMAT_VERSION, **card}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp),
-              metadata={"format": FORMAT, "xmr_card": json.dumps(card)})
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in tensors.items()},
+        str(tmp),
+        metadata={"format": FORMAT, "xmr_card": json.dumps(card)},
+    )
     os.chmod(tmp, 0o644)  # a model file to share, not a secret
     os.replace(tmp, path)
     return path
@@ -55,8 +58,10 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
                 raise CheckpointError(f"{path} is not an xmr checkpoint: file too short ({size} bytes)")
             (n,) = struct.unpack("<Q", head)
             if n > MAX_HEADER or n + 8 > size:
-                raise CheckpointError(f"{path} is not an xmr checkpoint: no valid safetensors header "
-                                      "(is it a pickle or another format? xmr never unpickles files)")
+                raise CheckpointError(
+                    f"{path} is not an xmr checkpoint: no valid safetensors header "
+                    "(is it a pickle or another format? xmr never unpickles files)"
+                )
             header = json.loads(f.read(n))
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
@@ -71,8 +76,9 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"{path}: model card is not valid JSON ({exc})") from None
     version = card.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint format v{version}; this xmr reads up to v{FORMAT_VERSION}: "
-                              "upgrade xmr")
+        raise CheckpointError(
+            f"{path} has checkpoint format v{version}; this xmr reads up to v{FORMAT_VERSION}: upgrade xmr"
+        )
     return dict(card)
 
 
@@ -103,16 +109,19 @@ class Checkpoint:
         missing = need - set(self.tensors)
         if missing or not isinstance(labels, list):
             raise CheckpointError(
-                f"{self.path}: incomplete checkpoint (missing {', '.join(sorted(missing)) or 'labels'})")
+                f"{self.path}: incomplete checkpoint (missing {', '.join(sorted(missing)) or 'labels'})"
+            )
         C, d = self.tensors["classifiers"].shape
         if C != len(labels) or d != dims.get("dim"):
-            raise CheckpointError(f"{self.path}: classifiers have shape {C}×{d}, but the card says "
-                                  f"{len(labels)} labels × {dims.get('dim')} dims")
+            raise CheckpointError(
+                f"{self.path}: classifiers have shape {C}×{d}, but the card says "
+                f"{len(labels)} labels × {dims.get('dim')} dims"
+            )
         for which in ("img", "txt"):
             layers = self._head(which)
             if layers[0][0].shape[1] != dims.get(f"d_{which}") or layers[-1][0].shape[0] != d:
                 raise CheckpointError(f"{self.path}: {which} head shapes do not match the card's dims")
-            for (w, b) in layers:
+            for w, b in layers:
                 if w.shape[0] != b.shape[0]:
                     raise CheckpointError(f"{self.path}: {which} head weight/bias shapes disagree")
 
@@ -145,5 +154,12 @@ class Checkpoint:
         gcn = None
         if {"gcn.adjacency", "gcn.messages", "gcn.bias"} <= set(self.tensors):
             gcn = {k.removeprefix("gcn."): self.tensors[k] for k in ("gcn.adjacency", "gcn.messages", "gcn.bias")}
-        return CheckpointSpace(self.identity, backbone_identity or self.card["backbone"]["identity"],
-                               self._head("img"), self._head("txt"), self.labels, self.tensors["classifiers"], gcn)
+        return CheckpointSpace(
+            self.identity,
+            backbone_identity or self.card["backbone"]["identity"],
+            self._head("img"),
+            self._head("txt"),
+            self.labels,
+            self.tensors["classifiers"],
+            gcn,
+        )

@@ -57,8 +57,9 @@ def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
 
 def _record_stat(folder: Path) -> None:
     meta = json.loads((folder / "meta.json").read_text())
-    meta["stat"] = {name: [(folder / name).stat().st_size, (folder / name).stat().st_mtime_ns]
-                    for name in meta["sha256"]}
+    meta["stat"] = {
+        name: [(folder / name).stat().st_size, (folder / name).stat().st_mtime_ns] for name in meta["sha256"]
+    }
     tmp = folder / f".meta.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(meta))
     os.replace(tmp, folder / "meta.json")
@@ -79,11 +80,14 @@ def ensure_export(spec: ModelSpec) -> Path:
         _install_copy(bundled / "onnx-exports" / folder.name, folder)
         return folder
     if getattr(sys, "frozen", False):
-        raise ModelError(f"this packaged xmr has no torch to export {spec.model} to ONNX; it serves the models it "
-                         "ships with. Install the Python package (`pipx install xmr`) to index with other models.")
+        raise ModelError(
+            f"this packaged xmr has no torch to export {spec.model} to ONNX; it serves the models it "
+            "ships with. Install the Python package (`pipx install xmr`) to index with other models."
+        )
     log.info("exporting %s to ONNX (once per model)", identity)
-    done = subprocess.run([sys.executable, "-m", "xmr_gui.core.onnx_export", spec.to_json(), str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "xmr_gui.core.onnx_export", spec.to_json(), str(folder)], capture_output=True, text=True
+    )
     if done.returncode != 0 or not _valid(folder, identity, deep=True):
         raise ModelError(f"ONNX export of {spec.model} failed: {done.stderr.strip()[-600:]}")
     _record_stat(folder)
@@ -141,16 +145,18 @@ class OnnxClipEncoder:
                 # Prepacking copies every MatMul weight into MLAS's layout at load: it pays back over batches
                 # of images, not for a one-line query (measured: load 0.23 → 0.08 s, query 0.045 → 0.060 s).
                 options = self._text_options
-            self._sessions[name] = ort.InferenceSession(str(self._folder / f"{name}.onnx"), options,
-                                                        providers=["CPUExecutionProvider"])
+            self._sessions[name] = ort.InferenceSession(
+                str(self._folder / f"{name}.onnx"), options, providers=["CPUExecutionProvider"]
+            )
         return self._sessions[name]
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         if len(pixels) == 0:
             return np.zeros((0, self.dim), np.float32)
         tower = "visual.int8" if self._precision == "int8" else "visual"
-        return cast(np.ndarray,
-                    self._session(tower).run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0])
+        return cast(
+            np.ndarray, self._session(tower).run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
+        )
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:

@@ -119,8 +119,10 @@ def _pretrained(open_clip: Any, spec: ModelSpec, allow_download: bool) -> Any:
             if not allow_download
             else "check the tag against open_clip.list_pretrained() and your network"
         )
-        raise ModelError(f"pretrained weights {spec.model}/{spec.weights} are not available here: {hint} "
-                         f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise ModelError(
+            f"pretrained weights {spec.model}/{spec.weights} are not available here: {hint} "
+            f"({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     finally:
         if saved is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
@@ -131,8 +133,14 @@ def _pretrained(open_clip: Any, spec: ModelSpec, allow_download: bool) -> Any:
 class TorchClipEncoder:
     """An open_clip model behind the `Encoder` interface; fp16 autocast on CUDA."""
 
-    def __init__(self, spec: ModelSpec, device: str = "cpu", allow_download: bool = False,
-                 model: Any = None, identity: str | None = None) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        device: str = "cpu",
+        allow_download: bool = False,
+        model: Any = None,
+        identity: str | None = None,
+    ) -> None:
         import open_clip
 
         self.spec = spec

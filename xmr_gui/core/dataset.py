@@ -46,8 +46,14 @@ class Dataset:
             if line.strip():
                 try:
                     row = json.loads(line)
-                    rows.append((str(row["file"]), list(row["labels"]), str(row.get("caption", "")),
-                                 str(row.get("split", "train"))))
+                    rows.append(
+                        (
+                            str(row["file"]),
+                            list(row["labels"]),
+                            str(row.get("caption", "")),
+                            str(row.get("split", "train")),
+                        )
+                    )
                 except (ValueError, KeyError, TypeError) as exc:
                     raise ValueError(f"{path}:{n}: bad row ({exc})") from None
         if not rows:
@@ -57,8 +63,15 @@ class Dataset:
         Y = np.zeros((len(rows), len(names)), np.float32)
         for i, (_, labels, _, _) in enumerate(rows):
             Y[i, [column[label] for label in labels]] = 1
-        return cls(root, [r[0] for r in rows], [r[2] or ", ".join(r[1]) for r in rows], Y, names,
-                   np.array([r[3] for r in rows]), hashlib.sha256(raw).hexdigest()[:16])
+        return cls(
+            root,
+            [r[0] for r in rows],
+            [r[2] or ", ".join(r[1]) for r in rows],
+            Y,
+            names,
+            np.array([r[3] for r in rows]),
+            hashlib.sha256(raw).hexdigest()[:16],
+        )
 
     def split(self, name: str) -> np.ndarray:
         idx = np.nonzero(self.splits == name)[0]
@@ -92,8 +105,9 @@ def caption_embeddings(captions: list[str], labels: np.ndarray) -> np.ndarray:
         return cast(np.ndarray, (labels / norm).astype(np.float32))
 
 
-def compute_features(ds: Dataset, encoder: Encoder, batch_size: int = 64,
-                     on_progress: Callable[[int, int], None] | None = None) -> Features:
+def compute_features(
+    ds: Dataset, encoder: Encoder, batch_size: int = 64, on_progress: Callable[[int, int], None] | None = None
+) -> Features:
     """Encode every image and caption once (cached on disk per dataset + backbone)."""
     key = hashlib.sha256(f"{ds.fingerprint}|{encoder.identity}|{ds.root.resolve()}".encode()).hexdigest()[:20]
     cache = paths.cache_dir() / "features" / f"{key}.npz"
@@ -123,7 +137,7 @@ def compute_features(ds: Dataset, encoder: Encoder, batch_size: int = 64,
                 ok[good] = True
             if on_progress:
                 on_progress(idx[-1] + 1, n)
-    txt = np.concatenate([encoder.encode_texts(ds.captions[s:s + 256]) for s in range(0, n, 256)])
+    txt = np.concatenate([encoder.encode_texts(ds.captions[s : s + 256]) for s in range(0, n, 256)])
     label_inputs = encoder.encode_texts([PROMPT.format(name) for name in ds.label_names])
     feats = Features(img, txt, label_inputs, caption_embeddings(ds.captions, ds.labels), ok)
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -18,31 +18,121 @@ from PIL import Image, ImageDraw
 
 # "sky" is drawn in nearly every scene, so it is not a label (it would make every pair "relevant").
 LABELS = (
-    "night", "cloud", "sun", "moon", "stars", "rain", "sea", "sand", "lake", "boat", "mountain", "snow",
-    "building", "house", "road", "car", "lamp", "person", "umbrella", "tree", "grass", "flower", "dog", "bird",
+    "night",
+    "cloud",
+    "sun",
+    "moon",
+    "stars",
+    "rain",
+    "sea",
+    "sand",
+    "lake",
+    "boat",
+    "mountain",
+    "snow",
+    "building",
+    "house",
+    "road",
+    "car",
+    "lamp",
+    "person",
+    "umbrella",
+    "tree",
+    "grass",
+    "flower",
+    "dog",
+    "bird",
 )
 # scene → (weight, sky colour, {label: probability}); probability 1 labels always appear.
 SCENES: dict[str, tuple[float, tuple[int, int, int], dict[str, float]]] = {
-    "beach": (1.2, (110, 175, 235), {"sky": 1, "sea": 1, "sand": 1, "sun": .6, "cloud": .4, "boat": .5,
-                                     "person": .4, "umbrella": .45, "bird": .3}),
-    "night city": (1.0, (15, 20, 50), {"night": 1, "building": 1, "moon": .75, "stars": .8, "road": .6,
-                                       "car": .45, "lamp": .7}),
-    "city street": (1.0, (140, 190, 230), {"sky": 1, "building": 1, "road": .85, "car": .7, "person": .6,
-                                           "cloud": .5, "lamp": .35, "sun": .25}),
-    "forest": (1.0, (150, 200, 235), {"tree": 1, "grass": .9, "flower": .5, "dog": .3, "bird": .45,
-                                      "sky": .8, "sun": .3}),
-    "winter": (0.9, (190, 205, 225), {"snow": 1, "sky": 1, "mountain": .7, "tree": .6, "person": .4,
-                                      "house": .4, "cloud": .45}),
-    "countryside": (1.0, (125, 185, 240), {"grass": 1, "sky": 1, "house": .8, "tree": .6, "cloud": .6,
-                                           "sun": .5, "dog": .4, "road": .35, "flower": .35}),
-    "lake": (0.9, (120, 180, 230), {"lake": 1, "sky": 1, "mountain": .6, "tree": .6, "boat": .5,
-                                    "cloud": .4, "bird": .35, "grass": .5}),
-    "rainy street": (0.8, (120, 125, 135), {"rain": 1, "cloud": 1, "sky": 1, "umbrella": .8, "person": .8,
-                                            "road": .7, "building": .6, "car": .4}),
+    "beach": (
+        1.2,
+        (110, 175, 235),
+        {
+            "sky": 1,
+            "sea": 1,
+            "sand": 1,
+            "sun": 0.6,
+            "cloud": 0.4,
+            "boat": 0.5,
+            "person": 0.4,
+            "umbrella": 0.45,
+            "bird": 0.3,
+        },
+    ),
+    "night city": (
+        1.0,
+        (15, 20, 50),
+        {"night": 1, "building": 1, "moon": 0.75, "stars": 0.8, "road": 0.6, "car": 0.45, "lamp": 0.7},
+    ),
+    "city street": (
+        1.0,
+        (140, 190, 230),
+        {"sky": 1, "building": 1, "road": 0.85, "car": 0.7, "person": 0.6, "cloud": 0.5, "lamp": 0.35, "sun": 0.25},
+    ),
+    "forest": (
+        1.0,
+        (150, 200, 235),
+        {"tree": 1, "grass": 0.9, "flower": 0.5, "dog": 0.3, "bird": 0.45, "sky": 0.8, "sun": 0.3},
+    ),
+    "winter": (
+        0.9,
+        (190, 205, 225),
+        {"snow": 1, "sky": 1, "mountain": 0.7, "tree": 0.6, "person": 0.4, "house": 0.4, "cloud": 0.45},
+    ),
+    "countryside": (
+        1.0,
+        (125, 185, 240),
+        {
+            "grass": 1,
+            "sky": 1,
+            "house": 0.8,
+            "tree": 0.6,
+            "cloud": 0.6,
+            "sun": 0.5,
+            "dog": 0.4,
+            "road": 0.35,
+            "flower": 0.35,
+        },
+    ),
+    "lake": (
+        0.9,
+        (120, 180, 230),
+        {"lake": 1, "sky": 1, "mountain": 0.6, "tree": 0.6, "boat": 0.5, "cloud": 0.4, "bird": 0.35, "grass": 0.5},
+    ),
+    "rainy street": (
+        0.8,
+        (120, 125, 135),
+        {"rain": 1, "cloud": 1, "sky": 1, "umbrella": 0.8, "person": 0.8, "road": 0.7, "building": 0.6, "car": 0.4},
+    ),
 }
 # Drawing order: far to near.
-ORDER = ("sky", "stars", "sun", "moon", "cloud", "mountain", "grass", "snow", "sea", "lake", "sand", "road",
-         "building", "house", "tree", "flower", "lamp", "boat", "car", "dog", "person", "umbrella", "bird", "rain")
+ORDER = (
+    "sky",
+    "stars",
+    "sun",
+    "moon",
+    "cloud",
+    "mountain",
+    "grass",
+    "snow",
+    "sea",
+    "lake",
+    "sand",
+    "road",
+    "building",
+    "house",
+    "tree",
+    "flower",
+    "lamp",
+    "boat",
+    "car",
+    "dog",
+    "person",
+    "umbrella",
+    "bird",
+    "rain",
+)
 SIZE = 160
 HORIZON = 0.55
 
@@ -60,6 +150,7 @@ def _sky(d: ImageDraw.ImageDraw, r: random.Random, base: tuple[int, int, int]) -
 def _band(colour: tuple[int, int, int], top: float = HORIZON, bottom: float = 1.0) -> Callable[..., None]:
     def draw(d: ImageDraw.ImageDraw, r: random.Random) -> None:
         d.rectangle([0, int(SIZE * top), SIZE, int(SIZE * bottom)], fill=_jitter(r, colour, 15))
+
     return draw
 
 
@@ -75,8 +166,16 @@ def _sun(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     d.ellipse([x, y, x + s, y + s], fill=(255, 215, 40))
     for a in range(0, 360, 45):
         cx, cy = x + s / 2, y + s / 2
-        d.line([cx + s * .7 * math.cos(math.radians(a)), cy + s * .7 * math.sin(math.radians(a)),
-                cx + s * math.cos(math.radians(a)), cy + s * math.sin(math.radians(a))], fill=(255, 215, 40), width=2)
+        d.line(
+            [
+                cx + s * 0.7 * math.cos(math.radians(a)),
+                cy + s * 0.7 * math.sin(math.radians(a)),
+                cx + s * math.cos(math.radians(a)),
+                cy + s * math.sin(math.radians(a)),
+            ],
+            fill=(255, 215, 40),
+            width=2,
+        )
 
 
 def _moon(d: ImageDraw.ImageDraw, r: random.Random) -> None:
@@ -111,13 +210,17 @@ def _mountain(d: ImageDraw.ImageDraw, r: random.Random) -> None:
         x, w, h = r.randint(-20, SIZE - 30), r.randint(50, 90), r.randint(35, 60)
         peak = (x + w / 2, base - h)
         d.polygon([(x, base), peak, (x + w, base)], fill=_jitter(r, (110, 100, 95), 15))
-        d.polygon([peak, (peak[0] - w * .15, base - h * .7), (peak[0] + w * .15, base - h * .7)], fill=(250, 250, 255))
+        d.polygon(
+            [peak, (peak[0] - w * 0.15, base - h * 0.7), (peak[0] + w * 0.15, base - h * 0.7)], fill=(250, 250, 255)
+        )
 
 
 def _lake(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     _band((80, 150, 70))(d, r)
-    d.ellipse([r.randint(-30, 10), int(SIZE * 0.6), r.randint(SIZE - 10, SIZE + 30), int(SIZE * 0.95)],
-              fill=_jitter(r, (50, 110, 180), 15))
+    d.ellipse(
+        [r.randint(-30, 10), int(SIZE * 0.6), r.randint(SIZE - 10, SIZE + 30), int(SIZE * 0.95)],
+        fill=_jitter(r, (50, 110, 180), 15),
+    )
 
 
 def _snow(d: ImageDraw.ImageDraw, r: random.Random) -> None:
@@ -142,7 +245,7 @@ def _building(d: ImageDraw.ImageDraw, r: random.Random, night: bool = False) -> 
         d.rectangle([x, top, x + w, int(SIZE * 0.8)], fill=_jitter(r, (40, 45, 60) if night else (150, 150, 160), 20))
         for wy in range(top + 5, int(SIZE * 0.8) - 6, 9):
             for wx in range(x + 4, x + w - 4, 8):
-                lit = (250, 220, 110) if night and r.random() < .6 else (60, 80, 110) if not night else (30, 30, 40)
+                lit = (250, 220, 110) if night and r.random() < 0.6 else (60, 80, 110) if not night else (30, 30, 40)
                 d.rectangle([wx, wy, wx + 3, wy + 4], fill=lit)
         x += w + r.randint(2, 12)
 
@@ -150,21 +253,21 @@ def _building(d: ImageDraw.ImageDraw, r: random.Random, night: bool = False) -> 
 def _house(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     x, w = r.randint(10, SIZE - 60), r.randint(34, 46)
     base = int(SIZE * 0.82)
-    d.rectangle([x, base - w * .8, x + w, base], fill=_jitter(r, (220, 200, 160), 20))
-    d.polygon([(x - 5, base - w * .8), (x + w / 2, base - w * 1.4), (x + w + 5, base - w * .8)], fill=(170, 50, 40))
-    d.rectangle([x + w * .4, base - w * .4, x + w * .6, base], fill=(100, 60, 30))
+    d.rectangle([x, base - w * 0.8, x + w, base], fill=_jitter(r, (220, 200, 160), 20))
+    d.polygon([(x - 5, base - w * 0.8), (x + w / 2, base - w * 1.4), (x + w + 5, base - w * 0.8)], fill=(170, 50, 40))
+    d.rectangle([x + w * 0.4, base - w * 0.4, x + w * 0.6, base], fill=(100, 60, 30))
 
 
 def _tree(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     for _ in range(r.randint(1, 4)):
-        x, base, h = r.randint(0, SIZE - 20), r.randint(int(SIZE * .78), int(SIZE * .95)), r.randint(35, 55)
-        d.rectangle([x + 7, base - h * .4, x + 12, base], fill=(100, 65, 30))
-        d.ellipse([x - 6, base - h, x + 26, base - h * .3], fill=_jitter(r, (40, 130, 50), 20))
+        x, base, h = r.randint(0, SIZE - 20), r.randint(int(SIZE * 0.78), int(SIZE * 0.95)), r.randint(35, 55)
+        d.rectangle([x + 7, base - h * 0.4, x + 12, base], fill=(100, 65, 30))
+        d.ellipse([x - 6, base - h, x + 26, base - h * 0.3], fill=_jitter(r, (40, 130, 50), 20))
 
 
 def _flower(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     for _ in range(r.randint(4, 10)):
-        x, y = r.randint(0, SIZE - 6), r.randint(int(SIZE * .82), SIZE - 6)
+        x, y = r.randint(0, SIZE - 6), r.randint(int(SIZE * 0.82), SIZE - 6)
         d.line([x + 3, y + 3, x + 3, y + 9], fill=(30, 110, 30))
         d.ellipse([x, y, x + 6, y + 6], fill=r.choice([(230, 40, 80), (250, 200, 40), (200, 80, 220), (255, 255, 255)]))
 
@@ -172,18 +275,18 @@ def _flower(d: ImageDraw.ImageDraw, r: random.Random) -> None:
 def _lamp(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     for _ in range(r.randint(1, 2)):
         x = r.randint(5, SIZE - 10)
-        d.rectangle([x, int(SIZE * .5), x + 2, int(SIZE * .85)], fill=(50, 50, 50))
-        d.ellipse([x - 4, int(SIZE * .5) - 6, x + 6, int(SIZE * .5) + 3], fill=(255, 240, 150))
+        d.rectangle([x, int(SIZE * 0.5), x + 2, int(SIZE * 0.85)], fill=(50, 50, 50))
+        d.ellipse([x - 4, int(SIZE * 0.5) - 6, x + 6, int(SIZE * 0.5) + 3], fill=(255, 240, 150))
 
 
 def _boat(d: ImageDraw.ImageDraw, r: random.Random) -> None:
-    x, y = r.randint(5, SIZE - 45), int(SIZE * r.uniform(.6, .7))
+    x, y = r.randint(5, SIZE - 45), int(SIZE * r.uniform(0.6, 0.7))
     d.polygon([(x, y), (x + 40, y), (x + 32, y + 9), (x + 7, y + 9)], fill=(120, 60, 30))
     d.polygon([(x + 19, y - 28), (x + 19, y - 2), (x + 36, y - 2)], fill=(250, 250, 250))
 
 
 def _car(d: ImageDraw.ImageDraw, r: random.Random) -> None:
-    x, y = r.randint(0, SIZE - 40), int(SIZE * .83)
+    x, y = r.randint(0, SIZE - 40), int(SIZE * 0.83)
     c = r.choice([(200, 30, 30), (30, 60, 200), (240, 200, 20), (30, 30, 30), (230, 230, 230)])
     d.rounded_rectangle([x, y, x + 38, y + 12], 3, fill=c)
     d.rounded_rectangle([x + 8, y - 8, x + 28, y + 2], 3, fill=c)
@@ -192,7 +295,7 @@ def _car(d: ImageDraw.ImageDraw, r: random.Random) -> None:
 
 
 def _dog(d: ImageDraw.ImageDraw, r: random.Random) -> None:
-    x, y = r.randint(5, SIZE - 35), int(SIZE * r.uniform(.8, .86))
+    x, y = r.randint(5, SIZE - 35), int(SIZE * r.uniform(0.8, 0.86))
     c = _jitter(r, (140, 90, 40), 30)
     d.ellipse([x, y, x + 24, y + 11], fill=c)
     d.ellipse([x + 18, y - 7, x + 30, y + 4], fill=c)
@@ -202,7 +305,7 @@ def _dog(d: ImageDraw.ImageDraw, r: random.Random) -> None:
 
 def _person(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     for _ in range(r.randint(1, 3)):
-        x, y = r.randint(5, SIZE - 15), int(SIZE * r.uniform(.66, .74))
+        x, y = r.randint(5, SIZE - 15), int(SIZE * r.uniform(0.66, 0.74))
         d.ellipse([x, y, x + 9, y + 9], fill=(235, 190, 150))
         d.rectangle([x + 1, y + 10, x + 8, y + 26], fill=r.choice([(200, 30, 30), (40, 60, 160), (40, 140, 60)]))
         d.line([x + 2, y + 26, x, y + 36], fill=(30, 30, 30), width=2)
@@ -210,22 +313,40 @@ def _person(d: ImageDraw.ImageDraw, r: random.Random) -> None:
 
 
 def _umbrella(d: ImageDraw.ImageDraw, r: random.Random) -> None:
-    x, y = r.randint(5, SIZE - 35), int(SIZE * r.uniform(.55, .62))
+    x, y = r.randint(5, SIZE - 35), int(SIZE * r.uniform(0.55, 0.62))
     d.pieslice([x, y, x + 32, y + 26], 180, 360, fill=r.choice([(230, 40, 40), (250, 180, 20), (40, 160, 220)]))
     d.line([x + 16, y + 13, x + 16, y + 34], fill=(40, 40, 40), width=2)
 
 
 def _bird(d: ImageDraw.ImageDraw, r: random.Random) -> None:
     for _ in range(r.randint(1, 4)):
-        x, y = r.randint(5, SIZE - 15), r.randint(10, int(SIZE * .4))
+        x, y = r.randint(5, SIZE - 15), r.randint(10, int(SIZE * 0.4))
         d.line([x, y, x + 5, y + 4, x + 10, y], fill=(25, 25, 25), width=2)
 
 
 DRAW: dict[str, Callable[[ImageDraw.ImageDraw, random.Random], None]] = {
-    "stars": _stars, "sun": _sun, "moon": _moon, "cloud": _cloud, "rain": _rain, "mountain": _mountain,
-    "sea": _sea, "lake": _lake, "sand": _band((225, 200, 130), 0.76), "grass": _band((70, 150, 60)),
-    "snow": _snow, "road": _road, "house": _house, "tree": _tree, "flower": _flower, "lamp": _lamp,
-    "boat": _boat, "car": _car, "dog": _dog, "person": _person, "umbrella": _umbrella, "bird": _bird,
+    "stars": _stars,
+    "sun": _sun,
+    "moon": _moon,
+    "cloud": _cloud,
+    "rain": _rain,
+    "mountain": _mountain,
+    "sea": _sea,
+    "lake": _lake,
+    "sand": _band((225, 200, 130), 0.76),
+    "grass": _band((70, 150, 60)),
+    "snow": _snow,
+    "road": _road,
+    "house": _house,
+    "tree": _tree,
+    "flower": _flower,
+    "lamp": _lamp,
+    "boat": _boat,
+    "car": _car,
+    "dog": _dog,
+    "person": _person,
+    "umbrella": _umbrella,
+    "bird": _bird,
 }
 
 
@@ -256,8 +377,14 @@ def caption(scene: str, labels: list[str], rng: random.Random) -> str:
     rng.shuffle(things)
     listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
     when = " at night" if "night" in labels else ""
-    template = rng.choice(["a {scene}{when} with {things}", "{things} in a {scene}{when}",
-                           "a photo of {things}{when}", "a {scene} scene{when}: {things}"])
+    template = rng.choice(
+        [
+            "a {scene}{when} with {things}",
+            "{things} in a {scene}{when}",
+            "a photo of {things}{when}",
+            "a {scene} scene{when}: {things}",
+        ]
+    )
     return template.format(scene=scene.replace("night city", "city"), things=listed, when=when)
 
 
@@ -282,18 +409,30 @@ def write_demo(out: str | os.PathLike[str], size: int = 400, seed: int = 0) -> P
             tmp = images / f".{name}.tmp"
             draw_scene(scene, labels, rng).save(tmp, format="JPEG", quality=90)
             os.replace(tmp, target)
-        lines.append(json.dumps({"file": f"images/{name}", "labels": labels, "caption": text,
-                                 "scene": scene, "split": split_of(i)}))
+        lines.append(
+            json.dumps(
+                {"file": f"images/{name}", "labels": labels, "caption": text, "scene": scene, "split": split_of(i)}
+            )
+        )
     (out / "labels.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / "README.txt").write_text(
         "xmr demo world: procedurally drawn scenes (generated by xmr, no third-party content).\n"
-        f"{size} images, labels from a vocabulary of {len(LABELS)}: {', '.join(LABELS)}.\n", encoding="utf-8")
+        f"{size} images, labels from a vocabulary of {len(LABELS)}: {', '.join(LABELS)}.\n",
+        encoding="utf-8",
+    )
     return out
 
 
 # Real colour photographs that scikit-image ships inside its wheel (public domain or CC0; see its data/README).
-SAMPLE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg",
-                 "motorcycle_left.png", "retina.jpg")
+SAMPLE_PHOTOS = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "hubble_deep_field.jpg",
+    "motorcycle_left.png",
+    "retina.jpg",
+)
 
 
 def add_sample_photos(images: str | os.PathLike[str]) -> list[Path]:

@@ -13,8 +13,12 @@ from .indexer import index_folder
 from .library import Library
 from .search import describe, search_text
 
-EXAMPLE_QUERIES = ("a beach with a boat", "a city at night with the moon", "a dog in the forest",
-                   "snow in the mountains")
+EXAMPLE_QUERIES = (
+    "a beach with a boat",
+    "a city at night with the moon",
+    "a dog in the forest",
+    "snow in the mountains",
+)
 
 
 demo_checkpoint = paths.shipped_demo_checkpoint
@@ -28,8 +32,9 @@ def demo_model() -> tuple[ModelSpec, str]:
 
         return Checkpoint.load(ckpt).backbone_spec(), f"model: shipped demo checkpoint {ckpt}"
     spec = ModelSpec.parse("xmr-tiny", "random")
-    return spec, ("no trained demo model found: using a tiny RANDOM model, so results are arbitrary "
-                  "(train one with `xmr train`)")
+    return spec, (
+        "no trained demo model found: using a tiny RANDOM model, so results are arbitrary (train one with `xmr train`)"
+    )
 
 
 def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: Path | None = None) -> int:

@@ -39,8 +39,10 @@ class MapData:
 
     def rows(self) -> list[tuple[str, str, str, float, float]]:
         assert self.xy is not None
-        return [(k, r, lab, float(x), float(y))
-                for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy, strict=False)]
+        return [
+            (k, r, lab, float(x), float(y))
+            for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy, strict=False)
+        ]
 
 
 def _known_labels(folder: str) -> dict[str, list[str]]:
@@ -103,12 +105,19 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
     try:
         import umap
     except ImportError:
-        raise RuntimeError("UMAP needs umap-learn (pip install 'xmr[gui]'), which this install lacks: "
-                           "use PCA") from None
+        raise RuntimeError(
+            "UMAP needs umap-learn (pip install 'xmr[gui]'), which this install lacks: use PCA"
+        ) from None
 
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), min_dist=0.1, metric="cosine", random_state=seed,
-                        n_jobs=1,  # seeded UMAP is single-threaded anyway; saying so avoids its warning
-                        init="spectral" if n > 16 else "random")
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=min(15, n - 1),
+        min_dist=0.1,
+        metric="cosine",
+        random_state=seed,
+        n_jobs=1,  # seeded UMAP is single-threaded anyway; saying so avoids its warning
+        init="spectral" if n > 16 else "random",
+    )
     return np.asarray(reducer.fit_transform(vectors), np.float32)
 
 
@@ -117,8 +126,9 @@ def cache_key(lib: Library, method: str, n: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_map(lib: Library, method: str = "pca", queries: Sequence[str] = (),
-              on_cache: Callable[[bool], None] | None = None) -> MapData:
+def build_map(
+    lib: Library, method: str = "pca", queries: Sequence[str] = (), on_cache: Callable[[bool], None] | None = None
+) -> MapData:
     """The map of `lib` (cached in its folder per index contents + space + method), with `queries` placed on it."""
     data = collect(lib)
     is_image = np.array([k == "image" for k in data.kinds], bool)
@@ -165,8 +175,13 @@ def add_queries(lib: Library, data: MapData, queries: Sequence[str]) -> MapData:
     q = lib.space.texts(lib.encoder.encode_texts(list(queries)))
     is_image = np.array([k == "image" for k in data.kinds], bool)
     xy = place(q, data.vectors[is_image], data.xy[is_image])
-    return MapData(data.kinds + ["text"] * len(queries), data.refs + list(queries), data.labels + [""] * len(queries),
-                   np.concatenate([data.vectors, q]), np.concatenate([data.xy, xy]))
+    return MapData(
+        data.kinds + ["text"] * len(queries),
+        data.refs + list(queries),
+        data.labels + [""] * len(queries),
+        np.concatenate([data.vectors, q]),
+        np.concatenate([data.xy, xy]),
+    )
 
 
 CSV_HEADER = ("kind", "path_or_text", "labels", "x", "y")

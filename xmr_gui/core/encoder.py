@@ -122,8 +122,9 @@ class ModelSpec:
     def describe(self) -> str:
         kind = self.weights_kind
         if kind == "random":
-            return (f"{self.model} with RANDOM weights (seed {RANDOM_SEED}; "
-                    "for tests and benchmarks, not for real search)")
+            return (
+                f"{self.model} with RANDOM weights (seed {RANDOM_SEED}; for tests and benchmarks, not for real search)"
+            )
         return f"{self.model} ({self.weights})"
 
 
@@ -190,8 +191,9 @@ def choose_precision(precision: str, device: str = "auto") -> str:
     return "int8" if cpu and os.environ.get("XMR_RUNTIME", "auto") != "torch" else "fp32"
 
 
-def load_encoder(spec: ModelSpec, device: str = "auto", allow_download: bool = False,
-                 runtime: str | None = None) -> Encoder:
+def load_encoder(
+    spec: ModelSpec, device: str = "auto", allow_download: bool = False, runtime: str | None = None
+) -> Encoder:
     """The encoder for `spec`.
 
     runtime: 'onnx' (ONNX Runtime on CPU; torch only in a one-off export subprocess), 'torch', or 'auto'

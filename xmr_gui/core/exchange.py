@@ -20,11 +20,13 @@ def export_parquet(lib: Library, path: str | os.PathLike[str]) -> int:
     ids, vectors = lib.catalog.indexed_vectors(lib.dim)
     paths = lib.catalog.paths_by_id()
     identity = lib.spec.identity()
-    table = pa.table({
-        "path": pa.array([paths[int(i)] for i in ids], pa.string()),
-        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), lib.dim),
-        "model": pa.array([identity] * len(ids), pa.string()),
-    }).replace_schema_metadata({"xmr.model_spec": lib.spec.to_json(), "xmr.folder": lib.folder})
+    table = pa.table(
+        {
+            "path": pa.array([paths[int(i)] for i in ids], pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), lib.dim),
+            "model": pa.array([identity] * len(ids), pa.string()),
+        }
+    ).replace_schema_metadata({"xmr.model_spec": lib.spec.to_json(), "xmr.folder": lib.folder})
     tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, path)

@@ -1,10 +1,10 @@
 """The label co-occurrence graph of ML-GCN / L2-GCN, in numpy (the window redraws it live from the counts).
 
-    M = YᵀY                     co-occurrence counts, N_i = M_ii
-    P_ij = M_ij / N_i           P(label j | label i), not symmetric
-    A_ij = [P_ij ≥ τ], i ≠ j    binarised against rare, noisy co-occurrences
-    A'_ij = p·A_ij / Σ_k≠i A_ik, A'_ii = 1 − p     re-weighted against over-smoothing
-    Â = D^-1/2 A' D^-1/2        symmetric normalisation, D the row sums of A'
+M = YᵀY                     co-occurrence counts, N_i = M_ii
+P_ij = M_ij / N_i           P(label j | label i), not symmetric
+A_ij = [P_ij ≥ τ], i ≠ j    binarised against rare, noisy co-occurrences
+A'_ij = p·A_ij / Σ_k≠i A_ik, A'_ii = 1 − p     re-weighted against over-smoothing
+Â = D^-1/2 A' D^-1/2        symmetric normalisation, D the row sums of A'
 """
 
 from __future__ import annotations

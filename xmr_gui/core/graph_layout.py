@@ -32,8 +32,12 @@ class NamedGraph:
         if name not in EXAMPLES:
             raise ValueError(f"unknown example graph {name!r}; known: {', '.join(EXAMPLES)}")
         data = json.loads((ASSETS / EXAMPLES[name]).read_text(encoding="utf-8"))
-        return cls(data["labels"], LabelGraph(np.asarray(data["counts"], np.int64), tau, p),
-                   f"{data['name']} ({data['items']} items)", data.get("attribution", ""))
+        return cls(
+            data["labels"],
+            LabelGraph(np.asarray(data["counts"], np.int64), tau, p),
+            f"{data['name']} ({data['items']} items)",
+            data.get("attribution", ""),
+        )
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike[str]) -> NamedGraph:
@@ -41,9 +45,13 @@ class NamedGraph:
 
         ckpt = Checkpoint.load(path)
         g = ckpt.card["graph"]
-        return cls(ckpt.labels, LabelGraph(np.asarray(g["counts"], np.int64), float(g["tau"]), float(g["p"])),
-                   f"checkpoint {Path(path).name}", label_inputs=ckpt.tensors.get("label_inputs"),
-                   label_outputs=ckpt.tensors.get("classifiers"))
+        return cls(
+            ckpt.labels,
+            LabelGraph(np.asarray(g["counts"], np.int64), float(g["tau"]), float(g["p"])),
+            f"checkpoint {Path(path).name}",
+            label_inputs=ckpt.tensors.get("label_inputs"),
+            label_outputs=ckpt.tensors.get("classifiers"),
+        )
 
     @classmethod
     def from_dataset(cls, folder: str | os.PathLike[str], tau: float = 0.4, p: float = 0.2) -> NamedGraph:
@@ -106,8 +114,12 @@ def render_png(g: NamedGraph, path: str | os.PathLike[str], size: int = 1200) ->
         r = radius[i]
         d.ellipse([x - r, y - r, x + r, y + r], fill=(250, 180, 60), outline=(90, 60, 20))
         d.text((x + r + 3, y - 9), name, fill=(20, 20, 20), font=font)
-    d.text((10, size + 10), f"{g.source}: tau={g.graph.tau:g}, p={g.graph.p:g}, {g.graph.n_edges} edges",
-           fill=(0, 0, 0), font=font)
+    d.text(
+        (10, size + 10),
+        f"{g.source}: tau={g.graph.tau:g}, p={g.graph.p:g}, {g.graph.n_edges} edges",
+        fill=(0, 0, 0),
+        font=font,
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     im.save(path)

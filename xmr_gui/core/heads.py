@@ -24,9 +24,16 @@ def mlp(x: np.ndarray, weights: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarr
 class CheckpointSpace:
     """The Space of a trained checkpoint (see space.Space)."""
 
-    def __init__(self, identity: str, backbone_identity: str, img_head: list[tuple[np.ndarray, np.ndarray]],
-                 txt_head: list[tuple[np.ndarray, np.ndarray]], labels: list[str], classifiers: np.ndarray,
-                 gcn: dict[str, np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        identity: str,
+        backbone_identity: str,
+        img_head: list[tuple[np.ndarray, np.ndarray]],
+        txt_head: list[tuple[np.ndarray, np.ndarray]],
+        labels: list[str],
+        classifiers: np.ndarray,
+        gcn: dict[str, np.ndarray] | None = None,
+    ) -> None:
         self.identity = identity
         self.backbone_identity = backbone_identity
         self._img, self._txt = img_head, txt_head

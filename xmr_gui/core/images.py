@@ -112,9 +112,7 @@ def load_image(path: str | os.PathLike[str], min_side: int = 0) -> Image.Image:
         if width <= 0 or height <= 0:
             raise ImageSkipped(f"invalid dimensions {width}x{height}")
         if width * height > MAX_PIXELS:
-            raise ImageSkipped(
-                f"too large: {width}x{height} pixels is over the {MAX_PIXELS // 1_000_000} MP cap"
-            )
+            raise ImageSkipped(f"too large: {width}x{height} pixels is over the {MAX_PIXELS // 1_000_000} MP cap")
         if min_side and im.format == "JPEG" and min(width, height) >= 2 * min_side:
             im.draft("RGB", (min_side, min_side))
         try:

@@ -110,8 +110,9 @@ def _load(found: Found, size: int) -> np.ndarray | str:
     return pixels
 
 
-def _prefetch(items: Iterable[Found], size: int, pool: ThreadPoolExecutor, window: int
-              ) -> Iterator[tuple[Found, np.ndarray | str]]:
+def _prefetch(
+    items: Iterable[Found], size: int, pool: ThreadPoolExecutor, window: int
+) -> Iterator[tuple[Found, np.ndarray | str]]:
     """Decode ahead in the pool, in order, at most `window` files in flight."""
     pending: deque[tuple[Found, Future[np.ndarray | str]]] = deque()
     source = iter(items)
@@ -153,8 +154,9 @@ def index_folder(
             row = known.get(found.path)
             if row is None:
                 todo.append(found)
-            elif ((row.size, row.mtime_ns) != (found.size, found.mtime_ns)
-                  or (found.problem and row.status != "skipped")):
+            elif (row.size, row.mtime_ns) != (found.size, found.mtime_ns) or (
+                found.problem and row.status != "skipped"
+            ):
                 todo.append(found)
             else:
                 report.unchanged += 1
@@ -173,9 +175,18 @@ def index_folder(
     return report
 
 
-def _encode_all(lib: Library, todo: list[Found], known: dict[str, FileRow], report: IndexReport, batch_size: int,
-                workers: int, on_progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
-                save_every: float, started: float) -> None:
+def _encode_all(
+    lib: Library,
+    todo: list[Found],
+    known: dict[str, FileRow],
+    report: IndexReport,
+    batch_size: int,
+    workers: int,
+    on_progress: Callable[[Progress], None] | None,
+    cancel: threading.Event | None,
+    save_every: float,
+    started: float,
+) -> None:
     encoder = lib.encoder
     size = encoder.image_size
     last_save = time.perf_counter()
@@ -194,8 +205,9 @@ def _encode_all(lib: Library, todo: list[Found], known: dict[str, FileRow], repo
         with lib.catalog.transaction():
             if lib.catalog.get_meta("dim") is None:
                 lib.catalog.set_meta("dim", str(feats.shape[1]))
-            ids = [lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v)
-                   for (f, _), v in zip(batch, feats, strict=False)]
+            ids = [
+                lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v) for (f, _), v in zip(batch, feats, strict=False)
+            ]
         lib.index.add(np.asarray(ids), lib.space.images(feats))
         for f, _ in batch:
             if f.path in known:

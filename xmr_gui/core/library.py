@@ -1,8 +1,8 @@
 """A library = one database folder: the catalog, the HNSW index derived from it, and the model that built it.
 
-    db/catalog.sqlite      files + backbone vectors + meta (folder, model spec)
-    db/index-<space>.*     HNSW graph over vectors in the search space (raw backbone or a checkpoint's space)
-    db/write.lock          held while indexing, so two writers never interleave
+db/catalog.sqlite      files + backbone vectors + meta (folder, model spec)
+db/index-<space>.*     HNSW graph over vectors in the search space (raw backbone or a checkpoint's space)
+db/write.lock          held while indexing, so two writers never interleave
 """
 
 from __future__ import annotations
@@ -242,8 +242,7 @@ class Library:
 
     def save_index(self) -> None:
         if self._index is not None:
-            self._index.save(self.db_dir, self._index_stem(),
-                             {"seq": self.catalog.seq, "space": self.space.identity})
+            self._index.save(self.db_dir, self._index_stem(), {"seq": self.catalog.seq, "space": self.space.identity})
             self._dirty = False
 
     # -- locking ------------------------------------------------------------------------------
@@ -288,6 +287,10 @@ def most_recent_library() -> Path | None:
 
 
 def library_summary(lib: Library) -> dict[str, object]:
-    return {"folder": lib.folder, "db": str(lib.db_dir), "model": lib.spec.describe(),
-            "indexed": lib.catalog.count("indexed"), "skipped": lib.catalog.count("skipped")}
-
+    return {
+        "folder": lib.folder,
+        "db": str(lib.db_dir),
+        "model": lib.spec.describe(),
+        "indexed": lib.catalog.count("indexed"),
+        "skipped": lib.catalog.count("skipped"),
+    }

@@ -85,13 +85,15 @@ class LabelGCN(nn.Module):
         self.conv1 = GCNConv(d_in, hidden, add_self_loops=False, normalize=True)
         self.conv2 = GCNConv(hidden, d_out, add_self_loops=False, normalize=True)
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
-                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         h = F.leaky_relu(self.conv1(x, edge_index, edge_weight), 0.2)
         return cast(torch.Tensor, self.conv2(h, edge_index, edge_weight))  # torch_geometric is untyped
 
-    def last_layer_parts(self, x: torch.Tensor, edge_index: torch.Tensor,
-                         edge_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def last_layer_parts(
+        self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(messages M = H¹W¹ (C, d), bias b): the output is Â M + b, so label i's score for z splits into
         Σ_j Â_ij (z · M_j) — how much each neighbour j lifted label i."""
         h = F.leaky_relu(self.conv1(x, edge_index, edge_weight), 0.2)
@@ -104,8 +106,15 @@ class SharedSpaceModel(nn.Module):
     edge_index: torch.Tensor
     edge_weight: torch.Tensor
 
-    def __init__(self, cfg: TrainConfig, d_img: int, d_txt: int, label_inputs: np.ndarray,
-                 edge_index: np.ndarray, edge_weight: np.ndarray) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        d_img: int,
+        d_txt: int,
+        label_inputs: np.ndarray,
+        edge_index: np.ndarray,
+        edge_weight: np.ndarray,
+    ) -> None:
         super().__init__()
         self.cfg = cfg
         self.img_head = head(d_img, cfg.hidden, cfg.dim, cfg.dropout)
@@ -126,8 +135,9 @@ class SharedSpaceModel(nn.Module):
             return self.free_classifiers
         return cast(torch.Tensor, self.gcn(self.label_inputs, self.edge_index, self.edge_weight))
 
-    def forward(self, img_feats: torch.Tensor, txt_feats: torch.Tensor, labels: torch.Tensor,
-                pseudo: torch.Tensor | None = None) -> Forward:
+    def forward(
+        self, img_feats: torch.Tensor, txt_feats: torch.Tensor, labels: torch.Tensor, pseudo: torch.Tensor | None = None
+    ) -> Forward:
         img = F.normalize(self.img_head(img_feats), dim=-1)
         txt = F.normalize(self.txt_head(txt_feats), dim=-1)
         classifiers = self.classifiers()
@@ -135,10 +145,18 @@ class SharedSpaceModel(nn.Module):
         # USSL's multi-label node: joined to its labels in the label–multi-label graph, it aggregates them.
         weights = labels / labels.sum(1, keepdim=True).clamp_min(1)
         set_nodes = weights @ classifiers
-        return Forward(img=img, txt=txt, labels=labels, classifiers=classifiers, modality_logits=modality,
-                       set_nodes=set_nodes, pseudo=pseudo)
+        return Forward(
+            img=img,
+            txt=txt,
+            labels=labels,
+            classifiers=classifiers,
+            modality_logits=modality,
+            set_nodes=set_nodes,
+            pseudo=pseudo,
+        )
 
     def head_arrays(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
         seq = self.img_head if which == "img" else self.txt_head
-        return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy())
-                for m in seq if isinstance(m, nn.Linear)]
+        return [
+            (m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy()) for m in seq if isinstance(m, nn.Linear)
+        ]

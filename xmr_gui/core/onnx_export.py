@@ -57,12 +57,22 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
     kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
     try:
         with torch.no_grad():
-            torch.onnx.export(Visual(), (torch.zeros(2, enc.image_size, enc.image_size, 3, dtype=torch.uint8),),
-                              str(tmp / "visual.onnx"), input_names=["pixels"],
-                              dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
-            torch.onnx.export(Text(), (torch.zeros(2, context, dtype=torch.long),), str(tmp / "text.onnx"),
-                              input_names=["tokens"],
-                              dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}}, **kw)
+            torch.onnx.export(
+                Visual(),
+                (torch.zeros(2, enc.image_size, enc.image_size, 3, dtype=torch.uint8),),
+                str(tmp / "visual.onnx"),
+                input_names=["pixels"],
+                dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}},
+                **kw,
+            )
+            torch.onnx.export(
+                Text(),
+                (torch.zeros(2, context, dtype=torch.long),),
+                str(tmp / "text.onnx"),
+                input_names=["tokens"],
+                dynamic_axes={"tokens": {0: "batch"}, "vectors": {0: "batch"}},
+                **kw,
+            )
         towers = ["visual.onnx", "text.onnx"]
         if spec.precision == "int8":
             quantize_visual(tmp / "visual.onnx", tmp / "visual.int8.onnx")
@@ -70,9 +80,15 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
         for name in towers:
             externalize(tmp / name)
         files = towers + [f"{name}.data" for name in towers]
-        meta = {"format": FORMAT, "identity": spec.identity(), "image_size": enc.image_size, "dim": enc.dim,
-                "context_length": context, "precision": spec.precision,
-                "sha256": {name: file_digest(tmp / name) for name in files}}
+        meta = {
+            "format": FORMAT,
+            "identity": spec.identity(),
+            "image_size": enc.image_size,
+            "dim": enc.dim,
+            "context_length": context,
+            "precision": spec.precision,
+            "sha256": {name: file_digest(tmp / name) for name in files},
+        }
         (tmp / "meta.json").write_text(json.dumps(meta))
         if out.exists():
             shutil.rmtree(out)

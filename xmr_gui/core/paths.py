@@ -16,8 +16,11 @@ def _base(kind: str) -> Path:
         return Path(home) / kind
     import platformdirs
 
-    getter = {"data": platformdirs.user_data_dir, "cache": platformdirs.user_cache_dir,
-              "config": platformdirs.user_config_dir}[kind]
+    getter = {
+        "data": platformdirs.user_data_dir,
+        "cache": platformdirs.user_cache_dir,
+        "config": platformdirs.user_config_dir,
+    }[kind]
     return Path(getter(APP, appauthor=False))
 
 
@@ -61,8 +64,10 @@ def shipped_demo_checkpoint() -> Path | None:
     """xmr-demo.xmr (trained on the demo world), if this install has it: inside a packaged app, in a source
     checkout (models/), or where a wheel installs its data files (PREFIX/share/xmr/models)."""
     bundle = bundle_dir()
-    for folder in ([bundle / "models"] if bundle else []) + [Path(__file__).resolve().parents[2] / "models",
-                                                             Path(sys.prefix) / "share" / "xmr" / "models"]:
+    for folder in ([bundle / "models"] if bundle else []) + [
+        Path(__file__).resolve().parents[2] / "models",
+        Path(sys.prefix) / "share" / "xmr" / "models",
+    ]:
         if (folder / "xmr-demo.xmr").is_file():
             return folder / "xmr-demo.xmr"
     return None

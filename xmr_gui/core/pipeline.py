@@ -33,15 +33,22 @@ def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) 
     from .clip_torch import TorchClipEncoder, build_model
 
     model = build_model(ModelSpec(spec.model, "random", spec.config_json))
-    size = int(model.visual.image_size[0] if isinstance(model.visual.image_size, (tuple, list))
-               else model.visual.image_size)
+    size = int(
+        model.visual.image_size[0] if isinstance(model.visual.image_size, (tuple, list)) else model.visual.image_size
+    )
     with ThreadPoolExecutor(max_workers=2) as pool:
         pixels = np.stack(list(pool.map(lambda f: load_pixels(ds.root / f, size), ds.files)))
     import open_clip
 
     tokenizer = open_clip.get_tokenizer(spec.model)
-    train_backbone(model, tokenizer, ds, pixels, epochs,
-                   on_epoch=lambda e, loss: say(f"backbone epoch {e}/{epochs}: contrastive loss {loss:.4f}"))
+    train_backbone(
+        model,
+        tokenizer,
+        ds,
+        pixels,
+        epochs,
+        on_epoch=lambda e, loss: say(f"backbone epoch {e}/{epochs}: contrastive loss {loss:.4f}"),
+    )
     # Shipped in fp16 (half the size); round the live model the same way so the features the heads are trained
     # on are exactly the ones a user's index will get from the checkpoint.
     import torch
@@ -50,17 +57,26 @@ def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) 
         for t in model.state_dict().values():
             if t.is_floating_point():
                 t.copy_(t.half().float())
-    state = {k: (v.detach().cpu().numpy().astype(np.float16) if v.is_floating_point() else v.detach().cpu().numpy())
-             for k, v in model.state_dict().items()}
+    state = {
+        k: (v.detach().cpu().numpy().astype(np.float16) if v.is_floating_point() else v.detach().cpu().numpy())
+        for k, v in model.state_dict().items()
+    }
     sha = _tensor_sha(state)
     embedded = ModelSpec(spec.model, "embedded.xmr", spec.config_json)
     encoder = TorchClipEncoder(embedded, model=model, identity=embedded.with_embedded_weights(sha))
     return encoder, {"state": state, "sha": sha}
 
 
-def train_checkpoint(dataset: str | os.PathLike[str], cfg: TrainConfig, out: str | os.PathLike[str],
-                     spec: ModelSpec, backbone_epochs: int = 0, device: str = "auto", say: Say = print,
-                     on_epoch: Callable[[EpochLog, int], None] | None = None) -> dict[str, Any]:
+def train_checkpoint(
+    dataset: str | os.PathLike[str],
+    cfg: TrainConfig,
+    out: str | os.PathLike[str],
+    spec: ModelSpec,
+    backbone_epochs: int = 0,
+    device: str = "auto",
+    say: Say = print,
+    on_epoch: Callable[[EpochLog, int], None] | None = None,
+) -> dict[str, Any]:
     """Train and write a checkpoint; returns its metrics (test split, and the zero-shot baseline)."""
     ds = Dataset.load(dataset)
     backbone: dict[str, Any] | None = None
@@ -71,10 +87,14 @@ def train_checkpoint(dataset: str | os.PathLike[str], cfg: TrainConfig, out: str
     say(f"features: encoding {len(ds.files)} images and captions with {encoder.identity} (cached)")
     feats = compute_features(ds, encoder)
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
-    metrics = {"test": evaluate_split(result.model, ds, feats, "test"), "zero_shot_test": zero_shot(ds, feats, "test"),
-               "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-               "seconds_per_epoch": float(np.mean([h.seconds for h in result.history])),
-               "train_items": int(len(ds.split("train")))}
+    metrics = {
+        "test": evaluate_split(result.model, ds, feats, "test"),
+        "zero_shot_test": zero_shot(ds, feats, "test"),
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "seconds_per_epoch": float(np.mean([h.seconds for h in result.history])),
+        "train_items": int(len(ds.split("train"))),
+    }
     tensors = checkpoint_tensors(result)
     b_card = {"model": spec.model, "config_json": spec.config_json, "identity": encoder.identity}
     if backbone is not None:
@@ -82,17 +102,22 @@ def train_checkpoint(dataset: str | os.PathLike[str], cfg: TrainConfig, out: str
         tensors.update({f"backbone.{k}": v for k, v in backbone["state"].items()})
     else:
         b_card.update(weights=spec.weights)
-    card = {"backbone": b_card, "labels": ds.label_names,
-            "graph": {"tau": cfg.tau, "p": cfg.p, "counts": result.graph.counts.tolist()},
-            "dims": {"d_img": int(feats.img.shape[1]), "d_txt": int(feats.txt.shape[1]), "dim": cfg.dim},
-            "train_config": cfg.to_dict(), "metrics": metrics, "dataset": {"fingerprint": ds.fingerprint,
-                                                                          "items": len(ds.files)}}
+    card = {
+        "backbone": b_card,
+        "labels": ds.label_names,
+        "graph": {"tau": cfg.tau, "p": cfg.p, "counts": result.graph.counts.tolist()},
+        "dims": {"d_img": int(feats.img.shape[1]), "d_txt": int(feats.txt.shape[1]), "dim": cfg.dim},
+        "train_config": cfg.to_dict(),
+        "metrics": metrics,
+        "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
+    }
     save_checkpoint(out, tensors, card)
     return metrics
 
 
-def evaluate_checkpoint(path: str | os.PathLike[str], dataset: str | os.PathLike[str], split: str = "test",
-                        device: str = "auto") -> dict[str, dict[str, float]]:
+def evaluate_checkpoint(
+    path: str | os.PathLike[str], dataset: str | os.PathLike[str], split: str = "test", device: str = "auto"
+) -> dict[str, dict[str, float]]:
     """mAP / R@K of a checkpoint on a dataset split, beside the raw backbone on the same split."""
     ckpt = Checkpoint.load(path)
     ds = Dataset.load(dataset)
@@ -105,4 +130,3 @@ def evaluate_checkpoint(path: str | os.PathLike[str], dataset: str | os.PathLike
     space = ckpt.space()
     zi, zt = space.images(feats.img[idx]), space.texts(feats.txt[idx])
     return {"checkpoint": retrieval_report(zi, zt, ds.labels[idx]), "zero_shot": zero_shot(ds, feats, split)}
-

@@ -27,16 +27,18 @@ class QdrantIndex(LiveIds):
         self._folder, self._stem = Path(folder), stem
         self._client = QdrantClient(url=url) if url else QdrantClient(path=str(self._folder / f"{stem}.qdrant"))
         if not self._client.collection_exists(COLLECTION):
-            self._client.create_collection(COLLECTION, vectors_config=models.VectorParams(
-                size=dim, distance=models.Distance.COSINE))
+            self._client.create_collection(
+                COLLECTION, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
+            )
         self._live = self._read_ids()
 
     def _read_ids(self) -> set[int]:
         ids: set[int] = set()
         offset = None
         while True:
-            points, offset = self._client.scroll(COLLECTION, limit=10_000, offset=offset, with_payload=False,
-                                                 with_vectors=False)
+            points, offset = self._client.scroll(
+                COLLECTION, limit=10_000, offset=offset, with_payload=False, with_vectors=False
+            )
             ids.update(int(p.id) for p in points)
             if offset is None:
                 return ids
@@ -47,8 +49,11 @@ class QdrantIndex(LiveIds):
             return
         for start in range(0, len(ids), 2048):
             chunk = slice(start, start + 2048)
-            self._client.upsert(COLLECTION, points=self._models.Batch(
-                ids=[int(i) for i in ids[chunk]], vectors=vectors[chunk].tolist()), wait=True)
+            self._client.upsert(
+                COLLECTION,
+                points=self._models.Batch(ids=[int(i) for i in ids[chunk]], vectors=vectors[chunk].tolist()),
+                wait=True,
+            )
         self._live.update(int(i) for i in ids)
 
     def remove(self, ids: np.ndarray | list[int]) -> None:

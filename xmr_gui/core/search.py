@@ -86,8 +86,11 @@ def _hits(lib: Library, query: np.ndarray, k: int, min_score: float, exclude: st
         return []
     ids, scores = lib.index.search(query[None], k + (1 if exclude else 0))
     found = lib.catalog.paths_for(ids[0].tolist())
-    out = [Hit(float(s), p) for s, p in zip(scores[0], found, strict=False)
-           if p is not None and p != exclude and s >= min_score]
+    out = [
+        Hit(float(s), p)
+        for s, p in zip(scores[0], found, strict=False)
+        if p is not None and p != exclude and s >= min_score
+    ]
     return out[:k]
 
 
@@ -135,8 +138,9 @@ def label_vectors(lib: Library, labels: Sequence[str]) -> np.ndarray:
     return vectors
 
 
-def rank_labels(image: np.ndarray, labels: Sequence[str], vectors: np.ndarray, k: int,
-                min_score: float) -> list[LabelScore]:
+def rank_labels(
+    image: np.ndarray, labels: Sequence[str], vectors: np.ndarray, k: int, min_score: float
+) -> list[LabelScore]:
     return top_labels(vectors @ image, labels, k, min_score)
 
 
@@ -146,8 +150,13 @@ def top_labels(scores: np.ndarray, labels: Sequence[str], k: int, min_score: flo
     return [LabelScore(float(scores[i]), labels[i]) for i in order[: max(k, 0)] if scores[i] >= min_score]
 
 
-def describe(lib: Library, path: str | os.PathLike[str], labels: Sequence[str] | None = None, k: int = 10,
-             min_score: float = -1.0) -> list[LabelScore]:
+def describe(
+    lib: Library,
+    path: str | os.PathLike[str],
+    labels: Sequence[str] | None = None,
+    k: int = 10,
+    min_score: float = -1.0,
+) -> list[LabelScore]:
     """Labels that best describe the photo at `path`, best first.
 
     With a checkpoint and no vocabulary given, the scores are the GCN label classifiers' probabilities.

@@ -109,14 +109,16 @@ class Session:
         return self.library
 
     # -- work ---------------------------------------------------------------------------------
-    def index(self, on_progress: Callable[[Progress], None] | None = None,
-              cancel: threading.Event | None = None) -> IndexReport:
+    def index(
+        self, on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None
+    ) -> IndexReport:
         from .indexer import index_folder
 
         with self._lock:
             lib = self._lib()
-            return index_folder(lib, lib.folder, batch_size=self.choice.batch_size, on_progress=on_progress,
-                                cancel=cancel)
+            return index_folder(
+                lib, lib.folder, batch_size=self.choice.batch_size, on_progress=on_progress, cancel=cancel
+            )
 
     def warm_up(self) -> str:
         """Load the encoder (the slow imports) ahead of the first query; returns its identity."""
@@ -193,9 +195,13 @@ class Session:
         if lib is None:
             return {"folder": None}
         ckpt = lib.checkpoint
-        return {"folder": lib.folder, "indexed": len(lib.index) if lib._index is not None else lib.catalog.count(),
-                "skipped": lib.catalog.count("skipped"), "model": lib.spec.describe(),
-                "checkpoint": str(ckpt.path) if ckpt else None}
+        return {
+            "folder": lib.folder,
+            "indexed": len(lib.index) if lib._index is not None else lib.catalog.count(),
+            "skipped": lib.catalog.count("skipped"),
+            "model": lib.spec.describe(),
+            "checkpoint": str(ckpt.path) if ckpt else None,
+        }
 
     def skipped(self) -> list[tuple[str, str]]:
         return self._lib().catalog.skipped()

@@ -51,9 +51,13 @@ def project(model: SharedSpaceModel, img: np.ndarray, txt: np.ndarray) -> tuple[
     return zi, zt
 
 
-def train_space(ds: Dataset, feats: Features, cfg: TrainConfig,
-                on_epoch: Callable[[EpochLog, int], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> TrainResult:
+def train_space(
+    ds: Dataset,
+    feats: Features,
+    cfg: TrainConfig,
+    on_epoch: Callable[[EpochLog, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
     """Train heads + GCN with the config's losses; early stopping on validation mAP (average of both ways)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -76,7 +80,7 @@ def train_space(ds: Dataset, feats: Features, cfg: TrainConfig,
         order = rng.permutation(train_idx)
         total, batches = 0.0, 0
         for start in range(0, len(order), cfg.batch_size):
-            b = torch.as_tensor(order[start:start + cfg.batch_size])
+            b = torch.as_tensor(order[start : start + cfg.batch_size])
             if len(b) < 2:
                 continue
             out = model(img[b], txt[b], Y[b], pseudo_emb[b] @ pseudo_emb[b].T)
@@ -139,8 +143,17 @@ def checkpoint_tensors(result: TrainResult) -> dict[str, np.ndarray]:
 
 
 # -- the demo backbone: a small open_clip model trained from scratch (CLIP loss) ---------------
-def train_backbone(model: Any, tokenizer: Any, ds: Dataset, pixels: np.ndarray, epochs: int, batch_size: int = 128,
-                   lr: float = 1e-3, seed: int = 0, on_epoch: Callable[[int, float], None] | None = None) -> Any:
+def train_backbone(
+    model: Any,
+    tokenizer: Any,
+    ds: Dataset,
+    pixels: np.ndarray,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> Any:
     """Contrastive image–caption training of an open_clip `model` on the dataset's train split.
 
     pixels: uint8 (N, S, S, 3) of every dataset image (already decoded); augmentation: random flips.
@@ -160,7 +173,7 @@ def train_backbone(model: Any, tokenizer: Any, ds: Dataset, pixels: np.ndarray, 
     for epoch in range(1, epochs + 1):
         order, total, n = rng.permutation(idx), 0.0, 0
         for start in range(0, len(order) - batch_size + 1, batch_size):
-            b = order[start:start + batch_size]
+            b = order[start : start + batch_size]
             x = torch.from_numpy(pixels[b]).permute(0, 3, 1, 2).float()
             flip = torch.from_numpy(rng.random(len(b)) < 0.5)
             x[flip] = x[flip].flip(-1)
@@ -169,11 +182,14 @@ def train_backbone(model: Any, tokenizer: Any, ds: Dataset, pixels: np.ndarray, 
             scale = model.logit_scale.exp().clamp(max=100)
             logits = scale * img @ txt.T
             # Captions of items with the same label set are not negatives of each other.
-            same = torch.as_tensor((ds.labels[b] @ ds.labels[b].T) == ds.labels[b].sum(1)[:, None]) & \
-                torch.as_tensor((ds.labels[b] @ ds.labels[b].T) == ds.labels[b].sum(1)[None, :])
+            same = torch.as_tensor((ds.labels[b] @ ds.labels[b].T) == ds.labels[b].sum(1)[:, None]) & torch.as_tensor(
+                (ds.labels[b] @ ds.labels[b].T) == ds.labels[b].sum(1)[None, :]
+            )
             target = same.float() / same.float().sum(1, keepdim=True)
-            loss = (torch.sum(-target * logits.log_softmax(1), 1).mean()
-                    + torch.sum(-target.T * logits.T.log_softmax(1), 1).mean()) / 2
+            loss = (
+                torch.sum(-target * logits.log_softmax(1), 1).mean()
+                + torch.sum(-target.T * logits.T.log_softmax(1), 1).mean()
+            ) / 2
             opt.zero_grad()
             loss.backward()
             opt.step()

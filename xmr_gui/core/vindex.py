@@ -92,8 +92,9 @@ class VectorIndex(LiveIds):
         self.dim = dim
         self.params = params
         self._index = hnswlib.Index(space="ip", dim=dim)
-        self._index.init_index(max_elements=max(capacity, 16), M=params.M,
-                               ef_construction=params.ef_construction, random_seed=100)
+        self._index.init_index(
+            max_elements=max(capacity, 16), M=params.M, ef_construction=params.ef_construction, random_seed=100
+        )
         self._index.set_ef(params.ef)
         self._live: set[int] = set()
 
@@ -154,8 +155,13 @@ class VectorIndex(LiveIds):
         atomic_write(graph, lambda tmp: self._index.save_index(tmp))
         live = np.fromiter(sorted(self._live), dtype=np.int64, count=len(self._live))
         atomic_write(ids_file, lambda tmp: save_npy(tmp, live))
-        body = {"generation": generation, "dim": self.dim, "params": asdict(self.params), "count": len(self),
-                **(meta or {})}
+        body = {
+            "generation": generation,
+            "dim": self.dim,
+            "params": asdict(self.params),
+            "count": len(self),
+            **(meta or {}),
+        }
         atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(body)))
         for stale in folder.glob(f"{stem}-*"):
             if not stale.name.startswith(f"{stem}-{generation}."):

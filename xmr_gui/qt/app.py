@@ -13,8 +13,10 @@ SELF_TEST_QUERY = "a beach with sea and sand"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xmr-gui", description="The xmr window: index a photo folder, search it by "
-                                "text or by photo, and inspect the model.")
+    p = argparse.ArgumentParser(
+        prog="xmr-gui",
+        description="The xmr window: index a photo folder, search it by text or by photo, and inspect the model.",
+    )
     from .. import __version__
 
     p.add_argument("--version", action="version", version=f"xmr {__version__}")
@@ -22,11 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="trained .xmr checkpoint to search with")
     p.add_argument("--query", metavar="TEXT", help="run this text search once the folder is indexed")
     p.add_argument("--image", metavar="PHOTO", help="once indexed, show photos similar to PHOTO and its labels")
-    p.add_argument("--tab", choices=("photos", "graph", "map"), default="photos",
-                   help="which view to show once the folder is indexed")
-    p.add_argument("--self-test", action="store_true",
-                   help="open the real window on the demo, index it, run one text search, print the top result "
-                        "(score<TAB>path) as the last line and exit 0 (offscreen when there is no display)")
+    p.add_argument(
+        "--tab",
+        choices=("photos", "graph", "map"),
+        default="photos",
+        help="which view to show once the folder is indexed",
+    )
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the real window on the demo, index it, run one text search, print the top result "
+        "(score<TAB>path) as the last line and exit 0 (offscreen when there is no display)",
+    )
     return p
 
 
@@ -93,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _queue_first_queries(window, args) -> None:  # type: ignore[no-untyped-def]
     """--query / --image: run once, after the first indexing finishes."""
+
     def run(_report) -> None:  # type: ignore[no-untyped-def]
         window.indexing_done.disconnect(run)
         if args.image:

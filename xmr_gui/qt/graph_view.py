@@ -130,25 +130,35 @@ class GraphView(QWidget):
         B, A = g.binary, g.reweighted
         src, dst = np.nonzero(B)
         widths = 1 + 10 * A[src, dst]
-        pens = np.array([(90, 120, 200, 170, w) for w in widths],
-                        dtype=[("red", np.ubyte), ("green", np.ubyte), ("blue", np.ubyte), ("alpha", np.ubyte),
-                               ("width", float)])
-        self.edges.setData(pos=self.pos, adj=np.stack([src, dst], 1) if len(src) else np.zeros((0, 2), int),
-                           pen=pens if len(src) else None, size=0, symbolPen=None, symbolBrush=None)
+        pens = np.array(
+            [(90, 120, 200, 170, w) for w in widths],
+            dtype=[("red", np.ubyte), ("green", np.ubyte), ("blue", np.ubyte), ("alpha", np.ubyte), ("width", float)],
+        )
+        self.edges.setData(
+            pos=self.pos,
+            adj=np.stack([src, dst], 1) if len(src) else np.zeros((0, 2), int),
+            pen=pens if len(src) else None,
+            size=0,
+            symbolPen=None,
+            symbolBrush=None,
+        )
         freq = g.frequencies.astype(float)
         sizes = 10 + 30 * np.sqrt(freq / max(freq.max(), 1))
-        brushes = [pg.mkBrush(250, 120, 40) if i == self.selected else pg.mkBrush(250, 185, 70)
-                   for i in range(len(freq))]
-        self.nodes.setData(pos=self.pos, size=sizes, brush=brushes, pen=pg.mkPen(90, 60, 20),
-                           data=list(range(len(freq))))
+        brushes = [
+            pg.mkBrush(250, 120, 40) if i == self.selected else pg.mkBrush(250, 185, 70) for i in range(len(freq))
+        ]
+        self.nodes.setData(
+            pos=self.pos, size=sizes, brush=brushes, pen=pg.mkPen(90, 60, 20), data=list(range(len(freq)))
+        )
         self.edge_label.setText(f"{g.n_edges} edges (P(j|i) ≥ τ)")
         self._update_table()
         self.graph_changed.emit(g.n_edges)
 
     def _select(self, i: int) -> None:
         self.selected = i
-        self.selected_label.setText(f"selected: <b>{self.graph.labels[i]}</b> "
-                                    f"({int(self.graph.graph.frequencies[i])} items)")
+        self.selected_label.setText(
+            f"selected: <b>{self.graph.labels[i]}</b> ({int(self.graph.graph.frequencies[i])} items)"
+        )
         self._redraw()
         self._update_neighbours()
 
@@ -164,8 +174,9 @@ class GraphView(QWidget):
     def _update_neighbours(self) -> None:
         which = "before" if self.before.isChecked() else "after"
         near = self.graph.neighbours(self.selected, which)
-        self.neighbours.setText(", ".join(f"{n} ({s:.2f})" for n, s in near) if near
-                                else "(open a checkpoint to compare embeddings)")
+        self.neighbours.setText(
+            ", ".join(f"{n} ({s:.2f})" for n, s in near) if near else "(open a checkpoint to compare embeddings)"
+        )
 
     def neighbour_names(self, which: str) -> list[str]:
         return [n for n, _ in self.graph.neighbours(self.selected, which)]
@@ -182,5 +193,7 @@ class GraphView(QWidget):
             i = int(points[0].data())
             P = self.graph.graph.probabilities[i]
             top = [f"{self.graph.labels[j]} {P[j]:.2f}" for j in np.argsort(-P)[:4] if P[j] > 0]
-            self.nodes.setToolTip(f"{self.graph.labels[i]}: {int(self.graph.graph.frequencies[i])} items\n"
-                                  f"top neighbours: {', '.join(top)}")
+            self.nodes.setToolTip(
+                f"{self.graph.labels[i]}: {int(self.graph.graph.frequencies[i])} items\n"
+                f"top neighbours: {', '.join(top)}"
+            )

@@ -95,8 +95,9 @@ class MainWindow(QMainWindow):
         self.search_box.returnPressed.connect(self._on_search)
         bar.addWidget(self.search_box)
         self.compare_box = QCheckBox("Compare raw vs checkpoint")
-        self.compare_box.setToolTip("Run the query in the backbone's own space (zero-shot) and in the checkpoint's "
-                                    "learned space, side by side")
+        self.compare_box.setToolTip(
+            "Run the query in the backbone's own space (zero-shot) and in the checkpoint's learned space, side by side"
+        )
         self.compare_box.toggled.connect(self._on_compare_toggled)
         bar.addWidget(self.compare_box)
         bar.addWidget(QLabel("  min score "))
@@ -128,8 +129,10 @@ class MainWindow(QMainWindow):
         self.welcome = QWidget()
         w = QVBoxLayout(self.welcome)
         w.addStretch()
-        hello = QLabel("<h2>xmr — search your photos by text, or by photo</h2>"
-                       "<p>Open a folder (Ctrl+O) or drop one here. Not sure? Try the built-in demo world.</p>")
+        hello = QLabel(
+            "<h2>xmr — search your photos by text, or by photo</h2>"
+            "<p>Open a folder (Ctrl+O) or drop one here. Not sure? Try the built-in demo world.</p>"
+        )
         hello.setAlignment(Qt.AlignmentFlag.AlignCenter)
         w.addWidget(hello)
         self.demo_button = QPushButton("Open the demo")
@@ -180,8 +183,7 @@ class MainWindow(QMainWindow):
         self._action(model_menu, "Device and batch size…", self._on_model_settings)
         find = QAction(self)
         find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(lambda: (self.search_box.setFocus(),
-                                        self.search_box.selectAll()))  # type: ignore[func-returns-value]
+        find.triggered.connect(lambda: (self.search_box.setFocus(), self.search_box.selectAll()))  # type: ignore[func-returns-value]
         self.addAction(find)
         esc = QAction(self)
         esc.setShortcut(QKeySequence(Qt.Key.Key_Escape))
@@ -197,8 +199,14 @@ class MainWindow(QMainWindow):
         return action
 
     # -- tasks -------------------------------------------------------------------------------
-    def _start(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None],
-               with_progress: bool = False, on_progress: Callable[[Any], None] | None = None) -> Task:
+    def _start(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_result: Callable[[Any], None],
+        with_progress: bool = False,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> Task:
         task = run_task(fn, *args, with_progress=with_progress, start=False)
         # Bound methods of this window are delivered on the GUI thread (queued); callbacks are looked up there.
         self._tasks[task.signals] = (task, on_result, on_progress)
@@ -262,8 +270,9 @@ class MainWindow(QMainWindow):
         self.progress.setFormat("preparing …")
         self.cancel_button.setVisible(True)
         self._index_started = time.perf_counter()
-        self._index_task = self._start(self.session.index, on_result=self._on_indexed, with_progress=True,
-                                       on_progress=self._on_index_progress)
+        self._index_task = self._start(
+            self.session.index, on_result=self._on_indexed, with_progress=True, on_progress=self._on_index_progress
+        )
 
     def _on_index_progress(self, p: Progress) -> None:
         self.progress.setRange(0, max(p.total, 1))
@@ -279,8 +288,11 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(False)
         c = report.counts()
         verb = "Cancelled" if report.cancelled else "Indexed"
-        self.statusBar().showMessage(f"{verb}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged, "
-                                     f"{c['removed']} removed, {c['skipped']} skipped ({report.seconds:.1f} s)", 15000)
+        self.statusBar().showMessage(
+            f"{verb}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged, "
+            f"{c['removed']} removed, {c['skipped']} skipped ({report.seconds:.1f} s)",
+            15000,
+        )
         self._update_status()
         if self.search_box.text().strip():
             self._on_search()
@@ -316,8 +328,10 @@ class MainWindow(QMainWindow):
         self._describe(path)
 
     def _describe(self, path: str) -> None:
-        self._start(lambda: (self.session.describe(path, 10), make_thumbnail(path)),
-                    on_result=lambda out: self._show_description(path, *out))
+        self._start(
+            lambda: (self.session.describe(path, 10), make_thumbnail(path)),
+            on_result=lambda out: self._show_description(path, *out),
+        )
 
     def _show_description(self, path: str, rows: list[Any], image: Any) -> None:
         self.describe_panel.show_labels(path, rows, QPixmap.fromImage(image) if image is not None else None)
@@ -460,9 +474,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("checkpoint", str(ckpt.path))
         card = ckpt.card
         metrics = card.get("metrics", {}).get("test", {})
-        text = (f"<b>{ckpt.path.name}</b><br>backbone: {card['backbone']['model']} ({card['backbone']['weights']})"
-                f"<br>{len(ckpt.labels)} labels: {', '.join(ckpt.labels)}<br>"
-                + "<br>".join(f"{k}: {v:.4f}" for k, v in metrics.items()))
+        text = (
+            f"<b>{ckpt.path.name}</b><br>backbone: {card['backbone']['model']} ({card['backbone']['weights']})"
+            f"<br>{len(ckpt.labels)} labels: {', '.join(ckpt.labels)}<br>"
+            + "<br>".join(f"{k}: {v:.4f}" for k, v in metrics.items())
+        )
         self.statusBar().showMessage(f"Checkpoint {ckpt.path.name} loaded", 8000)
         self._update_status()
         if not os.environ.get("XMR_GUI_NO_DIALOGS"):

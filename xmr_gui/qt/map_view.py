@@ -29,8 +29,18 @@ if TYPE_CHECKING:
     from ..core.embedding_map import MapData
 
 SYMBOLS = {"image": "o", "label": "t", "text": "star"}
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+PALETTE = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+]
 
 
 class MapView(QWidget):
@@ -123,11 +133,17 @@ class MapView(QWidget):
             symbols.append(SYMBOLS[kind])
             sizes.append(7 if kind == "image" else 14 if kind == "label" else 20)
         pens = [pg.mkPen(30, 30, 30) if kind != "image" else None for kind in self.data.kinds]
-        self.scatter.setData(pos=self.data.xy, brush=brushes, symbol=symbols, size=sizes, pen=pens,
-                             data=np.arange(len(self.data)))
-        swatches = ([f'<span style="color: rgb{PALETTE[index[n] % len(PALETTE)]}">■</span> {html.escape(n)}'
-                     for n in names[:24]] if key == "first label" else
-                    [f'<span style="color: rgb(220, 50, 50)">■</span> {html.escape(key)}'])
+        self.scatter.setData(
+            pos=self.data.xy, brush=brushes, symbol=symbols, size=sizes, pen=pens, data=np.arange(len(self.data))
+        )
+        swatches = (
+            [
+                f'<span style="color: rgb{PALETTE[index[n] % len(PALETTE)]}">■</span> {html.escape(n)}'
+                for n in names[:24]
+            ]
+            if key == "first label"
+            else [f'<span style="color: rgb(220, 50, 50)">■</span> {html.escape(key)}']
+        )
         self.legend.setText("● photo   ▲ label embedding   ★ text query     " + "  ".join(swatches))
 
     # -- hover, click, box -------------------------------------------------------------------
@@ -183,8 +199,12 @@ class MapView(QWidget):
         if self.data is None or self.data.xy is None:
             return []
         xy = self.data.xy
-        inside = ((xy[:, 0] >= min(x0, x1)) & (xy[:, 0] <= max(x0, x1))
-                  & (xy[:, 1] >= min(y0, y1)) & (xy[:, 1] <= max(y0, y1)))
+        inside = (
+            (xy[:, 0] >= min(x0, x1))
+            & (xy[:, 0] <= max(x0, x1))
+            & (xy[:, 1] >= min(y0, y1))
+            & (xy[:, 1] <= max(y0, y1))
+        )
         self.selection = [i for i in np.nonzero(inside)[0] if self.data.kinds[i] == "image"]
         paths = [self.data.refs[i] for i in self.selection]
         self.photos_selected.emit(paths)

@@ -154,5 +154,6 @@ class DescribePanel(QWidget):
 
     def labels(self) -> list[str]:
         # topLevelItem(i) is never None for i < topLevelItemCount()
-        return [cast(QTreeWidgetItem, self.table.topLevelItem(i)).text(0)
-                for i in range(self.table.topLevelItemCount())]
+        return [
+            cast(QTreeWidgetItem, self.table.topLevelItem(i)).text(0) for i in range(self.table.topLevelItemCount())
+        ]

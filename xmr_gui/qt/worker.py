@@ -59,8 +59,14 @@ class Task(QRunnable):
             self.signals.finished.emit()
 
 
-def run_task(fn: Callable[..., Any], *args: Any, with_progress: bool = False, pool: QThreadPool | None = None,
-             start: bool = True, **kwargs: Any) -> Task:
+def run_task(
+    fn: Callable[..., Any],
+    *args: Any,
+    with_progress: bool = False,
+    pool: QThreadPool | None = None,
+    start: bool = True,
+    **kwargs: Any,
+) -> Task:
     """A Task for fn(*args); started at once unless `start` is false (connect first, then `task.start()`)."""
     task = Task(fn, *args, with_progress=with_progress, **kwargs)
     task.pool = pool or QThreadPool.globalInstance()

@@ -9,8 +9,9 @@ from torch import nn
 from .base import Forward, zero_like
 
 
-def circle_per_anchor(sim: torch.Tensor, pos: torch.Tensor, m: float,
-                      gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
+def circle_per_anchor(
+    sim: torch.Tensor, pos: torch.Tensor, m: float, gamma: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Circle loss (Sun et al. 2020) of each row of `sim` (B, B'); rows without a positive or negative give 0."""
     neg = ~pos
     alpha_p = torch.clamp_min(1 + m - sim.detach(), 0)

@@ -17,6 +17,8 @@ class MultiLabelLoss(nn.Module):
     def forward(self, out: Forward) -> torch.Tensor:
         if out.classifiers is None:
             return zero_like(out.img)
-        losses = [F.binary_cross_entropy_with_logits(self.scale * z @ out.classifiers.T, out.labels)
-                  for z in (out.img, out.txt)]
+        losses = [
+            F.binary_cross_entropy_with_logits(self.scale * z @ out.classifiers.T, out.labels)
+            for z in (out.img, out.txt)
+        ]
         return torch.stack(losses).mean()
