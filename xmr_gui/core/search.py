@@ -86,9 +86,9 @@ def _hits(lib: Library, query: np.ndarray, k: int, min_score: float, exclude: st
         return []
     ids, scores = lib.index.search(query[None], k + (1 if exclude else 0))
     found = lib.catalog.paths_for(ids[0].tolist())
-    out = [
+    out = [  # compared as Python floats: a --min-score beyond float32's range must not overflow a cast
         Hit(float(s), p)
-        for s, p in zip(scores[0], found, strict=False)
+        for s, p in zip(scores[0].tolist(), found, strict=False)
         if p is not None and p != exclude and s >= min_score
     ]
     return out[:k]
