@@ -65,3 +65,21 @@ def test_save_keeps_one_generation_and_ignores_torn_temp(tmp_path):
     assert names == ["idx-2.hnsw", "idx-2.ids.npy", "idx.json"]
     loaded, _ = VectorIndex.load(tmp_path, "idx")
     assert 3 not in loaded.ids() and len(loaded) == 9
+
+
+def test_small_index_exact_search_sees_every_change():
+    """Below EXACT_BELOW the search is exact over a cached matrix: adds, replacements and removals must show."""
+    from xmr_gui.core.vindex import VectorIndex
+
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal((50, 16)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    ix = VectorIndex(16)
+    ix.add(np.arange(50), v)
+    assert ix.search(v[7], 1)[0][0, 0] == 7
+    ix.remove([7])
+    assert 7 not in ix.search(v[7], 50)[0][0]
+    ix.add(np.array([99]), v[7:8])
+    assert ix.search(v[7], 1)[0][0, 0] == 99
+    ix.add(np.array([99]), -v[7:8])  # replaced in place: now the farthest
+    assert ix.search(v[7], 50)[0][0, -1] == 99
