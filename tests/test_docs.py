@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,3 +26,20 @@ def test_cli_reference_is_current(tmp_path):
         )
     finally:
         (ROOT / "docs" / "cli.md").write_text(committed, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "target"),
+    [
+        ("appstreamcli", ["validate", "--no-net"], "packaging/io.github.xmr.metainfo.xml"),
+        ("desktop-file-validate", [], "packaging/xmr.desktop"),
+    ],
+)
+def test_desktop_metadata_validates(tool, args, target):
+    import shutil
+
+    exe = shutil.which(tool)
+    if exe is None:
+        pytest.skip(f"{tool} is not installed (Debian: appstream / desktop-file-utils)")
+    done = subprocess.run([exe, *args, str(ROOT / target)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
