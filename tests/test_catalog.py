@@ -6,7 +6,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from xmr_gui.core.catalog import VERSION, Catalog, CatalogError
+from xmr_gui.core.catalog import READABLE, VERSION, Catalog, CatalogError
 
 
 def test_schema_version_and_round_trip(tmp_path):
@@ -39,7 +39,7 @@ def test_non_utf8_paths_survive(tmp_path):
 
 def test_newer_schema_is_refused(tmp_path):
     db = sqlite3.connect(tmp_path / "c.sqlite")
-    db.execute(f"PRAGMA user_version={VERSION + 1}")
+    db.execute(f"PRAGMA user_version={READABLE + 1}")
     db.close()
     with pytest.raises(CatalogError, match="newer than this xmr"):
         Catalog(tmp_path / "c.sqlite")
@@ -58,3 +58,21 @@ def test_failed_transaction_rolls_back(tmp_path):
                 cat.put_skipped("/x.jpg", 1, 1, "r")
                 raise RuntimeError("boom")
         assert cat.files() == {}
+
+
+def test_fp16_storage_marks_the_schema_so_older_readers_refuse(tmp_path):
+    """An xmr that reads only float32 rows (schema v1) must refuse an fp16 library, not misread it."""
+    cat = Catalog(tmp_path / "c.sqlite")
+    cat.put_indexed("/p/a.jpg", 1, 1, np.ones(8, np.float32))
+    assert cat._db.execute("PRAGMA user_version").fetchone()[0] == VERSION == 1
+    cat.set_vector_storage("fp16")
+    cat.put_indexed("/p/b.jpg", 1, 1, np.full(8, 0.5, np.float32))
+    cat.close()
+    cat = Catalog(tmp_path / "c.sqlite")  # this xmr still reads it, both kinds of rows
+    assert cat._db.execute("PRAGMA user_version").fetchone()[0] == 2 <= READABLE
+    ids, vectors = cat.indexed_vectors(8)
+    assert np.allclose(vectors, [[1.0] * 8, [0.5] * 8])
+    cat.set_meta("dim", "8")
+    cat.clear()
+    assert cat.get_meta("dim") is None  # a model change forgets the vector size too
+    cat.close()

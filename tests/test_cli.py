@@ -233,7 +233,11 @@ def test_fp16_storage_halves_the_vectors_and_finds_the_same_photos(photos, tmp_p
     for storage in ("fp32", "fp16"):
         db = tmp_path / storage
         assert run(capsys, "index", str(photos), "--db", str(db), "--storage", storage, "-q", *TINY)[0] == 0
+        live = run(capsys, "search", "a blue square", "--db", str(db), "-k", "5")[1]
+        for part in db.glob("index-*"):  # searched again from an index rebuilt out of the stored vectors
+            part.unlink()
         results[storage] = run(capsys, "search", "a blue square", "--db", str(db), "-k", "5")[1]
+        assert results[storage] == live  # the index built while indexing holds what the catalog holds
         cat = Catalog(db / "catalog.sqlite")
         blobs[storage] = cat._db.execute("SELECT SUM(LENGTH(vector)) FROM files").fetchone()[0]
         cat.close()

@@ -153,3 +153,36 @@ def test_qdrant_backend_gives_the_same_results_as_hnsw(tmp_path, library, photos
         again.use_encoder(tiny_encoder)
         assert again.backend == "qdrant" and len(again.index) == 23
         consistent(again, photos)
+
+
+def test_heic_skipped_without_the_extra_is_retried_once_it_is_installed(tmp_path):
+    """A HEIC photo skipped for want of pillow-heif is indexed by the next run after `pip install 'xmr[heic]'`."""
+    import json
+    import subprocess
+    import sys
+
+    from xmr_gui.core.images import heif_supported
+
+    if not heif_supported():  # also registers the HEIF writer used below
+        pytest.skip("the heic extra (pillow-heif) is not installed")
+
+    photos = tmp_path / "photos"
+    write_photos(photos, 3)
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(photos / "phone.heic")
+    code = (
+        "import sys\n"
+        "if sys.argv[1] == 'without': sys.modules['pillow_heif'] = None  # as if the extra were not installed\n"
+        "from xmr_gui.cli import main\n"
+        f"raise SystemExit(main(['index', {str(photos)!r}, '--db', {str(tmp_path / 'db')!r}, '--json', '-q',"
+        " '--model', 'xmr-tiny', '--weights', 'random']))\n"
+    )
+    counts = []
+    for mode in ("without", "with", "with"):
+        done = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        counts.append(json.loads(done.stdout.splitlines()[-1]))
+        if mode == "without":
+            assert "install the heic extra" in done.stderr
+    assert counts[0]["skipped"] == 1 and counts[0]["added"] == 3
+    assert counts[1]["skipped"] == 0 and counts[1]["updated"] == 1  # retried, now readable
+    assert counts[2]["unchanged"] == 4  # and not retried again

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = 1
+VERSION = 1  # the schema this xmr creates
+# The newest schema it reads. v2 = v1 + fp16 vector rows; a library gets it only when fp16 storage is chosen, so
+# an older xmr (which reads only float32) refuses such a library with "upgrade xmr" instead of misreading it.
+READABLE = 2
 # Step-by-step migrations: MIGRATIONS[v] takes a database at version v to v + 1.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     0: (
@@ -68,7 +71,6 @@ class Catalog:
 
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self._dtype: type[np.floating] | None = None  # of vectors written; read from meta on first write
         if readonly and not self.path.exists():
             raise CatalogError(f"no catalog at {self.path}: index a folder first (`xmr index FOLDER`)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,9 +88,9 @@ class Catalog:
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > VERSION:
+        if version > READABLE:
             raise CatalogError(
-                f"catalog {self.path} has schema v{version}, newer than this xmr (v{VERSION}); upgrade xmr"
+                f"catalog {self.path} has schema v{version}, newer than this xmr reads (v{READABLE}); upgrade xmr"
             )
         while version < VERSION:
             with self.transaction():
@@ -139,13 +141,19 @@ class Catalog:
         if storage not in STORAGE_DTYPES:
             raise CatalogError(f"unknown vector storage {storage!r}: use fp32 or fp16")
         self.set_meta("vector_storage", storage)
-        self._dtype = STORAGE_DTYPES[storage]
+        if storage == "fp16" and self._db.execute("PRAGMA user_version").fetchone()[0] < 2:
+            self._db.execute("PRAGMA user_version = 2")
+
+    def as_stored(self, vectors: np.ndarray) -> np.ndarray:
+        """`vectors` as they will read back from this catalog (rounded through fp16 when that is the storage),
+        so an index built now holds exactly what a rebuild from the catalog would."""
+        dtype = STORAGE_DTYPES.get(self.vector_storage, np.float32)
+        return vectors if dtype == np.float32 else vectors.astype(dtype).astype(np.float32)
 
     def put_indexed(self, path: str, size: int, mtime_ns: int, vector: np.ndarray) -> int:
         """Insert or update one indexed file; returns its id (kept on update, so the index slot is reused)."""
-        if self._dtype is None:
-            self._dtype = STORAGE_DTYPES.get(self.vector_storage, np.float32)
-        blob = np.ascontiguousarray(vector, dtype=self._dtype).tobytes()
+        # The storage is read per row (one indexed SELECT), so a change made by another process applies at once.
+        blob = np.ascontiguousarray(vector, dtype=STORAGE_DTYPES.get(self.vector_storage, np.float32)).tobytes()
         return self._put(path, size, mtime_ns, "indexed", None, blob)
 
     def put_skipped(self, path: str, size: int, mtime_ns: int, reason: str) -> int:
@@ -177,8 +185,9 @@ class Catalog:
         self._db.executemany("DELETE FROM files WHERE id = ?", ((int(i),) for i in ids))
 
     def clear(self) -> None:
-        """Forget every file (the model changed, so every vector is stale)."""
+        """Forget every file (the model changed, so every vector is stale), and the vector size with them."""
         self._db.execute("DELETE FROM files")
+        self._db.execute("DELETE FROM meta WHERE key = 'dim'")
 
     def indexed_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64 (n,), vectors float32 (n, dim)) of every indexed file, in id order."""

@@ -6,6 +6,7 @@ under the user cache dir; a cached export that is stale, truncated or altered is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -13,7 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,12 +45,19 @@ def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("identity") != identity or meta.get("format") != FORMAT:
             return False
+        rehashed = False
         for name, digest in meta["sha256"].items():
             st = (folder / name).stat()
             seen = meta.get("stat", {}).get(name)
             if deep or seen != [st.st_size, st.st_mtime_ns]:
                 if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
                     return False
+                rehashed = rehashed or seen != [st.st_size, st.st_mtime_ns]
+        if rehashed:  # same bytes, new mtimes (a copy, a restore): trust the new stats from now on
+            try:
+                _record_stat(folder)
+            except OSError:
+                pass  # a read-only folder (a packaged app's bundle) is simply hashed again next time
         return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
@@ -65,6 +73,38 @@ def _record_stat(folder: Path) -> None:
     os.replace(tmp, folder / "meta.json")
 
 
+@contextlib.contextmanager
+def _export_lock(folder: Path) -> Iterator[None]:
+    """One process at a time makes or replaces an export (others wait, then find it made); without this a
+    second process could delete a folder the first has just memory-mapped."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; exports are still written to a temp folder and renamed
+        yield
+        return
+    with open(folder.parent / f".{folder.name}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_older_formats(folder: Path, identity: str) -> None:
+    """Exports of the same model in an earlier format (hundreds of MB each) are dead weight once this one exists."""
+    import shutil
+
+    for other in folder.parent.iterdir():
+        if other == folder or not other.is_dir() or other.name.startswith("."):
+            continue
+        try:
+            meta = json.loads((other / "meta.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if meta.get("identity") == identity and meta.get("format") != FORMAT:
+            shutil.rmtree(other, ignore_errors=True)
+
+
 def ensure_export(spec: ModelSpec) -> Path:
     """The cached ONNX export of `spec`, made (in a torch subprocess) when missing or invalid."""
     identity = spec.identity()
@@ -74,11 +114,19 @@ def ensure_export(spec: ModelSpec) -> Path:
             _record_stat(folder)  # an export from before stats were recorded: hashed once, trusted after
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
+    with _export_lock(folder):
+        if not _valid(folder, identity):  # another process may have made it while this one waited
+            _make_export(spec, identity, folder)
+            _remove_older_formats(folder, identity)
+    return folder
+
+
+def _make_export(spec: ModelSpec, identity: str, folder: Path) -> None:
     bundled = paths.bundle_dir()
     if bundled is not None and _valid(bundled / "onnx-exports" / folder.name, identity, deep=True):
         # a packaged app's export: copied into the cache once, then used like any other
         _install_copy(bundled / "onnx-exports" / folder.name, folder)
-        return folder
+        return
     if getattr(sys, "frozen", False):
         raise ModelError(
             f"this packaged xmr has no torch to export {spec.model} to ONNX; it serves the models it "
@@ -91,7 +139,6 @@ def ensure_export(spec: ModelSpec) -> Path:
     if done.returncode != 0 or not _valid(folder, identity, deep=True):
         raise ModelError(f"ONNX export of {spec.model} failed: {done.stderr.strip()[-600:]}")
     _record_stat(folder)
-    return folder
 
 
 def _install_copy(src: Path, dst: Path) -> None:
@@ -145,9 +192,15 @@ class OnnxClipEncoder:
                 # Prepacking copies every MatMul weight into MLAS's layout at load: it pays back over batches
                 # of images, not for a one-line query (measured: load 0.23 → 0.08 s, query 0.045 → 0.060 s).
                 options = self._text_options
-            self._sessions[name] = ort.InferenceSession(
-                str(self._folder / f"{name}.onnx"), options, providers=["CPUExecutionProvider"]
-            )
+            path = str(self._folder / f"{name}.onnx")
+            try:
+                self._sessions[name] = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # ORT's own error types (NoSuchFile, InvalidProtobuf, …)
+                if _valid(self._folder, self.identity, deep=True):
+                    raise ModelError(f"ONNX Runtime cannot load {path}: {exc}") from None
+                # damaged or replaced since this process checked it: rebuild (or wait for whoever is) and retry once
+                self._folder = ensure_export(self.spec)
+                self._sessions[name] = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         return self._sessions[name]
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -156,7 +157,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def _cuda_possible() -> bool:  # used by the window to offer CUDA only when it can exist
     """Without importing torch: no NVIDIA driver means no CUDA (so a CPU machine never pays for torch)."""
-    return os.path.exists("/proc/driver/nvidia/version") or os.name == "nt" or "torch" in __import__("sys").modules
+    return os.path.exists("/proc/driver/nvidia/version") or os.name == "nt" or "torch" in sys.modules
 
 
 def resolve_device(device: str) -> str:
@@ -216,7 +217,7 @@ def load_encoder(
             if runtime == "onnx":
                 raise ModelError(f"ONNX Runtime cannot be used here: {exc}") from None
         except ModelError:
-            if runtime == "onnx":
+            if runtime == "onnx" or getattr(sys, "frozen", False):  # a packaged app has no torch to fall back on
                 raise
             import logging
 

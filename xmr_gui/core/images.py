@@ -21,6 +21,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 HEIF_SUFFIXES = frozenset({".heic", ".heif"})
+HEIF_MISSING = "HEIC/HEIF photo: install the heic extra"  # how such skips begin; the indexer retries them
 
 
 @functools.cache
@@ -74,7 +75,7 @@ def _unidentified_reason(path: str | os.PathLike[str]) -> str:
     if size == 0:
         return "empty file (0 bytes)"
     if Path(path).suffix.lower() in HEIF_SUFFIXES and not heif_supported():
-        return "HEIC/HEIF photo: install the heic extra to read it (pip install 'xmr[heic]')"
+        return HEIF_MISSING + " to read it (pip install 'xmr[heic]'; the next index run retries it)"
     return "not an image (unrecognised file format)"
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .defaults import BATCH_SIZE
-from .images import ImageSkipped, is_image_name, load_pixels
+from .images import HEIF_MISSING, ImageSkipped, heif_supported, is_image_name, load_pixels
 from .library import Library
 
 if TYPE_CHECKING:
@@ -147,6 +147,7 @@ def index_folder(
     report = IndexReport()
     with lib.writing():
         known = lib.catalog.files()
+        retry = _now_readable(lib)
         todo: list[Found] = []
         on_disk: set[str] = set()
         for found in scan(folder):
@@ -154,8 +155,10 @@ def index_folder(
             row = known.get(found.path)
             if row is None:
                 todo.append(found)
-            elif (row.size, row.mtime_ns) != (found.size, found.mtime_ns) or (
-                found.problem and row.status != "skipped"
+            elif (
+                (row.size, row.mtime_ns) != (found.size, found.mtime_ns)
+                or (found.problem and row.status != "skipped")
+                or found.path in retry
             ):
                 todo.append(found)
             else:
@@ -173,6 +176,15 @@ def index_folder(
             lib.save_index()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _now_readable(lib: Library) -> set[str]:
+    """Skipped photos that this install can now read: HEIC/HEIF refused before the `heic` extra was installed."""
+    if not any(reason.startswith(HEIF_MISSING) for _, reason in lib.catalog.skipped()):
+        return set()
+    if not heif_supported():
+        return set()
+    return {path for path, reason in lib.catalog.skipped() if reason.startswith(HEIF_MISSING)}
 
 
 def _encode_all(
@@ -201,7 +213,7 @@ def _encode_all(
         nonlocal last_save, done
         if not batch:
             return
-        feats = encoder.encode_images(np.stack([pixels for _, pixels in batch]))
+        feats = lib.catalog.as_stored(encoder.encode_images(np.stack([pixels for _, pixels in batch])))
         with lib.catalog.transaction():
             if lib.catalog.get_meta("dim") is None:
                 lib.catalog.set_meta("dim", str(feats.shape[1]))

@@ -62,11 +62,15 @@ def bundle_dir() -> Path | None:
 
 def shipped_demo_checkpoint() -> Path | None:
     """xmr-demo.xmr (trained on the demo world), if this install has it: inside a packaged app, in a source
-    checkout (models/), or where a wheel installs its data files (PREFIX/share/xmr/models)."""
+    checkout (models/), or where a wheel installs its data files (PREFIX/share/xmr/models; ~/.local/share/... for
+    `pip install --user`)."""
+    import site
+
     bundle = bundle_dir()
     for folder in ([bundle / "models"] if bundle else []) + [
         Path(__file__).resolve().parents[2] / "models",
         Path(sys.prefix) / "share" / "xmr" / "models",
+        Path(site.getuserbase()) / "share" / "xmr" / "models",
     ]:
         if (folder / "xmr-demo.xmr").is_file():
             return folder / "xmr-demo.xmr"

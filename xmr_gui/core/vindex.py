@@ -141,10 +141,13 @@ class VectorIndex(LiveIds):
 
     def _exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         # hnswlib's get_items costs ~35 µs per vector (11 ms for 300), so the matrix is kept until the next change.
-        if self._exact_cache is None:
-            live = np.fromiter(self._live, dtype=np.int64, count=len(self._live))
-            self._exact_cache = live, self.vectors(live.tolist())
-        ids, matrix = self._exact_cache
+        if self._exact_cache is not None:
+            ids, matrix = self._exact_cache
+        else:
+            ids = np.fromiter(self._live, dtype=np.int64, count=len(self._live))
+            matrix = self.vectors(ids.tolist())
+            if len(ids) <= EXACT_BELOW:  # a large index lands here only as a rare fallback: not worth the memory
+                self._exact_cache = ids, matrix
         scores = queries @ matrix.T
         top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return ids[top], np.take_along_axis(scores, top, axis=1).astype(np.float32)
