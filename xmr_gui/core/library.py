@@ -212,7 +212,20 @@ class Library:
         """The HNSW index for the current space, loaded and reconciled with the catalog (in memory)."""
         if self._index is None:
             self._index, self._dirty = self._load_reconciled()
+            if self._dirty:
+                self._save_repaired()
         return self._index
+
+    def _save_repaired(self) -> None:
+        """Keep what reconciling built (a checkpoint space's first index, rows after a crash), so the next
+        process loads it instead of rebuilding: a search with --checkpoint on 500 photos spent 57 ms of its
+        0.6 s re-projecting and re-inserting every vector, on every run. Skipped when another process (or this
+        one, further up the stack) holds the write lock — it saves its own — or the folder is read-only."""
+        try:
+            with self.writing():
+                self.save_index()
+        except (LibraryBusy, OSError):
+            pass
 
     def _load_reconciled(self) -> tuple[VectorIndex, bool]:
         try:
