@@ -8,23 +8,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from xmr_gui.cli import COMMANDS as CLI_COMMANDS  # noqa: E402
 from xmr_gui.cli import build_parser  # noqa: E402
 from xmr_gui.qt.app import build_parser as gui_parser  # noqa: E402
 
-COMMANDS = [
-    "index",
-    "search",
-    "describe",
-    "skipped",
-    "demo",
-    "train",
-    "eval",
-    "graph",
-    "map",
-    "export",
-    "import",
-    "paths",
-]
+# Every command in the CLI's own order; `gui` is documented from the window's parser further down.
+COMMANDS = [c for c in CLI_COMMANDS if c != "gui"]
 
 
 def help_of(argv: list[str]) -> str:

@@ -141,19 +141,28 @@ def _make_export(spec: ModelSpec, identity: str, folder: Path) -> None:
     _record_stat(folder)
 
 
-def _install_copy(src: Path, dst: Path) -> None:
+@contextlib.contextmanager
+def replacing_dir(dst: Path, prefix: str) -> Iterator[Path]:
+    """A temp folder beside `dst`, filled by the block; it replaces `dst` (a rename) only if the block succeeds."""
     import shutil
 
-    tmp = Path(tempfile.mkdtemp(prefix=".copy-", dir=dst.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dst.parent))
     try:
-        for item in src.iterdir():
-            shutil.copyfile(item, tmp / item.name)
+        yield tmp
         if dst.exists():
             shutil.rmtree(dst)
         os.replace(tmp, dst)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _install_copy(src: Path, dst: Path) -> None:
+    import shutil
+
+    with replacing_dir(dst, ".copy-") as tmp:
+        for item in src.iterdir():
+            shutil.copyfile(item, tmp / item.name)
     _record_stat(dst)
 
 

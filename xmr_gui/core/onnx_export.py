@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from .clip_onnx import FORMAT
+from .clip_onnx import FORMAT, replacing_dir
 from .encoder import ModelSpec
 
 ALIGN = 65536  # mmap granularity on Windows (64 KiB); a multiple of the 4 KiB pages elsewhere
@@ -53,9 +50,8 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
             return F.normalize(model.encode_text(tokens), dim=-1)
 
     context = int(getattr(model, "context_length", 77))
-    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
     kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
-    try:
+    with replacing_dir(out, ".export-") as tmp:
         with torch.no_grad():
             torch.onnx.export(
                 Visual(),
@@ -90,12 +86,6 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
             "sha256": {name: file_digest(tmp / name) for name in files},
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
