@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,9 @@ def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
     """The export is for `identity` and its files are the ones written (size + mtime; sha256 when `deep`).
 
     The full hash is checked once after an export and whenever a file's size or mtime differs from the
-    recorded ones; every later load trusts the stat, so a query does not re-read 300 MB of weights.
+    recorded ones; every later load trusts the stat, so a query does not re-read 300 MB of weights. A lazy
+    check that had to hash records the new stats; a deep one writes nothing (it also checks read-only folders:
+    a packaged app's bundle), so whoever made the files records them.
     """
     try:
         meta = json.loads((folder / "meta.json").read_text())
@@ -52,12 +55,12 @@ def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
             if deep or seen != [st.st_size, st.st_mtime_ns]:
                 if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
                     return False
-                rehashed = rehashed or seen != [st.st_size, st.st_mtime_ns]
-        if rehashed:  # same bytes, new mtimes (a copy, a restore): trust the new stats from now on
+                rehashed = not deep
+        if rehashed:  # same bytes, new or missing stats (a copy, a restore, an old export): trust them from now on
             try:
                 _record_stat(folder)
             except OSError:
-                pass  # a read-only folder (a packaged app's bundle) is simply hashed again next time
+                pass  # a read-only folder is simply hashed again next time
         return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
@@ -65,9 +68,8 @@ def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
 
 def _record_stat(folder: Path) -> None:
     meta = json.loads((folder / "meta.json").read_text())
-    meta["stat"] = {
-        name: [(folder / name).stat().st_size, (folder / name).stat().st_mtime_ns] for name in meta["sha256"]
-    }
+    stats = {name: (folder / name).stat() for name in meta["sha256"]}
+    meta["stat"] = {name: [st.st_size, st.st_mtime_ns] for name, st in stats.items()}
     tmp = folder / f".meta.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(meta))
     os.replace(tmp, folder / "meta.json")
@@ -92,8 +94,6 @@ def _export_lock(folder: Path) -> Iterator[None]:
 
 def _remove_older_formats(folder: Path, identity: str) -> None:
     """Exports of the same model in an earlier format (hundreds of MB each) are dead weight once this one exists."""
-    import shutil
-
     for other in folder.parent.iterdir():
         if other == folder or not other.is_dir() or other.name.startswith("."):
             continue
@@ -110,8 +110,6 @@ def ensure_export(spec: ModelSpec) -> Path:
     identity = spec.identity()
     folder = export_dir(identity)
     if _valid(folder, identity):
-        if "stat" not in json.loads((folder / "meta.json").read_text()):
-            _record_stat(folder)  # an export from before stats were recorded: hashed once, trusted after
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _export_lock(folder):
@@ -144,8 +142,6 @@ def _make_export(spec: ModelSpec, identity: str, folder: Path) -> None:
 @contextlib.contextmanager
 def replacing_dir(dst: Path, prefix: str) -> Iterator[Path]:
     """A temp folder beside `dst`, filled by the block; it replaces `dst` (a rename) only if the block succeeds."""
-    import shutil
-
     tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dst.parent))
     try:
         yield tmp
@@ -158,8 +154,6 @@ def replacing_dir(dst: Path, prefix: str) -> Iterator[Path]:
 
 
 def _install_copy(src: Path, dst: Path) -> None:
-    import shutil
-
     with replacing_dir(dst, ".copy-") as tmp:
         for item in src.iterdir():
             shutil.copyfile(item, tmp / item.name)
