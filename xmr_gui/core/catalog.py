@@ -144,16 +144,19 @@ class Catalog:
         if storage == "fp16" and self._db.execute("PRAGMA user_version").fetchone()[0] < 2:
             self._db.execute("PRAGMA user_version = 2")
 
+    def _storage_dtype(self) -> type[np.floating]:
+        # Read from meta at each use (one indexed SELECT), so a change made by another process applies at once.
+        return STORAGE_DTYPES.get(self.vector_storage, np.float32)
+
     def as_stored(self, vectors: np.ndarray) -> np.ndarray:
         """`vectors` as they will read back from this catalog (rounded through fp16 when that is the storage),
         so an index built now holds exactly what a rebuild from the catalog would."""
-        dtype = STORAGE_DTYPES.get(self.vector_storage, np.float32)
+        dtype = self._storage_dtype()
         return vectors if dtype == np.float32 else vectors.astype(dtype).astype(np.float32)
 
     def put_indexed(self, path: str, size: int, mtime_ns: int, vector: np.ndarray) -> int:
         """Insert or update one indexed file; returns its id (kept on update, so the index slot is reused)."""
-        # The storage is read per row (one indexed SELECT), so a change made by another process applies at once.
-        blob = np.ascontiguousarray(vector, dtype=STORAGE_DTYPES.get(self.vector_storage, np.float32)).tobytes()
+        blob = np.ascontiguousarray(vector, dtype=self._storage_dtype()).tobytes()
         return self._put(path, size, mtime_ns, "indexed", None, blob)
 
     def put_skipped(self, path: str, size: int, mtime_ns: int, reason: str) -> int:

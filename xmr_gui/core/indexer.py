@@ -180,11 +180,8 @@ def index_folder(
 
 def _now_readable(lib: Library) -> set[str]:
     """Skipped photos that this install can now read: HEIC/HEIF refused before the `heic` extra was installed."""
-    if not any(reason.startswith(HEIF_MISSING) for _, reason in lib.catalog.skipped()):
-        return set()
-    if not heif_supported():
-        return set()
-    return {path for path, reason in lib.catalog.skipped() if reason.startswith(HEIF_MISSING)}
+    waiting = {path for path, reason in lib.catalog.skipped() if reason.startswith(HEIF_MISSING)}
+    return waiting if waiting and heif_supported() else set()
 
 
 def _encode_all(
