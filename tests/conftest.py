@@ -43,6 +43,28 @@ def tiny_encoder(tiny_spec):
     return load_encoder(tiny_spec, "cpu")
 
 
+def write_linear_checkpoint(path: Path, spec, d: int, labels: list[str], seed: int = 0, k: int = 8) -> dict:
+    """A checkpoint on backbone `spec` with one random linear layer per head (d → k) and random classifiers;
+    returns its tensors so a test can compute what the checkpoint's space must give."""
+    from xmr_gui.core.checkpoint import save_checkpoint
+
+    rng = np.random.default_rng(seed)
+    tensors = {
+        "img_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
+        "img_head.0.bias": np.zeros(k, np.float32),
+        "txt_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
+        "txt_head.0.bias": np.zeros(k, np.float32),
+        "classifiers": rng.standard_normal((len(labels), k)).astype(np.float32),
+    }
+    card = {
+        "labels": labels,
+        "dims": {"dim": k, "d_img": d, "d_txt": d},
+        "backbone": {"model": spec.model, "weights": spec.weights, "identity": spec.identity()},
+    }
+    save_checkpoint(path, tensors, card)
+    return tensors
+
+
 def write_photos(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (96, 72)) -> list[Path]:
     """n distinct random-ish JPEGs (gradients + blocks), deterministic."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -257,28 +257,15 @@ def test_fp16_storage_halves_the_vectors_and_finds_the_same_photos(photos, tmp_p
 def test_a_checkpoint_search_keeps_the_index_it_builds(indexed, tmp_path, capsys):
     """The first search in a checkpoint's space builds that index from stored vectors and saves it; later
     searches load it (before, every `xmr search --checkpoint` rebuilt it) and answer the same."""
+    from conftest import write_linear_checkpoint
     from xmr_gui.core.catalog import Catalog
-    from xmr_gui.core.checkpoint import save_checkpoint
     from xmr_gui.core.encoder import ModelSpec
 
     cat = Catalog(indexed / "catalog.sqlite")
     d = int(cat.get_meta("dim"))
     cat.close()
-    rng = np.random.default_rng(0)
-    spec = ModelSpec.parse("xmr-tiny", "random")
-    tensors = {
-        "img_head.0.weight": rng.standard_normal((8, d)).astype(np.float32),
-        "img_head.0.bias": np.zeros(8, np.float32),
-        "txt_head.0.weight": rng.standard_normal((8, d)).astype(np.float32),
-        "txt_head.0.bias": np.zeros(8, np.float32),
-        "classifiers": rng.standard_normal((2, 8)).astype(np.float32),
-    }
-    card = {
-        "labels": ["a", "b"],
-        "dims": {"dim": 8, "d_img": d, "d_txt": d},
-        "backbone": {"model": spec.model, "weights": spec.weights, "identity": spec.identity()},
-    }
-    ckpt = save_checkpoint(tmp_path / "c.xmr", tensors, card)
+    ckpt = tmp_path / "c.xmr"
+    write_linear_checkpoint(ckpt, ModelSpec.parse("xmr-tiny", "random"), d, ["a", "b"])
     before = set(indexed.glob("index-*.json"))
     first = run(capsys, "search", "a dog", "--db", str(indexed), "--checkpoint", str(ckpt), "-k", "5")
     made = set(indexed.glob("index-*.json")) - before

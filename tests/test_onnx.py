@@ -141,12 +141,12 @@ def test_int8_image_tower_agrees_and_keeps_the_top10(tmp_path, both):
 
 def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, photos, tiny_spec, tmp_path):
     """Retraining into the same file must not serve the old space's index or label vectors."""
-    from xmr_gui.core.checkpoint import save_checkpoint
+    from conftest import write_linear_checkpoint
     from xmr_gui.core.indexer import index_folder
     from xmr_gui.core.search import PROMPT, describe, search_text
 
     index_folder(library, photos)
-    d, k = library.dim, 8
+    d = library.dim
     paths = sorted(str(p) for p in photos.iterdir())
     raw = library.catalog.vectors_for([library.catalog.id_for_path(p) for p in paths], d)
     labels = ["dog", "beach", "car"]
@@ -159,23 +159,7 @@ def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, phot
 
     seen = []
     for seed in (1, 2):
-        rng = np.random.default_rng(seed)
-        t = {
-            "img_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
-            "img_head.0.bias": np.zeros(k, np.float32),
-            "txt_head.0.weight": rng.standard_normal((k, d)).astype(np.float32),
-            "txt_head.0.bias": np.zeros(k, np.float32),
-            "classifiers": rng.standard_normal((3, k)).astype(np.float32),
-        }
-        save_checkpoint(
-            ckpt,
-            t,
-            {
-                "labels": labels,
-                "dims": {"dim": k, "d_img": d, "d_txt": d},
-                "backbone": {"model": tiny_spec.model, "weights": tiny_spec.weights, "identity": tiny_spec.identity()},
-            },
-        )
+        t = write_linear_checkpoint(ckpt, tiny_spec, d, labels, seed=seed)
         library.attach_checkpoint(ckpt)
         images = unit(raw @ t["img_head.0.weight"].T)
         expected_hits = [paths[i] for i in np.argsort(-(images @ unit(raw_query @ t["txt_head.0.weight"].T)[0]))[:5]]
