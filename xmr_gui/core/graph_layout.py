@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import cast
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from .graph import LabelGraph
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+# Shipped inside the package (package-data), so pip / pipx / PyInstaller installs have them too.
 EXAMPLES = {"mirflickr": "mirflickr25k_cooccurrence.json"}
 
 
@@ -31,7 +32,7 @@ class NamedGraph:
     def example(cls, name: str, tau: float = 0.4, p: float = 0.2) -> NamedGraph:
         if name not in EXAMPLES:
             raise ValueError(f"unknown example graph {name!r}; known: {', '.join(EXAMPLES)}")
-        data = json.loads((ASSETS / EXAMPLES[name]).read_text(encoding="utf-8"))
+        data = json.loads(resources.files("xmr_gui").joinpath(f"data/{EXAMPLES[name]}").read_text(encoding="utf-8"))
         return cls(
             data["labels"],
             LabelGraph(np.asarray(data["counts"], np.int64), tau, p),

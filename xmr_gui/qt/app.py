@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import cast
 
@@ -66,11 +67,13 @@ def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     app = cast(QApplication, QApplication.instance()) or QApplication([sys.argv[0]])  # instance(): a QCoreApplication
     app.setApplicationName("xmr")
     app.setDesktopFileName("xmr")
-    icon = Path(__file__).resolve().parents[2] / "assets" / "icons" / "xmr-256.png"
-    if icon.exists():
-        from PySide6.QtGui import QIcon
+    icon = resources.files("xmr_gui").joinpath("data/xmr-256.png")  # package data: wheels carry it too
+    if icon.is_file():
+        from PySide6.QtGui import QIcon, QPixmap
 
-        app.setWindowIcon(QIcon(str(icon)))
+        pixmap = QPixmap()
+        pixmap.loadFromData(icon.read_bytes())  # bytes, not a path: works from any resource loader
+        app.setWindowIcon(QIcon(pixmap))
     settings = QSettings(str(paths.config_dir() / "xmr-gui.ini"), QSettings.Format.IniFormat)
     session = Session(_choice(args, settings))
     return app, MainWindow(session, settings), session
