@@ -39,7 +39,7 @@ def indexed(tmp_path, photos, capsys):
 
 def test_index_json_counts_and_rerun(indexed, photos, capsys):
     code, out, _ = run(capsys, "index", str(photos), "--db", str(indexed), "--json", *TINY)
-    assert json.loads(out) == {"added": 0, "updated": 0, "unchanged": 25, "removed": 0, "skipped": 0}
+    assert json.loads(out) == {"added": 0, "updated": 0, "unchanged": 24, "removed": 0, "skipped": 1}
 
 
 def test_search_prints_score_tab_absolute_path(indexed, photos, capsys):
@@ -77,6 +77,44 @@ def test_search_image_and_describe(indexed, photos, capsys, tmp_path):
 def test_skipped_lists_reason(indexed, photos, capsys):
     code, out, _ = run(capsys, "skipped", "--db", str(indexed))
     assert out == f"{photos / 'broken.jpg'}\tnot an image (unrecognised file format)\n"
+
+
+def test_rerun_counts_files_still_unreadable_as_skipped(photos, tmp_path, capsys):
+    """`skipped` = files unreadable after this run (new or still), `unchanged` = indexed files with no change;
+    `xmr skipped` lists the same files. A fixed file is indexed and leaves both."""
+    good = (photos / "photo_0000.jpg").read_bytes()
+    bad = [photos / "empty.jpg", photos / "notes.jpg", photos / "cut.jpg"]
+    bad[0].write_bytes(b"")
+    bad[1].write_text("hello")
+    bad[2].write_bytes(good[: len(good) // 2])
+    db = str(tmp_path / "db")
+
+    def index() -> dict:
+        code, out, err = run(capsys, "index", str(photos), "--db", db, "--json", *TINY)
+        assert code == 0, err
+        return json.loads(out)
+
+    def listed() -> list[str]:
+        _, out, _ = run(capsys, "skipped", "--db", db, "--json")
+        return [json.loads(line)["path"] for line in out.splitlines()]
+
+    assert index() == {"added": 24, "updated": 0, "unchanged": 0, "removed": 0, "skipped": 3}
+    assert index() == {"added": 0, "updated": 0, "unchanged": 24, "removed": 0, "skipped": 3}
+    assert sorted(listed()) == sorted(map(str, bad))
+    _, _, err = run(capsys, "index", str(photos), "--db", db, *TINY)  # the human summary says the same
+    assert "0 added, 0 updated, 24 unchanged, 0 removed, 3 skipped" in err
+    assert "3 skipped before, still unreadable; see `xmr skipped`" in err
+    bad[0].write_bytes(good)  # fixed: indexed on the next run
+    assert index() == {"added": 0, "updated": 1, "unchanged": 24, "removed": 0, "skipped": 2}
+    assert sorted(listed()) == sorted(map(str, bad[1:]))
+    from xmr_gui.core.catalog import Catalog
+
+    with Catalog(Path(db) / "catalog.sqlite", readonly=True) as cat:
+        assert cat.files()[str(bad[0])].status == "indexed" and cat.count() == 25
+    assert index() == {"added": 0, "updated": 0, "unchanged": 25, "removed": 0, "skipped": 2}
+    bad[1].unlink()  # a deleted unreadable file is dropped, not skipped
+    assert index() == {"added": 0, "updated": 0, "unchanged": 25, "removed": 1, "skipped": 1}
+    assert listed() == [str(bad[2])]
 
 
 def test_default_db_is_found_from_the_folder(photos, capsys, monkeypatch):

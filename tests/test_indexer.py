@@ -80,6 +80,28 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(library, photo
     (photos / "empty.jpg").write_bytes(good)
     again = index_folder(library, photos)
     assert again.updated == 1 and str(photos / "empty.jpg") not in dict(library.catalog.skipped())
+    # the other three are still unreadable: skipped again, not "unchanged"
+    assert again.skipped == 3 == len(library.catalog.skipped()) and again.unchanged == 24
+
+
+def test_cancelled_run_still_counts_files_skipped_before(library, photos):
+    bad = [photos / "a.jpg", photos / "b.jpg"]
+    for p in bad:
+        p.write_text("not a photo")
+    assert index_folder(library, photos).skipped == 2
+    for p in bad:  # changed, so due for a retry that the cancelled run never reaches
+        p.write_text("still not a photo")
+    cancel = threading.Event()
+    cancel.set()
+    report = index_folder(library, photos, cancel=cancel)
+    assert report.cancelled and report.counts() == {
+        "added": 0,
+        "updated": 0,
+        "unchanged": 24,
+        "removed": 0,
+        "skipped": 2,
+    }
+    assert len(library.catalog.skipped()) == 2
 
 
 def test_cancel_stops_and_next_run_resumes(library, photos):

@@ -81,7 +81,8 @@ def test_hostile_corpus_every_case_handled(hostile, tmp_path, capsys):
     assert len(indexed) == len(set(indexed)) == sum(v == "ok" for v in cases.values())
     assert folder_fingerprint(folder) == before  # the photo folder is never written to
     code, out, _ = run(capsys, "index", str(folder), "--db", db, "--json", *TINY)
-    assert json.loads(out)["added"] == 0 and json.loads(out)["updated"] == 0
+    again = json.loads(out)
+    assert again == {"added": 0, "updated": 0, "unchanged": len(indexed), "removed": 0, "skipped": len(skipped)}
 
 
 def test_exif_orientations_encode_upright(hostile, tmp_path, tiny_spec, tiny_encoder):

@@ -145,7 +145,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--json",
         action="store_true",
-        help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object',
+        help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object: '
+        "unchanged = indexed files with no change, skipped = files unreadable after this run (new or still; "
+        "the ones `xmr skipped` lists)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_index)
@@ -458,6 +460,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         _say(f"xmr: skipped {path}: {reason}")
     if len(report.new_skips) > 20:
         _say(f"xmr: ... and {len(report.new_skips) - 20} more; see `xmr skipped`")
+    if report.skipped > len(report.new_skips):
+        _say(f"xmr: {report.skipped - len(report.new_skips)} skipped before, still unreadable; see `xmr skipped`")
     if args.json:
         print(json.dumps(report.counts()))
     else:

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class IndexReport:
+    """What a run did. The five counts cover every image-named file once: `added`/`updated` = indexed in this
+    run (new / already catalogued: changed, or skipped before and readable now), `unchanged` = indexed with no
+    change, `skipped` = unreadable after this run (new or still; exactly what `xmr skipped` lists), `removed` =
+    catalogued files gone from the folder. A cancelled run leaves unreached files out of every count but
+    `skipped`, which still counts those skipped before."""
+
     added: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -161,6 +167,8 @@ def index_folder(
                 or found.path in retry
             ):
                 todo.append(found)
+            elif row.status == "skipped":
+                report.skipped += 1  # still unreadable: `xmr skipped` keeps listing it
             else:
                 report.unchanged += 1
         gone = [row.id for path, row in known.items() if path not in on_disk]
@@ -232,11 +240,13 @@ def _encode_all(
             lib.save_index()
             last_save = time.perf_counter()
 
+    seen = 0  # todo items taken from the prefetcher
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="xmr-decode") as pool:
         for found, result in _prefetch(todo, size, pool, window=max(2 * batch_size, 8)):
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 break
+            seen += 1
             if isinstance(result, str):
                 with lib.catalog.transaction():
                     skipped_id = lib.catalog.put_skipped(found.path, found.size, found.mtime_ns, result)
@@ -252,4 +262,8 @@ def _encode_all(
         if not report.cancelled:
             flush()
         else:
-            batch.clear()  # decoded but not encoded: they stay pending for the next run
+            # Decoded but not encoded, or never reached: they stay pending for the next run, and those the
+            # catalog lists as skipped are still skipped.
+            pending = [f for f, _ in batch] + todo[seen:]
+            batch.clear()
+            report.skipped += sum(1 for f in pending if (row := known.get(f.path)) and row.status == "skipped")
