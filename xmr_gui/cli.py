@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -97,9 +98,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "--precision",
         choices=("auto", "fp32", "int8"),
         default="auto",
-        help="image tower precision: int8 = dynamically quantised for ONNX Runtime on CPU (about 2.3x "
-        "faster indexing; vectors agree with fp32 to cosine >= 0.999, see bench/RESULTS.md); "
-        "auto (default) = int8 on CPU, fp32 on CUDA",
+        help="image tower precision: int8 = quantised for ONNX Runtime on CPU (1.8-2.3x faster indexing); "
+        "auto (default) = int8 on CPU only if it agrees with fp32 on this machine (checked once per model and "
+        "CPU: cosine >= 0.999 and the same top-10 neighbours), else fp32; fp32 on CUDA. `xmr doctor` shows "
+        "what was chosen and why",
     )
     p.add_argument(
         "--batch-size",
@@ -309,6 +311,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("paths", help="print where xmr keeps data, caches and settings")
     p.set_defaults(run=cmd_paths)
+
+    p = sub.add_parser(
+        "doctor", help="show this machine's CPU features, runtimes, and which precision each model runs at and why"
+    )
+    p.add_argument("folder", nargs="?", help="also show the library of this photo folder (default: none)")
+    _db_option(p)
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(run=cmd_doctor)
     return parser
 
 
@@ -434,12 +444,24 @@ def cmd_index(args: argparse.Namespace) -> int:
         spec = Checkpoint.load(args.checkpoint).backbone_spec()
     else:
         spec = ModelSpec.parse(args.model, args.weights)
-    from .core.encoder import choose_precision
+    from .core.prepare import prepare_model
 
-    spec = spec.with_precision(choose_precision(args.precision, args.device))
+    started = time.perf_counter()
+
+    def step(what: str) -> None:
+        if not args.quiet:
+            _say(f"xmr: [{time.perf_counter() - started:5.1f} s] {what}")
+
+    prepared = prepare_model(spec, args.precision, args.device, args.allow_download, on_step=step)
+    spec = prepared.spec
     if spec.weights_kind == "random":
         _say(f"xmr: model {spec.describe()}")
+    if prepared.fell_back and prepared.checked_now:
+        _say(f"xmr: note: {prepared.reason}")  # said once: the record is kept beside the export
+    elif args.precision == "int8":
+        _say(f"xmr: {prepared.reason}")
     lib = Library.create(db, folder, spec)
+    lib.record_preparation(prepared.to_json())
     lib.device, lib.allow_download = args.device, args.allow_download
     if args.backend:
         lib.set_backend(args.backend)
@@ -675,6 +697,25 @@ def cmd_paths(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .core.doctor import report
+
+    info = report(args.folder, Path(args.db) if args.db else None)
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"cpu\t{info['cpu_line']}")
+    for name, version in info["versions"].items():
+        print(f"{name}\t{version}")
+    for export in info["exports"]:
+        print(f"model\t{export['identity']}\t{export['int8']}")
+    if "library" in info:
+        lib = info["library"]
+        print(f"library\t{lib['db']}\t{lib['model']}")
+        print(f"precision\t{lib['precision']}\t{lib['reason']}")
+    return 0
+
+
 COMMANDS = (
     "index",
     "search",
@@ -689,6 +730,7 @@ COMMANDS = (
     "export",
     "import",
     "paths",
+    "doctor",
 )
 
 

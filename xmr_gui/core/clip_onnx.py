@@ -15,7 +15,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,7 +30,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # of an export folder; 2: weights as page-aligned external data (onnx_export.externalize)
+# of an export folder; 2: weights as page-aligned external data (onnx_export.externalize); 3: one folder per
+# weights identity (fp32 towers), the int8 image tower added beside them once checked (int8.json)
+FORMAT = 3
+INT8_TOWER = "visual.int8.onnx"
+INT8_RECORD = "int8.json"
+
+Step = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
 
 
 def export_dir(identity: str) -> Path:
@@ -48,31 +59,51 @@ def _valid(folder: Path, identity: str, deep: bool = False) -> bool:
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("identity") != identity or meta.get("format") != FORMAT:
             return False
-        rehashed = False
-        for name, digest in meta["sha256"].items():
-            st = (folder / name).stat()
-            seen = meta.get("stat", {}).get(name)
-            if deep or seen != [st.st_size, st.st_mtime_ns]:
-                if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
-                    return False
-                rehashed = not deep
-        if rehashed:  # same bytes, new or missing stats (a copy, a restore, an old export): trust them from now on
-            try:
-                _record_stat(folder)
-            except OSError:
-                pass  # a read-only folder is simply hashed again next time
-        return True
+        return _files_intact(folder, "meta.json", meta, deep)
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
 
-def _record_stat(folder: Path) -> None:
-    meta = json.loads((folder / "meta.json").read_text())
+def _files_intact(folder: Path, record_name: str, record: dict[str, Any], deep: bool) -> bool:
+    """The files a record lists have the bytes it hashed (trusting an unchanged size + mtime unless `deep`)."""
+    rehashed = False
+    for name, digest in record["sha256"].items():
+        st = (folder / name).stat()
+        seen = record.get("stat", {}).get(name)
+        if deep or seen != [st.st_size, st.st_mtime_ns]:
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                return False
+            rehashed = not deep
+    if rehashed:  # same bytes, new or missing stats (a copy, a restore, an old export): trust them from now on
+        try:
+            _record_stat(folder, record_name)
+        except OSError:
+            pass  # a read-only folder is simply hashed again next time
+    return True
+
+
+def _record_stat(folder: Path, record_name: str = "meta.json") -> None:
+    meta = json.loads((folder / record_name).read_text())
     stats = {name: (folder / name).stat() for name in meta["sha256"]}
     meta["stat"] = {name: [st.st_size, st.st_mtime_ns] for name, st in stats.items()}
-    tmp = folder / f".meta.{os.getpid()}.tmp"
+    tmp = folder / f".{record_name}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(meta))
-    os.replace(tmp, folder / "meta.json")
+    os.replace(tmp, folder / record_name)
+
+
+def int8_record(folder: Path) -> dict[str, Any] | None:
+    """What the int8 check found for the export in `folder` on a CPU like this one; None when it must run (again)."""
+    from .int8 import cpu_signature
+
+    try:
+        record: dict[str, Any] = json.loads((folder / INT8_RECORD).read_text())
+        if record.get("cpu_signature") != cpu_signature():
+            return None  # decided on another kind of CPU (a copied cache, a packaged app): check here
+        if record.get("recipe") and not _files_intact(folder, INT8_RECORD, record, deep=False):
+            return None
+        return record
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @contextlib.contextmanager
@@ -101,25 +132,76 @@ def _remove_older_formats(folder: Path, identity: str) -> None:
             meta = json.loads((other / "meta.json").read_text())
         except (OSError, ValueError):
             continue
-        if meta.get("identity") == identity and meta.get("format") != FORMAT:
+        if str(meta.get("identity", "")).removesuffix("+int8") == identity and meta.get("format") != FORMAT:
             shutil.rmtree(other, ignore_errors=True)
 
 
-def ensure_export(spec: ModelSpec) -> Path:
-    """The cached ONNX export of `spec`, made (in a torch subprocess) when missing or invalid."""
-    identity = spec.identity()
+class PreparationCancelled(ModelError):
+    """The user stopped a model's export or int8 check; nothing half-made is kept."""
+
+
+def ensure_export(spec: ModelSpec, on_step: Step = _quiet, cancel: threading.Event | None = None) -> Path:
+    """The cached ONNX export of `spec`'s weights, made (in a torch subprocess) when missing or invalid.
+
+    For an int8 spec the folder also holds the int8 image tower that passed (or came closest to passing) the
+    check of `int8.choose_recipe` on this CPU; `int8_record(folder)` says which. `on_step` hears each step.
+    """
+    base = spec.with_precision("fp32")
+    identity = base.identity()
     folder = export_dir(identity)
-    if _valid(folder, identity):
+    want_int8 = spec.precision == "int8"
+    if _valid(folder, identity) and (not want_int8 or int8_record(folder) is not None):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _export_lock(folder):
         if not _valid(folder, identity):  # another process may have made it while this one waited
-            _make_export(spec, identity, folder)
+            _make_export(base, identity, folder, on_step, cancel)
             _remove_older_formats(folder, identity)
+        if want_int8 and int8_record(folder) is None:
+            _make_int8(folder, on_step, cancel)
     return folder
 
 
-def _make_export(spec: ModelSpec, identity: str, folder: Path) -> None:
+def _make_int8(folder: Path, on_step: Step, cancel: threading.Event | None = None) -> None:
+    """Quantise the image tower by the first recipe that agrees with fp32 here; files replaced, never rewritten."""
+    from .int8 import choose_recipe
+    from .onnx_export import externalize, file_digest
+
+    with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as tmp_name:
+        tmp = Path(tmp_name)
+        meta = json.loads((folder / "meta.json").read_text())
+        size = int(meta["image_size"])
+        record, kept = choose_recipe(
+            folder / "visual.onnx", tmp / INT8_TOWER, size, on_step, _session_options(), cancel
+        )
+        if cancel is not None and cancel.is_set():
+            raise PreparationCancelled("model preparation cancelled (the int8 check runs again next time)")
+        names = []
+        if kept is not None:
+            externalize(kept)
+            names = [INT8_TOWER, INT8_TOWER + ".data"]
+        record["sha256"] = {name: file_digest(tmp / name) for name in names}
+        for name in reversed(names):  # the data first: a reader of the new graph must find the new weights
+            os.replace(tmp / name, folder / name)
+        (tmp / INT8_RECORD).write_text(json.dumps(record, indent=1))
+        os.replace(tmp / INT8_RECORD, folder / INT8_RECORD)
+    _record_stat(folder, INT8_RECORD)
+
+
+def _session_options(prepacking: bool = True, threads: int | None = None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.log_severity_level = 3
+    if not prepacking:
+        options.add_session_config_entry("session.disable_prepacking", "1")
+    return options
+
+
+def _make_export(
+    spec: ModelSpec, identity: str, folder: Path, on_step: Step = _quiet, cancel: threading.Event | None = None
+) -> None:
     bundled = paths.bundle_dir()
     if bundled is not None and _valid(bundled / "onnx-exports" / folder.name, identity, deep=True):
         # a packaged app's export: copied into the cache once, then used like any other
@@ -130,12 +212,33 @@ def _make_export(spec: ModelSpec, identity: str, folder: Path) -> None:
             f"this packaged xmr has no torch to export {spec.model} to ONNX; it serves the models it "
             "ships with. Install the Python package (`pipx install xmr`) to index with other models."
         )
-    log.info("exporting %s to ONNX (once per model)", identity)
-    done = subprocess.run(
-        [sys.executable, "-m", "xmr_gui.core.onnx_export", spec.to_json(), str(folder)], capture_output=True, text=True
+    on_step(f"exporting {spec.model} to ONNX (once per model; loading torch takes a few seconds)")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xmr_gui.core.onnx_export", spec.to_json(), str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    if done.returncode != 0 or not _valid(folder, identity, deep=True):
-        raise ModelError(f"ONNX export of {spec.model} failed: {done.stderr.strip()[-600:]}")
+    assert proc.stderr is not None
+    if cancel is not None:
+
+        def stop_on_cancel() -> None:
+            while proc.poll() is None:
+                if cancel.wait(0.2):
+                    proc.kill()
+                    return
+
+        threading.Thread(target=stop_on_cancel, daemon=True).start()
+    tail: list[str] = []
+    for line in proc.stderr:  # the exporter names each step on a "step: " line; the rest is kept for errors
+        if line.startswith("step: "):
+            on_step(line[6:].strip())
+        else:
+            tail.append(line)
+    if proc.wait() != 0 and cancel is not None and cancel.is_set():
+        raise PreparationCancelled(f"export of {spec.model} cancelled (it starts again next time)")
+    if proc.returncode != 0 or not _valid(folder, identity, deep=True):
+        raise ModelError(f"ONNX export of {spec.model} failed: {''.join(tail).strip()[-600:]}")
     _record_stat(folder)
 
 
@@ -162,27 +265,22 @@ def _install_copy(src: Path, dst: Path) -> None:
 
 class OnnxClipEncoder:
     def __init__(self, spec: ModelSpec, folder: Path | None = None, threads: int | None = None) -> None:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  - a missing runtime fails here, where load_encoder can fall back
 
         self.spec = spec
         folder = folder or ensure_export(spec)
         meta = json.loads((folder / "meta.json").read_text())
-        self.identity = str(meta["identity"])
+        self.identity = spec.identity()
         self.image_size, self.dim = int(meta["image_size"]), int(meta["dim"])
         self.device = "cpu"
-        self._options = ort.SessionOptions()
-        self._options.intra_op_num_threads = threads or os.cpu_count() or 1
-        self._options.log_severity_level = 3
+        self._options = _session_options(threads=threads)
         # ORT's worker threads spin between ops; turning that off (to leave cores to the decoding threads) was
         # measured: the bare forward fell from 19.4 to 15.1 img/s (ViT-B-32, 2 cores), so they spin.
-        self._text_options = ort.SessionOptions()
-        self._text_options.intra_op_num_threads = self._options.intra_op_num_threads
-        self._text_options.log_severity_level = 3
-        self._text_options.add_session_config_entry("session.disable_prepacking", "1")
+        self._text_options = _session_options(prepacking=False, threads=threads)
         self._folder = folder
         self._sessions: dict[str, object] = {}
         self._context = int(meta["context_length"])
-        self._precision = str(meta.get("precision", "fp32"))
+        self._precision = spec.precision
         self._tokenizer: ClipTokenizer | None = None
 
     def _session(self, name: str) -> Any:  # an onnxruntime.InferenceSession (the package is untyped)
@@ -199,7 +297,7 @@ class OnnxClipEncoder:
             try:
                 self._sessions[name] = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
             except Exception as exc:  # ORT's own error types (NoSuchFile, InvalidProtobuf, …)
-                if _valid(self._folder, self.identity, deep=True):
+                if _valid(self._folder, self.spec.with_precision("fp32").identity(), deep=True):
                     raise ModelError(f"ONNX Runtime cannot load {path}: {exc}") from None
                 # damaged or replaced since this process checked it: rebuild (or wait for whoever is) and retry once
                 self._folder = ensure_export(self.spec)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,6 +135,18 @@ class Library:
         if text is None:
             raise LibraryError("library has no model")
         return ModelSpec.from_json(text)
+
+    def record_preparation(self, prepared_json: str) -> None:
+        """Keep what `prepare.prepare_model` decided (precision and why) with the library, for `xmr doctor`."""
+        self.catalog.set_meta("preparation", prepared_json)
+
+    def preparation(self) -> dict[str, Any]:
+        text = self.catalog.get_meta("preparation")
+        try:
+            value = json.loads(text) if text else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
     # -- model + space ------------------------------------------------------------------------
     @property

@@ -29,12 +29,16 @@ def file_digest(path: Path) -> str:
 
 
 def export_model(spec: ModelSpec, out: Path) -> Path:
-    """Write visual.onnx, text.onnx and meta.json into `out` (atomically: a temp dir renamed into place)."""
+    """Write visual.onnx, text.onnx and meta.json into `out` (atomically: a temp dir renamed into place).
+
+    fp32 only: the int8 image tower is made from this one and checked on the machine (int8.choose_recipe).
+    """
     import torch
     import torch.nn.functional as F
 
     from .clip_torch import TorchClipEncoder
 
+    step(f"loading {spec.model} in torch")
     torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel has no ONNX export
     enc = TorchClipEncoder(spec.with_precision("fp32"), "cpu")
     model = enc.model.float().eval().requires_grad_(False)
@@ -53,6 +57,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
     kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
     with replacing_dir(out, ".export-") as tmp:
         with torch.no_grad():
+            step("exporting the image tower")
             torch.onnx.export(
                 Visual(),
                 (torch.zeros(2, enc.image_size, enc.image_size, 3, dtype=torch.uint8),),
@@ -61,6 +66,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
                 dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}},
                 **kw,
             )
+            step("exporting the text tower")
             torch.onnx.export(
                 Text(),
                 (torch.zeros(2, context, dtype=torch.long),),
@@ -70,9 +76,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
                 **kw,
             )
         towers = ["visual.onnx", "text.onnx"]
-        if spec.precision == "int8":
-            quantize_visual(tmp / "visual.onnx", tmp / "visual.int8.onnx")
-            towers.append("visual.int8.onnx")
+        step("writing the weights for memory-mapping")
         for name in towers:
             externalize(tmp / name)
         files = towers + [f"{name}.data" for name in towers]
@@ -82,7 +86,6 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
             "image_size": enc.image_size,
             "dim": enc.dim,
             "context_length": context,
-            "precision": spec.precision,
             "sha256": {name: file_digest(tmp / name) for name in files},
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
@@ -127,19 +130,9 @@ def externalize(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def quantize_visual(src: Path, dst: Path) -> None:
-    """Dynamic int8 quantisation of the image tower's MatMul/Gemm weights (activations quantised per batch).
-
-    Shape inference + constant folding first (`quant_pre_process`): without it the exported transposes hide
-    the weights and almost nothing gets quantised (measured: no speed-up).
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    pre = dst.with_suffix(".pre.onnx")
-    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-    quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
-    pre.unlink()
+def step(what: str) -> None:
+    """Tell the parent process (clip_onnx._make_export relays these lines) what the export is doing."""
+    print(f"step: {what}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

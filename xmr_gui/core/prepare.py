@@ -1,0 +1,97 @@
+"""Get a model ready before the first photo: export, quantisation and the int8 check, each step reported.
+
+`prepare_model` is what the CLI, the window and the demo call once they know which backbone they want: it
+resolves `--precision auto` (int8 only where the check passed on this CPU), makes the ONNX export when the model
+will run on ONNX Runtime, and returns the spec to store in the library with the reason for its precision.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .encoder import ModelSpec, choose_precision, resolve_device
+
+Step = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Prepared:
+    spec: ModelSpec  # with the precision that will run
+    requested: str  # auto, fp32 or int8
+    reason: str  # one line: why this precision
+    int8_check: dict[str, Any] | None = field(default=None, repr=False)  # the record from int8.choose_recipe
+    checked_now: bool = False  # the check ran in this call (so the reason is news, worth saying once)
+    seconds: float = 0.0
+
+    @property
+    def fell_back(self) -> bool:
+        """auto wanted int8 but the check failed: worth a word on screen."""
+        return self.requested == "auto" and self.int8_check is not None and self.spec.precision == "fp32"
+
+    def to_json(self) -> str:
+        check = self.int8_check or {}
+        keep = {
+            k: check[k]
+            for k in ("passed", "recipe", "tried", "calibration", "criteria", "cpu", "onnxruntime")
+            if k in check
+        }
+        return json.dumps(
+            {"precision": self.spec.precision, "requested": self.requested, "reason": self.reason, "int8_check": keep}
+        )
+
+
+def _runs_on_onnx(device: str, allow_download: bool) -> bool:
+    runtime = os.environ.get("XMR_RUNTIME", "auto")
+    if runtime == "torch":
+        return False
+    return runtime == "onnx" or (resolve_device(device) == "cpu" and not allow_download)
+
+
+def prepare_model(
+    spec: ModelSpec,
+    precision: str = "auto",
+    device: str = "auto",
+    allow_download: bool = False,
+    on_step: Step = _quiet,
+    cancel: threading.Event | None = None,
+) -> Prepared:
+    """`spec` made ready to encode: precision resolved, ONNX export (and int8 check) done where they will be used."""
+    from .clip_onnx import ensure_export, int8_record
+    from .int8 import summary
+
+    started = time.perf_counter()
+    if precision not in ("auto", "fp32", "int8"):
+        spec.with_precision(precision)  # raises the one-line ModelError
+    wanted = choose_precision(precision, device)
+    if wanted == "fp32":
+        reason = "fp32 asked for" if precision == "fp32" else "fp32: the model runs with torch (GPU or XMR_RUNTIME)"
+        if _runs_on_onnx(device, allow_download):
+            ensure_export(spec.with_precision("fp32"), on_step, cancel)
+        return Prepared(spec.with_precision("fp32"), precision, reason, seconds=time.perf_counter() - started)
+    folder = ensure_export(spec.with_precision("fp32"), on_step, cancel)
+    record = int8_record(folder)
+    checked_now = record is None
+    if record is None:
+        folder = ensure_export(spec.with_precision("int8"), on_step, cancel)
+        record = int8_record(folder) or {}
+    line = summary(record)
+    if record.get("passed") or (precision == "int8" and record.get("recipe")):
+        chosen = spec.with_precision("int8")
+        reason = line if record.get("passed") else f"int8 asked for, served although {line}"
+    else:
+        chosen = spec.with_precision("fp32")
+        reason = f"{line}: using fp32"
+    seconds = time.perf_counter() - started
+    if checked_now:
+        on_step(f"model ready in {seconds:.1f} s")
+    return Prepared(chosen, precision, reason, record, checked_now, seconds)
