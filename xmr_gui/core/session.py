@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from .encoder import Encoder
     from .indexer import IndexReport, Progress
     from .library import Library
+    from .prepare import Prepared
     from .search import Hit, LabelScore
+
+
+def _quiet(_: str) -> None:
+    pass
 
 
 class SessionError(Exception):
@@ -48,8 +53,7 @@ class ModelChoice:
     precision: str = "auto"
 
     def backbone(self) -> ModelSpec:
-        from .encoder import choose_precision
-
+        """The chosen backbone, precision not yet resolved (see `prepare.prepare_model`)."""
         if self.checkpoint is not None:
             from .checkpoint import Checkpoint
 
@@ -58,7 +62,7 @@ class ModelChoice:
             raise SessionError("no model chosen: open a checkpoint or pick a model")
         else:
             spec = self.spec
-        return spec.with_precision(choose_precision(self.precision, self.device))
+        return spec
 
 
 class Session:
@@ -67,10 +71,18 @@ class Session:
         self.library: Library | None = None
         self._raw: Library | None = None  # the same index in the raw backbone space, for "compare"
         self._lock = threading.RLock()  # one slow call at a time on the library
+        self.prepared: Prepared | None = None  # how the open library's model was made ready (precision and why)
 
     # -- folder + model ---------------------------------------------------------------------
-    def open_folder(self, folder: str | os.PathLike[str]) -> Library:
+    def open_folder(
+        self,
+        folder: str | os.PathLike[str],
+        on_progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Library:
+        """Open (or create) the folder's library; the model is prepared first, each step told to `on_progress`."""
         from .library import Library
+        from .prepare import prepare_model
 
         folder = os.path.abspath(os.fspath(folder))
         if not os.path.isdir(folder):
@@ -79,7 +91,16 @@ class Session:
             raise SessionError(f"{folder} cannot be read (permission denied)")
         with self._lock:
             self.close()
-            lib = Library.create(paths.default_db_dir(folder), folder, self.choice.backbone())
+            prepared = prepare_model(
+                self.choice.backbone(),
+                self.choice.precision,
+                self.choice.device,
+                on_step=on_progress or _quiet,
+                cancel=cancel,
+            )
+            self.prepared = prepared
+            lib = Library.create(paths.default_db_dir(folder), folder, prepared.spec)
+            lib.record_preparation(prepared.to_json())
             lib.device = self.choice.device
             if self.choice.checkpoint is not None:
                 lib.attach_checkpoint(self.choice.checkpoint)
@@ -200,6 +221,7 @@ class Session:
             "indexed": len(lib.index) if lib._index is not None else lib.catalog.count(),
             "skipped": lib.catalog.count("skipped"),
             "model": lib.spec.describe(),
+            "precision": lib.spec.precision,
             "checkpoint": str(ckpt.path) if ckpt else None,
         }
 

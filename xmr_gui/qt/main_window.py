@@ -228,7 +228,11 @@ class MainWindow(QMainWindow):
             entry[2](value)
 
     def _relay_finished(self) -> None:
-        self._tasks.pop(self.sender(), None)
+        entry = self._tasks.pop(self.sender(), None)
+        if entry is not None and entry[0] is self._index_task:  # it failed or was cancelled: nothing follows
+            self._index_task = None
+            self.progress.setVisible(False)
+            self.cancel_button.setVisible(False)
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message.splitlines()[0], 10000)
@@ -242,7 +246,22 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(1)
         self.model.clear()
         self.statusBar().showMessage(f"Opening {folder} …")
-        self._start(self.session.open_folder, folder, on_result=lambda _lib: self._on_folder_opened(folder))
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("preparing the model …")
+        self.cancel_button.setVisible(True)
+        self._index_task = self._start(
+            self.session.open_folder,
+            folder,
+            on_result=lambda _lib: self._on_folder_opened(folder),
+            with_progress=True,
+            on_progress=self._on_prepare_step,
+        )
+
+    def _on_prepare_step(self, step: str) -> None:
+        """Export, quantisation and the int8 check say what they are doing (the first use of a model)."""
+        self.progress.setFormat(step)
+        self.statusBar().showMessage(step)
 
     def open_demo(self) -> None:
         from ..core import paths
@@ -258,6 +277,10 @@ class MainWindow(QMainWindow):
         self._start(draw, on_result=lambda out: self.open_folder(str(Path(out) / "images")))
 
     def _on_folder_opened(self, folder: str) -> None:
+        self._index_task = None
+        prepared = self.session.prepared
+        if prepared is not None and prepared.fell_back and prepared.checked_now:
+            self.statusBar().showMessage(prepared.reason, 20000)  # said once: the check is kept per CPU
         recent = [folder] + [f for f in self._recent() if f != folder]
         self.settings.setValue("recent_folders", recent[:MAX_RECENT])
         self._refresh_recent()
@@ -542,7 +565,7 @@ class MainWindow(QMainWindow):
             self.library_label.setText("no folder open")
             return
         ckpt = Path(str(s["checkpoint"])).name if s.get("checkpoint") else "raw backbone"
-        self.library_label.setText(f"{s['indexed']} photos · {ckpt} · {s['model']}")
+        self.library_label.setText(f"{s['indexed']} photos · {ckpt} · {s['model']} · {s['precision']}")
         self.skipped_action.setText(f"Skipped ({s['skipped']})…")
 
     # -- drag and drop -----------------------------------------------------------------------
