@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .encoder import ModelSpec
+from .files import atomic_write
 from .heads import CheckpointSpace
 
 FORMAT = "xmr-checkpoint"
@@ -33,18 +34,17 @@ class CheckpointError(Exception):
 def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], card: dict[str, Any]) -> Path:
     from safetensors.numpy import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     card = {"format": FORMAT, "format_version": FORMAT_VERSION, **card}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(
-        {k: np.ascontiguousarray(v) for k, v in tensors.items()},
-        str(tmp),
-        metadata={"format": FORMAT, "xmr_card": json.dumps(card)},
-    )
-    os.chmod(tmp, 0o644)  # a model file to share, not a secret
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp: Path) -> None:
+        save_file(
+            {k: np.ascontiguousarray(v) for k, v in tensors.items()},
+            str(tmp),
+            metadata={"format": FORMAT, "xmr_card": json.dumps(card)},
+        )
+        os.chmod(tmp, 0o644)  # a model file to share, not a secret
+
+    return atomic_write(path, write)
 
 
 def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:

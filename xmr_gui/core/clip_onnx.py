@@ -24,6 +24,7 @@ import numpy as np
 
 from . import paths
 from .encoder import ModelError, ModelSpec
+from .files import atomic_write_text, file_sha256, replacing_dir
 
 if TYPE_CHECKING:
     from .tokenizer import ClipTokenizer
@@ -86,9 +87,7 @@ def _record_stat(folder: Path, record_name: str = "meta.json") -> None:
     meta = json.loads((folder / record_name).read_text())
     stats = {name: (folder / name).stat() for name in meta["sha256"]}
     meta["stat"] = {name: [st.st_size, st.st_mtime_ns] for name, st in stats.items()}
-    tmp = folder / f".{record_name}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, folder / record_name)
+    atomic_write_text(folder / record_name, json.dumps(meta))
 
 
 def int8_record(folder: Path) -> dict[str, Any] | None:
@@ -165,7 +164,7 @@ def ensure_export(spec: ModelSpec, on_step: Step = _quiet, cancel: threading.Eve
 def _make_int8(folder: Path, on_step: Step, cancel: threading.Event | None = None) -> None:
     """Quantise the image tower by the first recipe that agrees with fp32 here; files replaced, never rewritten."""
     from .int8 import choose_recipe
-    from .onnx_export import externalize, file_digest
+    from .onnx_export import externalize
 
     with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as tmp_name:
         tmp = Path(tmp_name)
@@ -180,11 +179,10 @@ def _make_int8(folder: Path, on_step: Step, cancel: threading.Event | None = Non
         if kept is not None:
             externalize(kept)
             names = [INT8_TOWER, INT8_TOWER + ".data"]
-        record["sha256"] = {name: file_digest(tmp / name) for name in names}
+        record["sha256"] = {name: file_sha256(tmp / name) for name in names}
         for name in reversed(names):  # the data first: a reader of the new graph must find the new weights
             os.replace(tmp / name, folder / name)
-        (tmp / INT8_RECORD).write_text(json.dumps(record, indent=1))
-        os.replace(tmp / INT8_RECORD, folder / INT8_RECORD)
+        atomic_write_text(folder / INT8_RECORD, json.dumps(record, indent=1))
     _record_stat(folder, INT8_RECORD)
 
 
@@ -240,20 +238,6 @@ def _make_export(
     if proc.returncode != 0 or not _valid(folder, identity, deep=True):
         raise ModelError(f"ONNX export of {spec.model} failed: {''.join(tail).strip()[-600:]}")
     _record_stat(folder)
-
-
-@contextlib.contextmanager
-def replacing_dir(dst: Path, prefix: str) -> Iterator[Path]:
-    """A temp folder beside `dst`, filled by the block; it replaces `dst` (a rename) only if the block succeeds."""
-    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dst.parent))
-    try:
-        yield tmp
-        if dst.exists():
-            shutil.rmtree(dst)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _install_copy(src: Path, dst: Path) -> None:

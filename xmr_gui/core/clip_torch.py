@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from . import paths
 from .encoder import RANDOM_SEED, ModelError, ModelSpec
+from .files import atomic_write_text
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -28,13 +29,9 @@ def register_config(spec: ModelSpec) -> None:
     if not spec.config_json:
         return
     digest = hashlib.sha256(spec.config_json.encode()).hexdigest()[:12]
-    folder = paths.cache_dir() / "model_configs" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{spec.model}.json"
+    target = paths.cache_dir() / "model_configs" / digest / f"{spec.model}.json"
     if not target.exists():
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(spec.config_json, encoding="utf-8")
-        os.replace(tmp, target)
+        atomic_write_text(target, spec.config_json)
     open_clip.add_model_config(target)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import paths
 from .encoder import Encoder
+from .files import atomic_write
 from .images import ImageSkipped, load_pixels
 
 PROMPT = "a photo of {}"
@@ -140,8 +141,10 @@ def compute_features(
     txt = np.concatenate([encoder.encode_texts(ds.captions[s : s + 256]) for s in range(0, n, 256)])
     label_inputs = encoder.encode_texts([PROMPT.format(name) for name in ds.label_names])
     feats = Features(img, txt, label_inputs, caption_embeddings(ds.captions, ds.labels), ok)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, img=feats.img, txt=feats.txt, label_inputs=feats.label_inputs, pseudo=feats.pseudo, ok=feats.ok)
-    os.replace(tmp, cache)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file, not a name: np.savez would append .npz to the temp file's name
+            np.savez(f, img=feats.img, txt=feats.txt, label_inputs=feats.label_inputs, pseudo=feats.pseudo, ok=feats.ok)
+
+    atomic_write(cache, write)
     return feats

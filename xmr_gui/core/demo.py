@@ -12,9 +12,12 @@ import math
 import os
 import random
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from .files import atomic_write
 
 # "sky" is drawn in nearly every scene, so it is not a label (it would make every pair "relevant").
 LABELS = (
@@ -406,9 +409,7 @@ def write_demo(out: str | os.PathLike[str], size: int = 400, seed: int = 0) -> P
         name = f"demo_{i:05d}.jpg"
         target = images / name
         if not target.exists():
-            tmp = images / f".{name}.tmp"
-            draw_scene(scene, labels, rng).save(tmp, format="JPEG", quality=90)
-            os.replace(tmp, target)
+            atomic_write(target, partial(draw_scene(scene, labels, rng).save, format="JPEG", quality=90))
         lines.append(
             json.dumps(
                 {"file": f"images/{name}", "labels": labels, "caption": text, "scene": scene, "split": split_of(i)}
@@ -456,10 +457,7 @@ def add_sample_photos(images: str | os.PathLike[str]) -> list[Path]:
             continue
         target = out / f"skimage_{Path(name).stem}.jpg"
         if not target.exists():
-            out.mkdir(parents=True, exist_ok=True)
-            tmp = out / f".{target.name}.tmp"
             with Image.open(source / name) as im:
-                im.convert("RGB").save(tmp, format="JPEG", quality=92)
-            os.replace(tmp, target)
+                atomic_write(target, partial(im.convert("RGB").save, format="JPEG", quality=92))
         written.append(target)
     return written

@@ -20,8 +20,8 @@ from typing import cast
 
 import numpy as np
 
+from .files import atomic_write, save_npy
 from .library import Library
-from .vindex import atomic_write, save_npy
 
 METHODS = ("pca", "umap")
 

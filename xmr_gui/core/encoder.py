@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from .files import file_sha256
+
 if TYPE_CHECKING:  # numpy only for annotations: this module is on the window's start-up path
     import numpy as np
 
@@ -137,22 +139,6 @@ def _check_config(text: str, where: str) -> None:
     missing = {"embed_dim", "vision_cfg", "text_cfg"} - set(cfg)
     if missing:
         raise ModelError(f"model config {where} lacks {', '.join(sorted(missing))} (an open_clip model config)")
-
-
-_HASH_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file, cached per (path, size, mtime) within the process."""
-    st = os.stat(path)
-    key = (os.fspath(path), st.st_size, st.st_mtime_ns)
-    if key not in _HASH_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _HASH_CACHE[key] = h.hexdigest()
-    return _HASH_CACHE[key]
 
 
 def _cuda_possible() -> bool:  # used by the window to offer CUDA only when it can exist

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from .encoder import ModelSpec
+from .files import atomic_write
 from .library import Library, LibraryError
 
 
@@ -27,9 +27,7 @@ def export_parquet(lib: Library, path: str | os.PathLike[str]) -> int:
             "model": pa.array([identity] * len(ids), pa.string()),
         }
     ).replace_schema_metadata({"xmr.model_spec": lib.spec.to_json(), "xmr.folder": lib.folder})
-    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: pq.write_table(table, str(tmp)))
     return len(ids)
 
 

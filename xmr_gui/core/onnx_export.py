@@ -12,20 +12,16 @@ ViT-B-32 text tower fell from 0.85 s / 532 MB peak to 0.22 s / 215 MB (bench/RES
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from .clip_onnx import FORMAT, replacing_dir
+from .clip_onnx import FORMAT
 from .encoder import ModelSpec
+from .files import file_sha256, replacing_dir
 
 ALIGN = 65536  # mmap granularity on Windows (64 KiB); a multiple of the 4 KiB pages elsewhere
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def export_model(spec: ModelSpec, out: Path) -> Path:
@@ -86,7 +82,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
             "image_size": enc.image_size,
             "dim": enc.dim,
             "context_length": context,
-            "sha256": {name: file_digest(tmp / name) for name in files},
+            "sha256": {name: file_sha256(tmp / name) for name in files},
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
     return out

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .vindex import LiveIds, atomic_write
+from .files import atomic_write_text
+from .vindex import LiveIds
 
 if TYPE_CHECKING:
     from qdrant_client.models import ExtendedPointId
@@ -78,7 +79,7 @@ class QdrantIndex(LiveIds):
     def save(self, folder: str | os.PathLike[str], stem: str, meta: dict[str, object] | None = None) -> None:
         """Points are durable once upserted; the manifest records which catalog sequence they include."""
         body = {"backend": "qdrant", "dim": self.dim, "count": len(self), **(meta or {})}
-        atomic_write(Path(folder) / f"{stem}.json", lambda tmp: Path(tmp).write_text(json.dumps(body)))
+        atomic_write_text(Path(folder) / f"{stem}.json", json.dumps(body))
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], stem: str) -> tuple[QdrantIndex, dict[str, Any]] | None:

@@ -14,9 +14,9 @@ from typing import cast
 import numpy as np
 
 from . import paths
+from .files import atomic_write, save_npy
 from .images import load_pixels
 from .library import Library
-from .vindex import atomic_write, save_npy
 
 PROMPT = "a photo of {}"
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .files import atomic_write, atomic_write_text, save_npy
 
 # Below this many vectors an exact matrix product is both faster and exact.
 EXACT_BELOW = 2048
@@ -24,34 +25,6 @@ class HnswParams:
     M: int = 16
     ef_construction: int = 200
     ef: int = 96
-
-
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(target: Path, write) -> None:  # type: ignore[no-untyped-def]
-    """Call write(tmp_path), fsync, then rename over `target`: a crash leaves the old file or the new one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def remove_stale_temps(folder: Path) -> None:
@@ -162,7 +135,7 @@ class VectorIndex(LiveIds):
         old = _read_manifest(manifest)
         generation = int(old.get("generation", 0)) + 1 if old else 1
         graph, ids_file = folder / f"{stem}-{generation}.hnsw", folder / f"{stem}-{generation}.ids.npy"
-        atomic_write(graph, lambda tmp: self._index.save_index(tmp))
+        atomic_write(graph, lambda tmp: self._index.save_index(str(tmp)))
         live = np.fromiter(sorted(self._live), dtype=np.int64, count=len(self._live))
         atomic_write(ids_file, lambda tmp: save_npy(tmp, live))
         body = {
@@ -172,7 +145,7 @@ class VectorIndex(LiveIds):
             "count": len(self),
             **(meta or {}),
         }
-        atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps(body)))
+        atomic_write_text(manifest, json.dumps(body))
         for stale in folder.glob(f"{stem}-*"):
             if not stale.name.startswith(f"{stem}-{generation}."):
                 stale.unlink(missing_ok=True)
@@ -209,8 +182,3 @@ def _read_manifest(path: Path) -> dict[str, Any]:  # JSON
         return dict(json.loads(path.read_text()))
     except (OSError, ValueError):
         return {}
-
-
-def save_npy(path: str, array: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, array, allow_pickle=False)

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..core import paths
+from ..core.files import atomic_write
 
 SIZE = 160
 
@@ -38,10 +39,7 @@ def make_thumbnail(path: str) -> QImage:
     except ImageSkipped:
         return QImage()
     im.thumbnail((SIZE, SIZE))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    im.save(tmp, format="JPEG", quality=85)
-    os.replace(tmp, cached)
+    atomic_write(cached, lambda tmp: im.save(tmp, format="JPEG", quality=85))
     return QImage(str(cached))
 
 
