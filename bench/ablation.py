@@ -36,11 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=60)
     args = p.parse_args(argv)
 
-    from xmr_gui.core.checkpoint import Checkpoint
-    from xmr_gui.core.dataset import Dataset, compute_features
-    from xmr_gui.core.encoder import load_encoder
-    from xmr_gui.core.model import TrainConfig
-    from xmr_gui.core.train import evaluate_split, train_space, zero_shot
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.core.learn.dataset import Dataset, compute_features
+    from xmr_gui.core.learn.model import TrainConfig
+    from xmr_gui.core.learn.train import evaluate_split, train_space, zero_shot
+    from xmr_gui.core.runtime.factory import load_encoder
 
     ds = Dataset.load(args.dataset)
     encoder = load_encoder(Checkpoint.load(args.backbone_from).backbone_spec(), "cpu")

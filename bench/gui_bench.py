@@ -42,7 +42,7 @@ def startup(code: str, runs: int, env: dict[str, str]) -> list[float]:
 def responsiveness(size: int) -> tuple[float, float, int]:
     from PySide6.QtCore import QElapsedTimer, QTimer
 
-    from xmr_gui.core.demo import write_demo
+    from xmr_gui.core.demo.world import write_demo
     from xmr_gui.qt.app import build_parser, create_window
 
     os.environ["XMR_GUI_NO_DIALOGS"] = "1"

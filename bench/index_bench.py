@@ -43,7 +43,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def hnsw_run(data, queries, truth, M, efc, efs_list):  # type: ignore[no-untyped-def]
-    from xmr_gui.core.vindex import HnswParams, VectorIndex
+    from xmr_gui.core.store.vindex import HnswParams, VectorIndex
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
@@ -81,8 +81,8 @@ def sweep(name: str, data: np.ndarray, queries: np.ndarray, grid) -> None:  # ty
 
 
 def qdrant_vs_hnsw(data: np.ndarray, queries: np.ndarray) -> None:
-    from xmr_gui.core.qdrant_index import QdrantIndex
-    from xmr_gui.core.vindex import HnswParams, VectorIndex
+    from xmr_gui.core.store.qdrant_index import QdrantIndex
+    from xmr_gui.core.store.vindex import HnswParams, VectorIndex
 
     truth, exact_s = exact(data, queries)
     print(f"\n## backends on the same {len(data)} vectors ({data.shape[1]}-d), {len(queries)} queries")
@@ -106,8 +106,8 @@ def qdrant_vs_hnsw(data: np.ndarray, queries: np.ndarray) -> None:
 
 def fp16_storage(data: np.ndarray, queries: np.ndarray) -> None:
     """Catalog bytes per vector and search quality when vectors are stored as fp16 (xmr index --storage fp16)."""
-    from xmr_gui.core.catalog import Catalog
-    from xmr_gui.core.vindex import HnswParams, VectorIndex
+    from xmr_gui.core.store.catalog import Catalog
+    from xmr_gui.core.store.vindex import HnswParams, VectorIndex
 
     truth, _ = exact(data, queries)
     print(f"\n## fp16 storage: {len(data)} × {data.shape[1]} (truth = exact search on the fp32 vectors)")
@@ -152,10 +152,10 @@ def fp16_storage(data: np.ndarray, queries: np.ndarray) -> None:
 
 
 def real_vectors(n: int) -> np.ndarray:
-    from xmr_gui.core.checkpoint import Checkpoint
-    from xmr_gui.core.demo import caption, sample_scene
-    from xmr_gui.core.encoder import load_encoder
-    from xmr_gui.core.paths import shipped_demo_checkpoint
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
+    from xmr_gui.core.demo.world import caption, sample_scene
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.core.runtime.factory import load_encoder
 
     ckpt = Checkpoint.load(shipped_demo_checkpoint())
     encoder, space = load_encoder(ckpt.backbone_spec(), "cpu"), ckpt.space()

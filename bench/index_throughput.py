@@ -33,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("XMR_HOME", tempfile.mkdtemp(prefix="xmr-bench-"))
 
-    from xmr_gui.core.encoder import ModelSpec, load_encoder
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.runtime.factory import load_encoder
+    from xmr_gui.core.runtime.spec import ModelSpec
+    from xmr_gui.core.store.library import Library
 
     folder = make_photos(Path(args.photos), args.n)
     spec = ModelSpec.parse(args.model, "random").with_precision(args.precision)

@@ -32,11 +32,11 @@ def main() -> None:
 
     import onnxruntime as ort
 
-    from xmr_gui.core.clip_onnx import _session_options, export_dir
-    from xmr_gui.core.encoder import ModelSpec
-    from xmr_gui.core.images import load_pixels
-    from xmr_gui.core.int8 import RECIPES, agreement, calibration_images, cpu_line, encode, preprocess, quantize
-    from xmr_gui.core.prepare import prepare_model
+    from xmr_gui.core.runtime.clip_onnx import _session_options, export_dir
+    from xmr_gui.core.runtime.images import load_pixels
+    from xmr_gui.core.runtime.int8 import RECIPES, agreement, calibration_images, cpu_line, encode, preprocess, quantize
+    from xmr_gui.core.runtime.prepare import prepare_model
+    from xmr_gui.core.runtime.spec import ModelSpec
 
     print(f"CPU: {cpu_line()}; onnxruntime {ort.__version__}")
     spec = ModelSpec.parse(args.model, args.weights)

@@ -30,7 +30,7 @@ def main() -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[10000, 50000])
     p.add_argument("--dim", type=int, default=128)
     args = p.parse_args()
-    from xmr_gui.core.embedding_map import MapData, project
+    from xmr_gui.core.views.embedding_map import MapData, project
 
     project(clustered(5000, args.dim), "umap")  # numba compiles on first use (per code path): not part of the figure
     layouts = {}

@@ -54,7 +54,7 @@ def train(X, Y, train_idx, test_idx, label_inputs, graph, use_gcn: bool, epochs:
     import torch
     import torch.nn.functional as F
 
-    from xmr_gui.core.model import LabelGCN, head
+    from xmr_gui.core.learn.model import LabelGCN, head
 
     torch.manual_seed(seed)
     proj = head(X.shape[1], 512, 128, 0.1)
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (data / "labels.txt").exists():
         print(f"MIRFlickr annotations not found in {data}", file=sys.stderr)
         return 1
-    from xmr_gui.core.graph import LabelGraph
+    from xmr_gui.core.learn.label_graph import LabelGraph
 
     Y = np.loadtxt(data / "labels.txt", dtype=np.float32)
     names = (data / "label_names.txt").read_text().split()

@@ -24,10 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from xmr_gui.core.dataset import Dataset, Features
-    from xmr_gui.core.demo import LABELS, sample_scene
-    from xmr_gui.core.model import TrainConfig
-    from xmr_gui.core.train import train_space
+    from xmr_gui.core.demo.world import LABELS, sample_scene
+    from xmr_gui.core.learn.dataset import Dataset, Features
+    from xmr_gui.core.learn.model import TrainConfig
+    from xmr_gui.core.learn.train import train_space
 
     rng = np.random.default_rng(0)
     r = random.Random(0)

@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         [
             sys.executable,
             "-c",
-            "from xmr_gui.core.encoder import ModelSpec; "
-            "from xmr_gui.core.clip_onnx import ensure_export; "
+            "from xmr_gui.core.runtime.spec import ModelSpec; "
+            "from xmr_gui.core.runtime.clip_onnx import ensure_export; "
             "[ensure_export(ModelSpec.parse('ViT-B-32-256', 'random').with_precision(p)) "
             "for p in ('int8', 'fp32')]",
         ],

@@ -31,14 +31,14 @@ def xmr_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 
 @pytest.fixture(scope="session")
 def tiny_spec():
-    from xmr_gui.core.encoder import ModelSpec
+    from xmr_gui.core.runtime.spec import ModelSpec
 
     return ModelSpec.parse("xmr-tiny", "random")
 
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_spec):
-    from xmr_gui.core.encoder import load_encoder
+    from xmr_gui.core.runtime.factory import load_encoder
 
     return load_encoder(tiny_spec, "cpu")
 
@@ -46,7 +46,7 @@ def tiny_encoder(tiny_spec):
 def write_linear_checkpoint(path: Path, spec, d: int, labels: list[str], seed: int = 0, k: int = 8) -> dict:
     """A checkpoint on backbone `spec` with one random linear layer per head (d → k) and random classifiers;
     returns its tensors so a test can compute what the checkpoint's space must give."""
-    from xmr_gui.core.checkpoint import save_checkpoint
+    from xmr_gui.core.learn.checkpoint import save_checkpoint
 
     rng = np.random.default_rng(seed)
     tensors = {
@@ -92,7 +92,7 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def library(tmp_path: Path, photos: Path, tiny_spec, tiny_encoder):
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.store.library import Library
 
     lib = Library.create(tmp_path / "db", photos, tiny_spec)
     lib.use_encoder(tiny_encoder)

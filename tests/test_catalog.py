@@ -6,7 +6,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from xmr_gui.core.catalog import READABLE, VERSION, Catalog, CatalogError
+from xmr_gui.core.store.catalog import READABLE, VERSION, Catalog, CatalogError
 
 
 def test_schema_version_and_round_trip(tmp_path):

@@ -107,7 +107,7 @@ def test_rerun_counts_files_still_unreadable_as_skipped(photos, tmp_path, capsys
     bad[0].write_bytes(good)  # fixed: indexed on the next run
     assert index() == {"added": 0, "updated": 1, "unchanged": 24, "removed": 0, "skipped": 2}
     assert sorted(listed()) == sorted(map(str, bad[1:]))
-    from xmr_gui.core.catalog import Catalog
+    from xmr_gui.core.store.catalog import Catalog
 
     with Catalog(Path(db) / "catalog.sqlite", readonly=True) as cat:
         assert cat.files()[str(bad[0])].status == "indexed" and cat.count() == 25
@@ -195,7 +195,7 @@ def test_killed_index_resumes_consistently(tmp_path):
     done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, check=True)
     counts = json.loads(done.stdout)
     assert counts["added"] == 150 - before and counts["unchanged"] == before
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.store.library import Library
 
     with Library.open(db) as lib:
         files = lib.catalog.files()
@@ -208,7 +208,7 @@ def test_plain_demo_builds_indexes_and_searches(tmp_path, capsys):
     assert code == 0 and "# a beach with a boat" in out
     hits = [line for line in out.splitlines() if not line.startswith("#")]
     assert len(hits) >= 4 * 3 and all(Path(line.split("\t")[1]).exists() for line in hits if "/" in line)
-    from xmr_gui.core.demo import add_sample_photos
+    from xmr_gui.core.demo.world import add_sample_photos
 
     samples = add_sample_photos(tmp_path / "probe")  # the `demo` extra's photos join the index when installed
     assert f"indexed {30 + len(samples)} added" in err
@@ -265,7 +265,7 @@ def test_every_cli_command_is_known_to_the_app_entry_point():
 
 def test_fp16_storage_halves_the_vectors_and_finds_the_same_photos(photos, tmp_path, capsys):
     from conftest import write_photos
-    from xmr_gui.core.catalog import Catalog
+    from xmr_gui.core.store.catalog import Catalog
 
     results, blobs = {}, {}
     for storage in ("fp32", "fp16"):
@@ -296,8 +296,8 @@ def test_a_checkpoint_search_keeps_the_index_it_builds(indexed, tmp_path, capsys
     """The first search in a checkpoint's space builds that index from stored vectors and saves it; later
     searches load it (before, every `xmr search --checkpoint` rebuilt it) and answer the same."""
     from conftest import write_linear_checkpoint
-    from xmr_gui.core.catalog import Catalog
-    from xmr_gui.core.encoder import ModelSpec
+    from xmr_gui.core.runtime.spec import ModelSpec
+    from xmr_gui.core.store.catalog import Catalog
 
     cat = Catalog(indexed / "catalog.sqlite")
     d = int(cat.get_meta("dim"))

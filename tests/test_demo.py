@@ -13,10 +13,10 @@ pytestmark = pytest.mark.skipif(demo_checkpoint() is None, reason="models/xmr-de
 
 @pytest.fixture(scope="module")
 def indexed_world(tmp_path_factory):
-    from xmr_gui.core.checkpoint import Checkpoint
-    from xmr_gui.core.demo import write_demo
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.demo.world import write_demo
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.core.store.library import Library
 
     root = tmp_path_factory.mktemp("world")
     world = write_demo(root / "w", 120, seed=7)
@@ -40,7 +40,7 @@ def indexed_world(tmp_path_factory):
     ],
 )
 def test_top_results_carry_the_queried_label(indexed_world, query, label):
-    from xmr_gui.core.search import search_text
+    from xmr_gui.core.search.photos import search_text
 
     lib, rows = indexed_world
     hits = search_text(lib, query, k=5)
@@ -48,7 +48,7 @@ def test_top_results_carry_the_queried_label(indexed_world, query, label):
 
 
 def test_describe_ranks_true_labels_first(indexed_world):
-    from xmr_gui.core.search import describe
+    from xmr_gui.core.search.labels import describe
 
     lib, rows = indexed_world
     precision = []

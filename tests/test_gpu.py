@@ -17,7 +17,7 @@ def cuda():
 
 
 def test_auto_device_picks_cuda_and_agrees_with_cpu(cuda, tiny_spec):
-    from xmr_gui.core.encoder import load_encoder, resolve_device
+    from xmr_gui.core.runtime.factory import load_encoder, resolve_device
 
     assert resolve_device("auto") == "cuda"
     gpu = load_encoder(tiny_spec.with_precision("fp32"), "cuda")
@@ -31,10 +31,10 @@ def test_auto_device_picks_cuda_and_agrees_with_cpu(cuda, tiny_spec):
 
 
 def test_indexing_on_cuda_finds_the_same_photos(cuda, tiny_spec, photos, tmp_path):
-    from xmr_gui.core.encoder import load_encoder
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.library import Library
-    from xmr_gui.core.search import search_text
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.runtime.factory import load_encoder
+    from xmr_gui.core.search.photos import search_text
+    from xmr_gui.core.store.library import Library
 
     tops = []
     for device, runtime in (("cuda", "torch"), ("cpu", "torch")):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.gui
 def make_window(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
 
-    from xmr_gui.core.encoder import ModelSpec
+    from xmr_gui.core.runtime.spec import ModelSpec
     from xmr_gui.core.session import ModelChoice, Session
     from xmr_gui.qt.main_window import MainWindow
 
@@ -46,7 +46,7 @@ def make_window(qtbot, tmp_path, monkeypatch):
 
 @pytest.fixture
 def world(tmp_path):
-    from xmr_gui.core.demo import write_demo
+    from xmr_gui.core.demo.world import write_demo
 
     out = write_demo(tmp_path / "world", 60, seed=3)
     labels = {

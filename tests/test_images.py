@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from xmr_gui.core.images import ImageSkipped, load_image, load_pixels
+from xmr_gui.core.runtime.images import ImageSkipped, load_image, load_pixels
 
 
 def png_claiming(path: Path, width: int, height: int) -> None:
@@ -93,7 +93,7 @@ def test_thin_panorama_is_cropped_before_resize(tmp_path):
 @pytest.mark.parametrize("suffix", [".heic", ".avif"])
 def test_heic_and_avif_photos_are_indexed_and_thumbnailed(tmp_path, suffix):
     """The `heic` extra (pillow-heif) reads iPhone HEIC photos; AVIF is Pillow's own. Same pixels as a PNG copy."""
-    from xmr_gui.core.images import heif_supported, load_image, load_pixels
+    from xmr_gui.core.runtime.images import heif_supported, load_image, load_pixels
 
     if suffix == ".heic" and not heif_supported():
         pytest.skip("pillow-heif (the heic extra) is not installed")

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from conftest import write_photos
-from xmr_gui.core.indexer import index_folder
-from xmr_gui.core.library import Library, LibraryBusy
-from xmr_gui.core.search import search_image, search_text
+from xmr_gui.core.indexing.indexer import index_folder
+from xmr_gui.core.search.photos import search_image, search_text
+from xmr_gui.core.store.library import Library, LibraryBusy
 
 
 def consistent(lib: Library, folder) -> None:
@@ -152,7 +152,7 @@ def test_second_writer_is_refused(library, photos):
 
 
 def test_switching_model_reencodes(tmp_path, library, photos):
-    from xmr_gui.core.encoder import ModelSpec
+    from xmr_gui.core.runtime.spec import ModelSpec
 
     index_folder(library, photos)
     library.close()
@@ -183,7 +183,7 @@ def test_heic_skipped_without_the_extra_is_retried_once_it_is_installed(tmp_path
     import subprocess
     import sys
 
-    from xmr_gui.core.images import heif_supported
+    from xmr_gui.core.runtime.images import heif_supported
 
     if not heif_supported():  # also registers the HEIF writer used below
         pytest.skip("the heic extra (pillow-heif) is not installed")

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from xmr_gui.core.int8 import FORCE_FAIL_ENV, NEAR_TIE, RECIPES, agreement
+from xmr_gui.core.runtime.int8 import FORCE_FAIL_ENV, NEAR_TIE, RECIPES, agreement
 
 
 def _unit(x):
@@ -54,7 +54,7 @@ def test_a_near_tie_at_the_tenth_place_may_swap():
 @pytest.fixture
 def private_cache(tmp_path, monkeypatch, tiny_spec):
     """A cache holding the shared fp32 export of xmr-tiny but no int8 check yet (saves the torch export)."""
-    from xmr_gui.core.clip_onnx import ensure_export, export_dir
+    from xmr_gui.core.runtime.clip_onnx import ensure_export, export_dir
 
     shared = ensure_export(tiny_spec)
     cache = tmp_path / "cache"
@@ -100,8 +100,8 @@ def test_failing_check_falls_back_to_fp32_says_so_once_and_records_why(private_c
 
 
 def test_the_check_runs_again_on_another_kind_of_cpu(private_cache, tiny_spec):
-    from xmr_gui.core.clip_onnx import int8_record
-    from xmr_gui.core.prepare import prepare_model
+    from xmr_gui.core.runtime.clip_onnx import int8_record
+    from xmr_gui.core.runtime.prepare import prepare_model
 
     first = prepare_model(tiny_spec, "auto", "cpu")
     assert first.checked_now and int8_record(private_cache) is not None
@@ -115,8 +115,8 @@ def test_the_check_runs_again_on_another_kind_of_cpu(private_cache, tiny_spec):
 
 
 def test_an_altered_int8_tower_is_checked_again(private_cache, tiny_spec):
-    from xmr_gui.core.clip_onnx import int8_record
-    from xmr_gui.core.prepare import prepare_model
+    from xmr_gui.core.runtime.clip_onnx import int8_record
+    from xmr_gui.core.runtime.prepare import prepare_model
 
     if prepare_model(tiny_spec, "auto", "cpu").int8_check["recipe"] is None:
         pytest.skip("no int8 tower could be built here")
@@ -126,7 +126,7 @@ def test_an_altered_int8_tower_is_checked_again(private_cache, tiny_spec):
 
 
 def test_recipe_order_follows_the_cpu():
-    from xmr_gui.core.int8 import recipe_order
+    from xmr_gui.core.runtime.int8 import recipe_order
 
     vnni = recipe_order({"model": "x", "machine": "x86_64", "flags": ["avx2", "avx512f", "avx512_vnni"]})
     avx2 = recipe_order({"model": "x", "machine": "x86_64", "flags": ["avx2", "fma"]})

@@ -11,9 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from xmr_gui.core.evaluate import mean_average_precision, recall_at_k
-from xmr_gui.core.graph import LabelGraph
-from xmr_gui.core.losses import REGISTRY, Forward, build_loss
+from xmr_gui.core.learn.evaluate import mean_average_precision, recall_at_k
+from xmr_gui.core.learn.label_graph import LabelGraph
+from xmr_gui.core.learn.losses import REGISTRY, Forward, build_loss
 
 Y_HAND = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 1, 1], [1, 1, 1, 0]])
 
@@ -37,7 +37,7 @@ def test_label_graph_on_hand_made_matrix():
 
 
 def test_gcn_layer_equals_dense_normalised_propagation():
-    from xmr_gui.core.model import LabelGCN
+    from xmr_gui.core.learn.model import LabelGCN
 
     g = LabelGraph.from_labels(Y_HAND, tau=0.5, p=0.2)
     torch.manual_seed(0)
@@ -233,7 +233,7 @@ def trained(tmp_path_factory, tiny_spec):
     home = tmp_path_factory.mktemp("home")
     os.environ["XMR_HOME"] = str(home)
     from xmr_gui.cli import main
-    from xmr_gui.core.demo import write_demo
+    from xmr_gui.core.demo.world import write_demo
 
     world = write_demo(home / "world", 120)
     out = home / "tiny.xmr"
@@ -260,7 +260,7 @@ def trained(tmp_path_factory, tiny_spec):
 
 def test_one_epoch_train_eval_and_checkpoint_round_trip(trained, capsys):
     from xmr_gui.cli import main
-    from xmr_gui.core.checkpoint import Checkpoint
+    from xmr_gui.core.learn.checkpoint import Checkpoint
 
     world, out = trained
     ckpt = Checkpoint.load(out)
@@ -297,7 +297,7 @@ def test_index_and_describe_with_checkpoint(trained, capsys, tmp_path):
     ],
 )
 def test_malformed_checkpoints_are_refused(trained, tmp_path, damage, message):
-    from xmr_gui.core.checkpoint import Checkpoint, CheckpointError
+    from xmr_gui.core.learn.checkpoint import Checkpoint, CheckpointError
 
     bad = tmp_path / "bad.xmr"
     bad.write_bytes(trained[1].read_bytes())
@@ -309,7 +309,7 @@ def test_malformed_checkpoints_are_refused(trained, tmp_path, damage, message):
 def test_future_version_and_wrong_shapes_are_refused(trained, tmp_path):
     from safetensors.numpy import load_file, save_file
 
-    from xmr_gui.core.checkpoint import Checkpoint, CheckpointError, read_card
+    from xmr_gui.core.learn.checkpoint import Checkpoint, CheckpointError, read_card
 
     card = read_card(trained[1])
     tensors = load_file(str(trained[1]))
@@ -324,7 +324,7 @@ def test_future_version_and_wrong_shapes_are_refused(trained, tmp_path):
 
 
 def test_neighbour_contributions_sum_to_the_logit(trained):
-    from xmr_gui.core.checkpoint import Checkpoint
+    from xmr_gui.core.learn.checkpoint import Checkpoint
 
     space = Checkpoint.load(trained[1]).space()
     assert space.gcn is not None

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from xmr_gui.core.encoder import ModelSpec
+from xmr_gui.core.runtime.spec import ModelSpec
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +18,8 @@ def both(tmp_path_factory):
     import os
 
     os.environ["XMR_HOME"] = str(tmp_path_factory.mktemp("onnx-home"))
-    from xmr_gui.core.clip_onnx import OnnxClipEncoder
-    from xmr_gui.core.clip_torch import TorchClipEncoder
+    from xmr_gui.core.runtime.clip_onnx import OnnxClipEncoder
+    from xmr_gui.core.runtime.clip_torch import TorchClipEncoder
 
     spec = ModelSpec.parse("xmr-tiny", "random")
     return spec, OnnxClipEncoder(spec), TorchClipEncoder(spec)
@@ -28,7 +28,7 @@ def both(tmp_path_factory):
 def test_tokenizer_matches_open_clip():
     import open_clip
 
-    from xmr_gui.core.tokenizer import ClipTokenizer
+    from xmr_gui.core.runtime.tokenizer import ClipTokenizer
 
     texts = [
         "a dog on the beach",
@@ -53,10 +53,10 @@ def test_vectors_agree_with_torch(both):
 
 
 def test_same_top10_on_the_demo_world(both, tmp_path):
-    from xmr_gui.core.demo import write_demo
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.library import Library
-    from xmr_gui.core.search import search_text
+    from xmr_gui.core.demo.world import write_demo
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.search.photos import search_text
+    from xmr_gui.core.store.library import Library
 
     spec, fast, ref = both
     world = write_demo(tmp_path / "w", 80, seed=2)
@@ -70,7 +70,7 @@ def test_same_top10_on_the_demo_world(both, tmp_path):
 
 
 def test_search_never_imports_torch_once_exported(tmp_path):
-    from xmr_gui.core.demo import write_demo
+    from xmr_gui.core.demo.world import write_demo
 
     world = write_demo(tmp_path / "w", 20)
     env_home = tmp_path / "home"
@@ -93,7 +93,7 @@ def test_search_never_imports_torch_once_exported(tmp_path):
 
 
 def test_stale_or_truncated_export_is_rebuilt(both):
-    from xmr_gui.core.clip_onnx import _valid, ensure_export, export_dir
+    from xmr_gui.core.runtime.clip_onnx import _valid, ensure_export, export_dir
 
     spec = both[0]
     folder = ensure_export(spec)
@@ -111,12 +111,12 @@ def test_stale_or_truncated_export_is_rebuilt(both):
 
 def test_int8_image_tower_agrees_and_keeps_the_top10(tmp_path, both):
     """Whatever this CPU is (VNNI or not), `--precision auto` serves int8 only if it agrees with fp32."""
-    from xmr_gui.core.clip_onnx import OnnxClipEncoder
-    from xmr_gui.core.demo import write_demo
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.library import Library
-    from xmr_gui.core.prepare import prepare_model
-    from xmr_gui.core.search import search_text
+    from xmr_gui.core.demo.world import write_demo
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.runtime.clip_onnx import OnnxClipEncoder
+    from xmr_gui.core.runtime.prepare import prepare_model
+    from xmr_gui.core.search.photos import search_text
+    from xmr_gui.core.store.library import Library
 
     spec, fast, ref = both
     prepared = prepare_model(spec, "auto", "cpu")
@@ -149,8 +149,9 @@ def test_int8_image_tower_agrees_and_keeps_the_top10(tmp_path, both):
 def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, photos, tiny_spec, tmp_path):
     """Retraining into the same file must not serve the old space's index or label vectors."""
     from conftest import write_linear_checkpoint
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.search import PROMPT, describe, search_text
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.search.labels import PROMPT, describe
+    from xmr_gui.core.search.photos import search_text
 
     index_folder(library, photos)
     d = library.dim

@@ -24,8 +24,9 @@ def test_pretrained_weights_rank_a_matching_caption_first(weights):
     import numpy as np
     from PIL import Image
 
-    from xmr_gui.core.encoder import ModelSpec, load_encoder
-    from xmr_gui.core.images import square_pixels
+    from xmr_gui.core.runtime.factory import load_encoder
+    from xmr_gui.core.runtime.images import square_pixels
+    from xmr_gui.core.runtime.spec import ModelSpec
 
     model = Path(weights).stem.split("__")[0]  # files are named MODEL__TAG.safetensors
     enc = load_encoder(ModelSpec.parse(model, str(weights)), "cpu")

@@ -65,7 +65,7 @@ def test_hostile_corpus_every_case_handled(hostile, tmp_path, capsys):
     assert rss_growth_mb < 400  # the 50k × 50k bomb (7.5 GB decoded) was never decoded
     code, skipped_out, _ = run(capsys, "skipped", "--db", db, "--json")
     skipped = {os.path.relpath(r["path"], folder): r["reason"] for r in map(json.loads, skipped_out.splitlines())}
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.store.library import Library
 
     with Library.open(db) as lib:
         files = lib.catalog.files()
@@ -86,7 +86,7 @@ def test_hostile_corpus_every_case_handled(hostile, tmp_path, capsys):
 
 
 def test_exif_orientations_encode_upright(hostile, tmp_path, tiny_spec, tiny_encoder):
-    from xmr_gui.core.images import load_pixels
+    from xmr_gui.core.runtime.images import load_pixels
 
     folder, _ = hostile
     upright = load_pixels(folder / "exif" / "upright.jpg", 32).astype(float)
@@ -100,7 +100,7 @@ def test_exif_orientations_encode_upright(hostile, tmp_path, tiny_spec, tiny_enc
 
 
 def test_file_deleted_or_changed_while_being_read(library, photos, monkeypatch):
-    import xmr_gui.core.indexer as indexer
+    import xmr_gui.core.indexing.indexer as indexer
 
     real = indexer.load_pixels
     victim, changer = str(photos / "photo_0003.jpg"), str(photos / "photo_0004.jpg")
@@ -180,8 +180,8 @@ def test_twenty_kills_then_resume_equals_an_uninterrupted_run(tmp_path):
         proc.wait()
     assert kills >= 15 and _committed(db) < 300
     subprocess.run([*base, "--db", str(db)], check=True, capture_output=True)
-    from xmr_gui.core.library import Library
-    from xmr_gui.core.search import search_text
+    from xmr_gui.core.search.photos import search_text
+    from xmr_gui.core.store.library import Library
 
     with Library.open(db) as lib, Library.open(clean_db) as ref:
         files = lib.catalog.files()
@@ -199,8 +199,8 @@ def test_twenty_kills_then_resume_equals_an_uninterrupted_run(tmp_path):
 
 
 def test_interrupted_index_save_leaves_a_working_index(tmp_path, library, photos, tiny_encoder):
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.store.library import Library
 
     index_folder(library, photos)
     spec = library.spec
@@ -219,7 +219,7 @@ def test_interrupted_index_save_leaves_a_working_index(tmp_path, library, photos
 
 
 def test_second_indexer_refuses_with_a_message(tmp_path, photos):
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.store.library import Library
 
     db = tmp_path / "db"
     assert main(["index", str(photos), "--db", str(db), "-q", *TINY]) == 0
@@ -256,7 +256,7 @@ def test_pickle_bomb_checkpoint_executes_nothing(tmp_path, monkeypatch, capsys):
     bomb.write_bytes(pickle.dumps(_Boom()))
     code, _, err = run(capsys, "eval", str(bomb), str(tmp_path))
     assert code == 1 and "never unpickles" in err and not marker.exists()
-    from xmr_gui.core.checkpoint import CheckpointError, read_card
+    from xmr_gui.core.learn.checkpoint import CheckpointError, read_card
 
     bomb.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00" + b'{"__metadata__":' + b"x" * 8)  # tampered header
     with pytest.raises(CheckpointError, match="corrupt"):
@@ -264,9 +264,9 @@ def test_pickle_bomb_checkpoint_executes_nothing(tmp_path, monkeypatch, capsys):
 
 
 def test_checkpoint_for_another_backbone_is_refused(tmp_path, library, photos):
-    from xmr_gui.core.encoder import ModelError
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.paths import shipped_demo_checkpoint
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.runtime.spec import ModelError
 
     if shipped_demo_checkpoint() is None:
         pytest.skip("models/xmr-demo.xmr is not in this checkout")
@@ -279,8 +279,8 @@ def test_checkpoint_for_another_backbone_is_refused(tmp_path, library, photos):
 @pytest.fixture(scope="module")
 def indexed_lib(tmp_path_factory, tiny_spec, tiny_encoder):
     from conftest import write_photos
-    from xmr_gui.core.indexer import index_folder
-    from xmr_gui.core.library import Library
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.store.library import Library
 
     root = tmp_path_factory.mktemp("q")
     write_photos(root / "photos", 12)
@@ -306,7 +306,7 @@ def indexed_lib(tmp_path_factory, tiny_spec, tiny_encoder):
     min_score=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(-1.0), st.just(1.0)),
 )
 def test_any_query_never_crashes(indexed_lib, query, k, min_score):
-    from xmr_gui.core.search import clean_query, search_text
+    from xmr_gui.core.search.photos import clean_query, search_text
 
     hits = search_text(indexed_lib, query, k=k, min_score=min_score)
     assert len(hits) <= max(min(k, 12), 0)

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.gui
 def window_on_world(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings, QThreadPool
 
-    from xmr_gui.core.demo import write_demo
-    from xmr_gui.core.paths import shipped_demo_checkpoint
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
+    from xmr_gui.core.demo.world import write_demo
     from xmr_gui.core.session import ModelChoice, Session
     from xmr_gui.qt.main_window import MainWindow
 
@@ -35,8 +35,8 @@ def window_on_world(qtbot, tmp_path, monkeypatch):
 
 
 def test_tau_and_p_sliders_give_the_core_edge_count(qtbot):
-    from xmr_gui.core.graph import LabelGraph
-    from xmr_gui.core.graph_layout import NamedGraph
+    from xmr_gui.core.learn.label_graph import LabelGraph
+    from xmr_gui.core.views.graph_layout import NamedGraph
     from xmr_gui.qt.graph_view import GraphView
 
     g = NamedGraph.example("mirflickr")
@@ -66,7 +66,7 @@ def test_graph_tab_shows_the_checkpoint_graph_and_gcn_neighbours(qtbot, window_o
 
 
 def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tmp_path):
-    from xmr_gui.core.embedding_map import read_csv
+    from xmr_gui.core.views.embedding_map import read_csv
 
     window, _ = window_on_world
     with qtbot.waitSignals([window.map_shown, window.map_shown], timeout=300_000):  # PCA, then UMAP
@@ -77,7 +77,7 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
     assert kinds.count("image") == 60 and kinds.count("label") == 24
     db = window.session.library.db_dir
     assert len(list(db.glob("map-umap-*.npy"))) == 1 and len(list(db.glob("map-pca-*.npy"))) == 1
-    from xmr_gui.core.embedding_map import build_map
+    from xmr_gui.core.views.embedding_map import build_map
 
     hits = []
     again = build_map(window.session.library, "umap", on_cache=hits.append)  # second open: no UMAP refit
@@ -106,8 +106,8 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
 
 
 def test_map_is_cached_until_the_index_changes(tmp_path, library, photos):
-    from xmr_gui.core.embedding_map import build_map
-    from xmr_gui.core.indexer import index_folder
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.views.embedding_map import build_map
 
     index_folder(library, photos)
     hits = []
@@ -122,11 +122,11 @@ def test_map_is_cached_until_the_index_changes(tmp_path, library, photos):
 
 def test_graph_and_map_from_the_cli(tmp_path, photos, capsys):
     from xmr_gui.cli import main
-    from xmr_gui.core.embedding_map import read_csv
+    from xmr_gui.core.views.embedding_map import read_csv
 
     assert main(["graph", "--example", "mirflickr", "--tau", "0.5", "--png", str(tmp_path / "g.png")]) == 0
     rows = capsys.readouterr().out.splitlines()
-    from xmr_gui.core.graph_layout import NamedGraph
+    from xmr_gui.core.views.graph_layout import NamedGraph
 
     assert len(rows) == NamedGraph.example("mirflickr", tau=0.5).graph.n_edges
     assert (tmp_path / "g.png").stat().st_size > 1000

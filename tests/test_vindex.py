@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xmr_gui.core.vindex import VectorIndex
+from xmr_gui.core.store.vindex import VectorIndex
 
 
 def unit(rng, n, d):
@@ -69,7 +69,7 @@ def test_save_keeps_one_generation_and_ignores_torn_temp(tmp_path):
 
 def test_small_index_exact_search_sees_every_change():
     """Below EXACT_BELOW the search is exact over a cached matrix: adds, replacements and removals must show."""
-    from xmr_gui.core.vindex import VectorIndex
+    from xmr_gui.core.store.vindex import VectorIndex
 
     rng = np.random.default_rng(3)
     v = rng.standard_normal((50, 16)).astype(np.float32)

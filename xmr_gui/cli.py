@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .core import paths
-from .core.defaults import BATCH_SIZE
+from .core.base import paths
+from .core.base.defaults import BATCH_SIZE
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_WEIGHTS = "laion2b_s34b_b79k"
@@ -324,7 +324,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 # -- helpers -----------------------------------------------------------------------------------
 def _open_library(args: argparse.Namespace, near: str | None = None):  # type: ignore[no-untyped-def]
-    from .core.library import Library, find_library, most_recent_library
+    from .core.store.library import Library, find_library, most_recent_library
 
     start = getattr(args, "folder", None) or near or os.getcwd()
     db = args.db or find_library(start) or find_library(os.getcwd()) or most_recent_library()
@@ -374,8 +374,8 @@ def _train_epilog() -> str:
     import inspect
 
     try:
-        from .core.losses import REGISTRY
-        from .core.model import TrainConfig
+        from .core.learn.losses import REGISTRY
+        from .core.learn.model import TrainConfig
     except ImportError as exc:  # the packaged app has no torch
         return f"(training needs {exc.name}, which this install does not have: `pipx install 'xmr[all]'`)"
 
@@ -415,9 +415,9 @@ def _apply_overrides(cfg, pairs: list[str]):  # type: ignore[no-untyped-def]
 
 # -- commands ----------------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
-    from .core.encoder import ModelSpec
-    from .core.indexer import index_folder
-    from .core.library import Library
+    from .core.indexing.indexer import index_folder
+    from .core.runtime.spec import ModelSpec
+    from .core.store.library import Library
 
     folder = os.path.abspath(args.folder)
     if not os.path.isdir(folder):
@@ -426,7 +426,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CliError(f"{args.folder} cannot be read (permission denied)")
     if args.batch_size < 1 or args.workers < 1:
         raise CliError("--batch-size and --workers must be at least 1")
-    from .core.library import PORTABLE_DIR
+    from .core.store.library import PORTABLE_DIR
 
     if args.db:
         db = Path(args.db)
@@ -439,12 +439,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
         shutil.rmtree(db)
     if args.checkpoint:
-        from .core.checkpoint import Checkpoint
+        from .core.learn.checkpoint import Checkpoint
 
         spec = Checkpoint.load(args.checkpoint).backbone_spec()
     else:
         spec = ModelSpec.parse(args.model, args.weights)
-    from .core.prepare import prepare_model
+    from .core.runtime.prepare import prepare_model
 
     started = time.perf_counter()
 
@@ -493,7 +493,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .core.search import search_image, search_text
+    from .core.search.photos import search_image, search_text
 
     if (args.query is None) == (args.image is None):
         raise CliError("give either a text query or --image PATH")
@@ -510,7 +510,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    from .core.search import describe, read_vocabulary
+    from .core.search.labels import describe, read_vocabulary
 
     if not os.path.isfile(args.image):
         raise CliError(f"{args.image} is not a file")
@@ -535,7 +535,7 @@ def cmd_skipped(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .core.demo import write_demo
+    from .core.demo.world import write_demo
 
     if args.size < 1:
         raise CliError("--size must be at least 1")
@@ -551,9 +551,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .core.encoder import ModelSpec
-    from .core.model import TrainConfig
-    from .core.pipeline import train_checkpoint
+    from .core.learn.model import TrainConfig
+    from .core.learn.recipes import train_checkpoint
+    from .core.runtime.spec import ModelSpec
 
     cfg = _apply_overrides(TrainConfig.load(args.config), args.set)
     spec = ModelSpec.parse(args.model, args.weights)
@@ -592,8 +592,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .core.checkpoint import CheckpointError
-    from .core.pipeline import evaluate_checkpoint
+    from .core.learn.checkpoint import CheckpointError
+    from .core.learn.recipes import evaluate_checkpoint
 
     try:
         result = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, args.device)
@@ -609,7 +609,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .core.graph_layout import NamedGraph, render_png
+    from .core.views.graph_layout import NamedGraph, render_png
 
     if args.checkpoint:
         g = NamedGraph.from_checkpoint(args.checkpoint)
@@ -639,7 +639,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from .core.embedding_map import build_map, write_csv
+    from .core.views.embedding_map import build_map, write_csv
 
     with _open_library(args) as lib:
         data = build_map(
@@ -661,7 +661,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .core.exchange import export_parquet
+    from .core.store.exchange import export_parquet
 
     with _open_library(args) as lib:
         n = export_parquet(lib, args.parquet)
@@ -670,7 +670,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .core.exchange import import_parquet
+    from .core.store.exchange import import_parquet
 
     if args.db:
         db = Path(args.db)
@@ -746,11 +746,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     logging.basicConfig(level=logging.ERROR, format="xmr: %(message)s")
-    from .core.catalog import CatalogError
-    from .core.checkpoint import CheckpointError
-    from .core.encoder import ModelError
-    from .core.images import ImageSkipped
-    from .core.library import LibraryError
+    from .core.learn.checkpoint import CheckpointError
+    from .core.runtime.images import ImageSkipped
+    from .core.runtime.spec import ModelError
+    from .core.store.catalog import CatalogError
+    from .core.store.library import LibraryError
 
     try:
         return int(args.run(args))

@@ -6,12 +6,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from . import paths
-from .demo import add_sample_photos, write_demo
-from .encoder import ModelSpec
-from .indexer import index_folder
-from .library import Library
-from .search import describe, search_text
+from .base import paths
+from .demo.world import add_sample_photos, write_demo
+from .indexing.indexer import index_folder
+from .runtime.spec import ModelSpec
+from .search.labels import describe
+from .search.photos import search_text
+from .store.library import Library
 
 EXAMPLE_QUERIES = (
     "a beach with a boat",
@@ -28,7 +29,7 @@ def demo_model() -> tuple[ModelSpec, str]:
     """The best model available offline for the demo, and how to announce it."""
     ckpt = demo_checkpoint()
     if ckpt is not None:
-        from .checkpoint import Checkpoint
+        from .learn.checkpoint import Checkpoint
 
         return Checkpoint.load(ckpt).backbone_spec(), f"model: shipped demo checkpoint {ckpt}"
     spec = ModelSpec.parse("xmr-tiny", "random")

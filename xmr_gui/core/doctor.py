@@ -9,8 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import paths
-from .int8 import cpu_features, cpu_line, cpu_signature, summary
+from .base import paths
+from .runtime.int8 import cpu_features, cpu_line, cpu_signature, summary
 
 
 def _version(name: str) -> str:
@@ -51,7 +51,7 @@ def report(folder: str | None = None, db: Path | None = None) -> dict[str, Any]:
         "exports": exports(),
     }
     if folder is not None or db is not None:
-        from .library import Library
+        from .store.library import Library
 
         db = db or paths.default_db_dir(os.path.abspath(folder or "."))
         with Library.open(db) as lib:

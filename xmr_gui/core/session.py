@@ -14,17 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths
-from .defaults import BATCH_SIZE
-from .encoder import ModelSpec
+from .base import paths
+from .base.defaults import BATCH_SIZE
+from .runtime.spec import ModelSpec
 
 if TYPE_CHECKING:
-    from .checkpoint import Checkpoint
-    from .encoder import Encoder
-    from .indexer import IndexReport, Progress
-    from .library import Library
-    from .prepare import Prepared
-    from .search import Hit, LabelScore
+    from .indexing.indexer import IndexReport, Progress
+    from .learn.checkpoint import Checkpoint
+    from .runtime.prepare import Prepared
+    from .runtime.spec import Encoder
+    from .search.labels import LabelScore
+    from .search.photos import Hit
+    from .store.library import Library
 
 
 def _quiet(_: str) -> None:
@@ -55,7 +56,7 @@ class ModelChoice:
     def backbone(self) -> ModelSpec:
         """The chosen backbone, precision not yet resolved (see `prepare.prepare_model`)."""
         if self.checkpoint is not None:
-            from .checkpoint import Checkpoint
+            from .learn.checkpoint import Checkpoint
 
             spec = Checkpoint.load(self.checkpoint).backbone_spec()
         elif self.spec is None:
@@ -81,8 +82,8 @@ class Session:
         cancel: threading.Event | None = None,
     ) -> Library:
         """Open (or create) the folder's library; the model is prepared first, each step told to `on_progress`."""
-        from .library import Library
-        from .prepare import prepare_model
+        from .runtime.prepare import prepare_model
+        from .store.library import Library
 
         folder = os.path.abspath(os.fspath(folder))
         if not os.path.isdir(folder):
@@ -109,7 +110,7 @@ class Session:
 
     def set_checkpoint(self, path: str | os.PathLike[str]) -> Checkpoint:
         """Validate and adopt a checkpoint (refused with a CheckpointError naming the problem)."""
-        from .checkpoint import Checkpoint
+        from .learn.checkpoint import Checkpoint
 
         ckpt = Checkpoint.load(path)
         with self._lock:
@@ -133,7 +134,7 @@ class Session:
     def index(
         self, on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None
     ) -> IndexReport:
-        from .indexer import index_folder
+        from .indexing.indexer import index_folder
 
         with self._lock:
             lib = self._lib()
@@ -147,20 +148,21 @@ class Session:
             return self._lib().encoder.identity
 
     def search_text(self, query: str, k: int = 200, min_score: float = -1.0) -> list[Hit]:
-        from .search import search_text
+        from .search.photos import search_text
 
         with self._lock:
             return search_text(self._lib(), query, k, min_score)
 
     def search_image(self, path: str | os.PathLike[str], k: int = 200, min_score: float = -1.0) -> list[Hit]:
-        from .search import search_image
+        from .search.photos import search_image
 
         with self._lock:
             return search_image(self._lib(), path, k, min_score)
 
     def describe(self, path: str | os.PathLike[str], k: int = 10) -> list[LabelRow]:
         """Ranked labels; with a checkpoint, each with the graph neighbours that lifted it."""
-        from .search import describe, image_vector
+        from .search.labels import describe
+        from .search.photos import image_vector
 
         with self._lock:
             lib = self._lib()
@@ -174,9 +176,9 @@ class Session:
 
     def compare_text(self, query: str, k: int = 200) -> tuple[list[Hit], list[Hit]]:
         """The same query in the raw backbone space (zero-shot) and in the checkpoint's space."""
-        from .library import Library
-        from .search import search_text
-        from .space import RawSpace
+        from .learn.space import RawSpace
+        from .search.photos import search_text
+        from .store.library import Library
 
         with self._lock:
             lib = self._lib()
@@ -187,15 +189,15 @@ class Session:
             return search_text(self._raw, query, k), search_text(lib, query, k)
 
     def map(self, method: str, queries: list[str]) -> object:
-        """The embedding map (core.embedding_map.MapData) of the open library, cached per index + space."""
-        from .embedding_map import build_map
+        """The embedding map (views.embedding_map.MapData) of the open library, cached per index + space."""
+        from .views.embedding_map import build_map
 
         with self._lock:
             return build_map(self._lib(), method, queries)
 
     def label_graph(self, source: str) -> object:
         """A NamedGraph: 'checkpoint' (the open one), 'folder' (its labels.jsonl) or an example name."""
-        from .graph_layout import NamedGraph
+        from .views.graph_layout import NamedGraph
 
         if source == "checkpoint":
             lib = self.library

@@ -41,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _choice(args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
-    from ..core.defaults import BATCH_SIZE
-    from ..core.encoder import ModelSpec
-    from ..core.paths import shipped_demo_checkpoint
+    from ..core.base.defaults import BATCH_SIZE
+    from ..core.base.paths import shipped_demo_checkpoint
+    from ..core.runtime.spec import ModelSpec
     from ..core.session import ModelChoice
 
     device = str(settings.value("device", "auto"))
@@ -60,7 +60,7 @@ def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from ..core import paths
+    from ..core.base import paths
     from ..core.session import Session
     from .main_window import MainWindow
 

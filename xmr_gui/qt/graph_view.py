@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from ..core.graph_layout import NamedGraph
+    from ..core.views.graph_layout import NamedGraph
 
 
 class GraphView(QWidget):
@@ -35,7 +35,7 @@ class GraphView(QWidget):
 
     def __init__(self, graph: NamedGraph, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from ..core.graph_layout import spring_layout
+        from ..core.views.graph_layout import spring_layout
 
         self.graph = graph
         self.selected = 0

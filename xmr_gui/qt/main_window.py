@@ -44,8 +44,8 @@ from .widgets import DescribePanel, ResultsGrid
 from .worker import Task, run_task
 
 if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is imported
-    from ..core.indexer import IndexReport, Progress
-    from ..core.search import Hit
+    from ..core.indexing.indexer import IndexReport, Progress
+    from ..core.search.photos import Hit
 
 MAX_RESULTS = 500
 MAX_RECENT = 8
@@ -264,10 +264,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(step)
 
     def open_demo(self) -> None:
-        from ..core import paths
+        from ..core.base import paths
 
         def draw() -> Path:
-            from ..core.demo import add_sample_photos, write_demo
+            from ..core.demo.world import add_sample_photos, write_demo
 
             out = write_demo(paths.demo_dir() / "world-0-400", 400)
             add_sample_photos(out / "images")  # the `demo` extra's real photos, when installed
@@ -513,7 +513,7 @@ class MainWindow(QMainWindow):
         dialog = QDialog(self)
         dialog.setWindowTitle("Model")
         form = QFormLayout(dialog)
-        from ..core.encoder import _cuda_possible
+        from ..core.runtime.factory import _cuda_possible
 
         device = QComboBox()
         device.addItems(["auto", "cpu", "cuda"] if _cuda_possible() else ["auto", "cpu"])  # CUDA only when present
@@ -579,7 +579,7 @@ class MainWindow(QMainWindow):
             break
 
     def handle_drop(self, path: str) -> None:
-        from ..core.images import IMAGE_SUFFIXES
+        from ..core.runtime.images import IMAGE_SUFFIXES
 
         if os.path.isdir(path):
             self.open_folder(path)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from ..core.embedding_map import MapData
+    from ..core.views.embedding_map import MapData
 
 SYMBOLS = {"image": "o", "label": "t", "text": "star"}
 PALETTE = [
@@ -215,7 +215,7 @@ class MapView(QWidget):
         return self.select_rect(pos.x(), pos.y(), pos.x() + size.x(), pos.y() + size.y())
 
     def export_selection(self, path: str) -> None:
-        from ..core.embedding_map import write_csv
+        from ..core.views.embedding_map import write_csv
 
         assert self.data is not None
         rows = self.data.rows()

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPixmap
 from .thumbs import SIZE, ThumbnailCache
 
 if TYPE_CHECKING:
-    from ..core.search import Hit
+    from ..core.search.photos import Hit
 
 PathRole = Qt.ItemDataRole.UserRole
 ScoreRole = Qt.ItemDataRole.UserRole + 1

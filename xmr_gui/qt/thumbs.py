@@ -10,8 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from ..core import paths
-from ..core.files import atomic_write
+from ..core.base import paths
+from ..core.base.files import atomic_write
 
 SIZE = 160
 
@@ -27,7 +27,7 @@ def _cache_file(path: str) -> Path:
 
 def make_thumbnail(path: str) -> QImage:
     """A SIZE-px thumbnail of `path` as a QImage (thread-safe; reads/writes the disk cache)."""
-    from ..core.images import ImageSkipped, load_image  # Pillow + numpy load on the worker, not at start-up
+    from ..core.runtime.images import ImageSkipped, load_image  # Pillow + numpy load on the worker, not at start-up
 
     cached = _cache_file(path)
     if cached.exists():

@@ -106,7 +106,7 @@ def cpu_line(features: dict[str, Any] | None = None) -> str:
 # -- the calibration batch ----------------------------------------------------------------------------------------
 def calibration_images(size: int) -> tuple[np.ndarray, str]:
     """A fixed batch: drawn demo scenes, scikit-image's photographs when installed, and camera-like textures."""
-    from .demo import draw_scene, sample_scene
+    from ..demo.world import draw_scene, sample_scene
     from .images import square_pixels
 
     images = []
@@ -133,7 +133,7 @@ def _sample_photos() -> Iterable[Any]:
 
     from PIL import Image
 
-    from .demo import SAMPLE_PHOTOS
+    from ..demo.world import SAMPLE_PHOTOS
 
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:

@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from ..runtime.factory import load_encoder
+from ..runtime.images import load_pixels
+from ..runtime.spec import ModelSpec
 from .checkpoint import Checkpoint, save_checkpoint
 from .dataset import Dataset, compute_features
-from .encoder import ModelSpec, load_encoder
 from .evaluate import retrieval_report
-from .images import load_pixels
 from .model import TrainConfig
 from .train import EpochLog, checkpoint_tensors, evaluate_split, train_backbone, train_space, zero_shot
 
@@ -30,7 +31,7 @@ def _tensor_sha(state: dict[str, np.ndarray]) -> str:
 
 
 def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) -> tuple[Any, dict[str, Any]]:
-    from .clip_torch import TorchClipEncoder, build_model
+    from ..runtime.clip_torch import TorchClipEncoder, build_model
 
     model = build_model(ModelSpec(spec.model, "random", spec.config_json))
     size = int(

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from . import paths
-from .encoder import ModelError, ModelSpec
-from .files import atomic_write_text, file_sha256, replacing_dir
+from ..base import paths
+from ..base.files import atomic_write_text, file_sha256, replacing_dir
+from .spec import ModelError, ModelSpec
 
 if TYPE_CHECKING:
     from .tokenizer import ClipTokenizer
@@ -212,7 +212,7 @@ def _make_export(
         )
     on_step(f"exporting {spec.model} to ONNX (once per model; loading torch takes a few seconds)")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xmr_gui.core.onnx_export", spec.to_json(), str(folder)],
+        [sys.executable, "-m", "xmr_gui.core.runtime.onnx_export", spec.to_json(), str(folder)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -17,10 +17,10 @@ from typing import cast
 
 import numpy as np
 
-from . import paths
-from .encoder import Encoder
-from .files import atomic_write
-from .images import ImageSkipped, load_pixels
+from ..base import paths
+from ..base.files import atomic_write
+from ..runtime.images import ImageSkipped, load_pixels
+from ..runtime.spec import Encoder
 
 PROMPT = "a photo of {}"
 

@@ -13,7 +13,7 @@ import torch
 
 from .dataset import Dataset, Features
 from .evaluate import retrieval_report
-from .graph import LabelGraph
+from .label_graph import LabelGraph
 from .losses import build_loss
 from .model import SharedSpaceModel, TrainConfig
 
@@ -158,7 +158,7 @@ def train_backbone(
 
     pixels: uint8 (N, S, S, 3) of every dataset image (already decoded); augmentation: random flips.
     """
-    from .clip_torch import OPENAI_MEAN, OPENAI_STD
+    from ..runtime.clip_torch import OPENAI_MEAN, OPENAI_STD
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

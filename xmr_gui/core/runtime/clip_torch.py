@@ -1,4 +1,4 @@
-"""open_clip models run with torch (imported here only; see encoder.py for the interface)."""
+"""open_clip models run with torch (imported here only; see spec.py for the interface)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import paths
-from .encoder import RANDOM_SEED, ModelError, ModelSpec
-from .files import atomic_write_text
+from ..base import paths
+from ..base.files import atomic_write_text
+from .spec import RANDOM_SEED, ModelError, ModelSpec
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)

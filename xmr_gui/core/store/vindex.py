@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .files import atomic_write, atomic_write_text, save_npy
+from ..base.files import atomic_write, atomic_write_text, save_npy
 
 # Below this many vectors an exact matrix product is both faster and exact.
 EXACT_BELOW = 2048

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .defaults import BATCH_SIZE
-from .images import HEIF_MISSING, ImageSkipped, heif_supported, is_image_name, load_pixels
-from .library import Library
+from ..base.defaults import BATCH_SIZE
+from ..runtime.images import HEIF_MISSING, ImageSkipped, heif_supported, is_image_name, load_pixels
+from ..store.library import Library
 
 if TYPE_CHECKING:
-    from .catalog import FileRow
+    from ..store.catalog import FileRow
 
 
 @dataclass

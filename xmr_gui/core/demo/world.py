@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .files import atomic_write
+from ..base.files import atomic_write
 
 # "sky" is drawn in nearly every scene, so it is not a label (it would make every pair "relevant").
 LABELS = (

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .encoder import ModelSpec
-from .files import atomic_write
+from ..base.files import atomic_write
+from ..runtime.spec import ModelSpec
 from .heads import CheckpointSpace
 
 FORMAT = "xmr-checkpoint"

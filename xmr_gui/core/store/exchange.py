@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
-from .encoder import ModelSpec
-from .files import atomic_write
+from ..base.files import atomic_write
+from ..runtime.spec import ModelSpec
 from .library import Library, LibraryError
 
 

@@ -1,6 +1,6 @@
 """Export an open_clip model's towers to ONNX once per model identity (needs torch; run as a subprocess).
 
-    python -m xmr_gui.core.onnx_export SPEC_JSON OUT_DIR
+    python -m xmr_gui.core.runtime.onnx_export SPEC_JSON OUT_DIR
 
 Normalisation is folded into the image graph (uint8 NHWC in, unit vectors out) and L2 normalisation into
 both, so the runtime side is two `session.run` calls and nothing else.
@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..base.files import file_sha256, replacing_dir
 from .clip_onnx import FORMAT
-from .encoder import ModelSpec
-from .files import file_sha256, replacing_dir
+from .spec import ModelSpec
 
 ALIGN = 65536  # mmap granularity on Windows (64 KiB); a multiple of the 4 KiB pages elsewhere
 

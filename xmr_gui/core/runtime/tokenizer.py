@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 import regex
 
+from ..base import paths
+
 N_MERGES = 49152 - 256 - 2
 
 
 def merges_file() -> Path:
     """open_clip's BPE merges: a copy beside our data (packaged apps carry one, without open_clip), else open_clip's."""
-    packaged = Path(__file__).resolve().parents[1] / "data" / "bpe_simple_vocab_16e6.txt.gz"
+    packaged = paths.PACKAGE / "data" / "bpe_simple_vocab_16e6.txt.gz"
     if packaged.is_file():
         return packaged
     spec = importlib.util.find_spec("open_clip")

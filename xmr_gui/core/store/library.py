@@ -17,14 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import paths
+from ..base import paths
+from ..learn.space import RawSpace, Space
+from ..runtime.factory import load_encoder
+from ..runtime.spec import Encoder, ModelError, ModelSpec
 from .catalog import Catalog
-from .encoder import Encoder, ModelError, ModelSpec, load_encoder
-from .space import RawSpace, Space
 from .vindex import HnswParams, IndexError_, VectorIndex, remove_stale_temps
 
 if TYPE_CHECKING:
-    from .checkpoint import Checkpoint
+    from ..learn.checkpoint import Checkpoint
 
 
 PORTABLE_DIR = ".xmr"  # `xmr index FOLDER --portable` keeps the database inside the photo folder
@@ -79,7 +80,7 @@ class Library:
 
     def attach_checkpoint(self, path: str | os.PathLike[str], remember: bool = True) -> None:
         """Search in a trained checkpoint's space; `remember` stores it as the library's checkpoint."""
-        from .checkpoint import Checkpoint, CheckpointError
+        from ..learn.checkpoint import Checkpoint, CheckpointError
 
         try:
             ckpt = Checkpoint.load(path)

@@ -20,8 +20,8 @@ from typing import cast
 
 import numpy as np
 
-from .files import atomic_write, save_npy
-from .library import Library
+from ..base.files import atomic_write, save_npy
+from ..store.library import Library
 
 METHODS = ("pca", "umap")
 
@@ -81,7 +81,7 @@ def collect(lib: Library) -> MapData:
         if classifiers is not None:
             lv = classifiers / np.maximum(np.linalg.norm(classifiers, axis=1, keepdims=True), 1e-12)
         else:
-            from .search import label_vectors
+            from ..search.labels import label_vectors
 
             lv = label_vectors(lib, names)
         vectors = np.concatenate([vectors, lv.astype(np.float32)])

@@ -11,7 +11,7 @@ from typing import cast
 
 import numpy as np
 
-from .graph import LabelGraph
+from ..learn.label_graph import LabelGraph
 
 # Shipped inside the package (package-data), so pip / pipx / PyInstaller installs have them too.
 EXAMPLES = {"mirflickr": "mirflickr25k_cooccurrence.json"}
@@ -42,7 +42,7 @@ class NamedGraph:
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike[str]) -> NamedGraph:
-        from .checkpoint import Checkpoint
+        from ..learn.checkpoint import Checkpoint
 
         ckpt = Checkpoint.load(path)
         g = ckpt.card["graph"]
@@ -56,7 +56,7 @@ class NamedGraph:
 
     @classmethod
     def from_dataset(cls, folder: str | os.PathLike[str], tau: float = 0.4, p: float = 0.2) -> NamedGraph:
-        from .dataset import Dataset
+        from ..learn.dataset import Dataset
 
         ds = Dataset.load(folder)
         return cls(ds.label_names, LabelGraph.from_labels(ds.labels, tau, p), f"dataset {Path(folder).name}")

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .encoder import ModelSpec, choose_precision, resolve_device
+from .factory import choose_precision, resolve_device
+from .spec import ModelSpec
 
 Step = Callable[[str], None]
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 APP = "xmr"
+# The xmr_gui folder: its model_configs/, configs/ and data/ are package data (wheels and packaged apps carry them).
+PACKAGE = Path(__file__).resolve().parents[2]
 
 
 def _base(kind: str) -> Path:
@@ -68,7 +70,7 @@ def shipped_demo_checkpoint() -> Path | None:
 
     bundle = bundle_dir()
     for folder in ([bundle / "models"] if bundle else []) + [
-        Path(__file__).resolve().parents[2] / "models",
+        PACKAGE.parent / "models",
         Path(sys.prefix) / "share" / "xmr" / "models",
         Path(site.getuserbase()) / "share" / "xmr" / "models",
     ]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .files import atomic_write_text
+from ..base.files import atomic_write_text
 from .vindex import LiveIds
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The encoder interface and how a model is named; no torch here, so a search path can stay light.
+"""The encoder interface and how a model is named (the spec); no torch here, so a search path can stay light.
 
 An encoder maps uint8 pixels (N, S, S, 3) and strings to L2-normalised float32 vectors in one space.
 `ModelSpec` says which model: an open_clip architecture (a registered name or a JSON config file) and its
@@ -10,18 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .files import file_sha256
+from ..base import paths
+from ..base.files import file_sha256
 
 if TYPE_CHECKING:  # numpy only for annotations: this module is on the window's start-up path
     import numpy as np
 
-PACKAGED_CONFIGS = Path(__file__).resolve().parent.parent / "model_configs"
+PACKAGED_CONFIGS = paths.PACKAGE / "model_configs"
 RANDOM_WEIGHTS = "random"
 RANDOM_SEED = 0
 PRECISIONS = ("fp32", "int8")
@@ -89,7 +89,7 @@ class ModelSpec:
 
     def _weights_identity(self) -> str:
         if self.weights.endswith(".xmr"):  # backbone embedded in a checkpoint: its own hash, not the file's
-            from .checkpoint import read_card
+            from ..learn.checkpoint import read_card
 
             return self.with_embedded_weights(str(read_card(self.weights)["backbone"]["weights_sha256"]))
         h = self._architecture_hash()
@@ -139,75 +139,3 @@ def _check_config(text: str, where: str) -> None:
     missing = {"embed_dim", "vision_cfg", "text_cfg"} - set(cfg)
     if missing:
         raise ModelError(f"model config {where} lacks {', '.join(sorted(missing))} (an open_clip model config)")
-
-
-def _cuda_possible() -> bool:  # used by the window to offer CUDA only when it can exist
-    """Without importing torch: no NVIDIA driver means no CUDA (so a CPU machine never pays for torch)."""
-    return os.path.exists("/proc/driver/nvidia/version") or os.name == "nt" or "torch" in sys.modules
-
-
-def resolve_device(device: str) -> str:
-    """'auto' → 'cuda' when a CUDA device is present, else 'cpu'."""
-    if device not in {"auto", "cpu", "cuda"}:
-        raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
-    if device == "cpu" or (device == "auto" and not _cuda_possible()):
-        return "cpu"
-    try:
-        import torch
-    except ImportError:  # a torch-free install (the packaged app): ONNX Runtime on CPU
-        if device == "cuda":
-            raise ModelError("--device cuda needs torch with CUDA, which this install does not have") from None
-        return "cpu"
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise ModelError("--device cuda asked for, but no CUDA device is available")
-    return "cpu"
-
-
-def choose_precision(precision: str, device: str = "auto") -> str:
-    """'auto' → int8 where the image tower runs on CPU with ONNX Runtime, else fp32.
-
-    Measured (bench/RESULTS.md): int8 indexes ViT-B-32 2.3× faster end to end, its vectors agree with fp32 to
-    cosine ≥ 0.9996 and the demo checkpoint's mAP is unchanged, so it is the CPU default.
-    """
-    if precision != "auto":
-        return precision
-    cpu = resolve_device(device) == "cpu"
-    return "int8" if cpu and os.environ.get("XMR_RUNTIME", "auto") != "torch" else "fp32"
-
-
-def load_encoder(
-    spec: ModelSpec, device: str = "auto", allow_download: bool = False, runtime: str | None = None
-) -> Encoder:
-    """The encoder for `spec`.
-
-    runtime: 'onnx' (ONNX Runtime on CPU; torch only in a one-off export subprocess), 'torch', or 'auto'
-    (default, or $XMR_RUNTIME): ONNX on CPU, torch on CUDA, torch when the weights may need downloading.
-    """
-    runtime = runtime or os.environ.get("XMR_RUNTIME", "auto")
-    if runtime not in {"auto", "onnx", "torch"}:
-        raise ModelError(f"unknown runtime {runtime!r}: use auto, onnx or torch")
-    resolved = resolve_device(device)
-    if spec.precision == "int8":  # a CPU format: such a library is served by ONNX Runtime on any machine
-        if runtime == "torch":
-            raise ModelError("precision int8 runs with ONNX Runtime only (unset XMR_RUNTIME=torch)")
-        resolved, runtime = "cpu", "onnx"
-    if runtime == "onnx" or (runtime == "auto" and resolved == "cpu" and not allow_download):
-        try:
-            from .clip_onnx import OnnxClipEncoder
-
-            return OnnxClipEncoder(spec)
-        except ImportError as exc:
-            if runtime == "onnx":
-                raise ModelError(f"ONNX Runtime cannot be used here: {exc}") from None
-        except ModelError:
-            if runtime == "onnx" or getattr(sys, "frozen", False):  # a packaged app has no torch to fall back on
-                raise
-            import logging
-
-            logging.getLogger(__name__).warning("ONNX export failed; running %s with torch", spec.model)
-    from .clip_torch import TorchClipEncoder
-
-    return TorchClipEncoder(spec, device=resolved, allow_download=allow_download)

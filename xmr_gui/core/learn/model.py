@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..base import paths
 from .losses import Forward
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = paths.PACKAGE / "configs"
 
 
 @dataclass

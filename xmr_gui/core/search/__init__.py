@@ -1,0 +1,1 @@
+"""Queries over a library: text or photo → photos (photos), photo → labels (labels)."""
