@@ -35,8 +35,7 @@ def window_on_world(qtbot, tmp_path, monkeypatch):
 
 
 def test_tau_and_p_sliders_give_the_core_edge_count(qtbot):
-    from xmr_gui.core.learn.label_graph import LabelGraph
-    from xmr_gui.core.views.graph_layout import NamedGraph
+    from xmr_gui.core.learn.label_graph import LabelGraph, NamedGraph
     from xmr_gui.qt.graph_view import GraphView
 
     g = NamedGraph.example("mirflickr")
@@ -126,7 +125,7 @@ def test_graph_and_map_from_the_cli(tmp_path, photos, capsys):
 
     assert main(["graph", "--example", "mirflickr", "--tau", "0.5", "--png", str(tmp_path / "g.png")]) == 0
     rows = capsys.readouterr().out.splitlines()
-    from xmr_gui.core.views.graph_layout import NamedGraph
+    from xmr_gui.core.learn.label_graph import NamedGraph
 
     assert len(rows) == NamedGraph.example("mirflickr", tau=0.5).graph.n_edges
     assert (tmp_path / "g.png").stat().st_size > 1000

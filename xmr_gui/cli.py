@@ -609,7 +609,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .core.views.graph_layout import NamedGraph, render_png
+    from .core.learn.label_graph import NamedGraph
+    from .core.views.graph_layout import render_png
 
     if args.checkpoint:
         g = NamedGraph.from_checkpoint(args.checkpoint)

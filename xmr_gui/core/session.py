@@ -197,7 +197,7 @@ class Session:
 
     def label_graph(self, source: str) -> object:
         """A NamedGraph: 'checkpoint' (the open one), 'folder' (its labels.jsonl) or an example name."""
-        from .views.graph_layout import NamedGraph
+        from .learn.label_graph import NamedGraph
 
         if source == "checkpoint":
             lib = self.library

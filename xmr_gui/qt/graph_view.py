@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from ..core.views.graph_layout import NamedGraph
+    from ..core.learn.label_graph import NamedGraph
 
 
 class GraphView(QWidget):

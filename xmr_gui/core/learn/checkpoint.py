@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,11 @@ from typing import Any
 import numpy as np
 
 from ..base.files import atomic_write
+from ..runtime.card import FORMAT, FORMAT_VERSION, CheckpointError, read_card
 from ..runtime.spec import ModelSpec
 from .heads import CheckpointSpace
 
-FORMAT = "xmr-checkpoint"
-FORMAT_VERSION = 1
-MAX_HEADER = 64 << 20
-
-
-class CheckpointError(Exception):
-    """A checkpoint that is refused; the message names the problem."""
+__all__ = ["Checkpoint", "CheckpointError", "read_card", "save_checkpoint"]
 
 
 def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], card: dict[str, Any]) -> Path:
@@ -45,41 +39,6 @@ def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray]
         os.chmod(tmp, 0o644)  # a model file to share, not a secret
 
     return atomic_write(path, write)
-
-
-def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The model card alone, from the safetensors header (cheap; validates the header)."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                raise CheckpointError(f"{path} is not an xmr checkpoint: file too short ({size} bytes)")
-            (n,) = struct.unpack("<Q", head)
-            if n > MAX_HEADER or n + 8 > size:
-                raise CheckpointError(
-                    f"{path} is not an xmr checkpoint: no valid safetensors header "
-                    "(is it a pickle or another format? xmr never unpickles files)"
-                )
-            header = json.loads(f.read(n))
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: safetensors header is corrupt ({exc})") from None
-    meta = header.get("__metadata__") or {} if isinstance(header, dict) else {}
-    if meta.get("format") != FORMAT or "xmr_card" not in meta:
-        raise CheckpointError(f"{path} is a safetensors file but not an xmr checkpoint (no model card)")
-    try:
-        card = json.loads(meta["xmr_card"])
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: model card is not valid JSON ({exc})") from None
-    version = card.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has checkpoint format v{version}; this xmr reads up to v{FORMAT_VERSION}: upgrade xmr"
-        )
-    return dict(card)
 
 
 @dataclass

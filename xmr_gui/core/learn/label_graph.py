@@ -1,4 +1,5 @@
-"""The label co-occurrence graph of ML-GCN / L2-GCN, in numpy (the window redraws it live from the counts).
+"""The label co-occurrence graph of ML-GCN / L2-GCN, in numpy (the window redraws it live from the counts), and
+NamedGraph: a graph with its label names, read from a checkpoint, a labelled dataset or a shipped example.
 
 M = YᵀY                     co-occurrence counts, N_i = M_ii
 P_ij = M_ij / N_i           P(label j | label i), not symmetric
@@ -9,7 +10,11 @@ A'_ij = p·A_ij / Σ_k≠i A_ik, A'_ii = 1 − p     re-weighted against over-sm
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -83,3 +88,63 @@ class LabelGraph:
     def n_edges(self) -> int:
         """Directed label→label edges after binarisation (self-loops not counted)."""
         return int(self.binary.sum())
+
+
+# Shipped inside the package (package-data), so pip / pipx / PyInstaller installs have them too.
+EXAMPLES = {"mirflickr": "mirflickr25k_cooccurrence.json"}
+
+
+@dataclass
+class NamedGraph:
+    """A label graph with its label names and where it came from."""
+
+    labels: list[str]
+    graph: LabelGraph
+    source: str
+    attribution: str = ""
+    label_inputs: np.ndarray | None = None  # label-name embeddings (GCN input), when a checkpoint has them
+    label_outputs: np.ndarray | None = None  # GCN output embeddings (the classifiers)
+
+    @classmethod
+    def example(cls, name: str, tau: float = 0.4, p: float = 0.2) -> NamedGraph:
+        if name not in EXAMPLES:
+            raise ValueError(f"unknown example graph {name!r}; known: {', '.join(EXAMPLES)}")
+        data = json.loads(resources.files("xmr_gui").joinpath(f"data/{EXAMPLES[name]}").read_text(encoding="utf-8"))
+        return cls(
+            data["labels"],
+            LabelGraph(np.asarray(data["counts"], np.int64), tau, p),
+            f"{data['name']} ({data['items']} items)",
+            data.get("attribution", ""),
+        )
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike[str]) -> NamedGraph:
+        from .checkpoint import Checkpoint
+
+        ckpt = Checkpoint.load(path)
+        g = ckpt.card["graph"]
+        return cls(
+            ckpt.labels,
+            LabelGraph(np.asarray(g["counts"], np.int64), float(g["tau"]), float(g["p"])),
+            f"checkpoint {Path(path).name}",
+            label_inputs=ckpt.tensors.get("label_inputs"),
+            label_outputs=ckpt.tensors.get("classifiers"),
+        )
+
+    @classmethod
+    def from_dataset(cls, folder: str | os.PathLike[str], tau: float = 0.4, p: float = 0.2) -> NamedGraph:
+        from .dataset import Dataset
+
+        ds = Dataset.load(folder)
+        return cls(ds.label_names, LabelGraph.from_labels(ds.labels, tau, p), f"dataset {Path(folder).name}")
+
+    def neighbours(self, label: int, which: str = "after", k: int = 5) -> list[tuple[str, float]]:
+        """Nearest labels by cosine of the label-name embeddings ('before') or the GCN outputs ('after')."""
+        emb = self.label_inputs if which == "before" else self.label_outputs
+        if emb is None:
+            return []
+        e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        sims = e @ e[label]
+        sims[label] = -np.inf
+        order = np.argsort(-sims)[:k]
+        return [(self.labels[j], float(sims[j])) for j in order]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..runtime.spec import OPENAI_MEAN, OPENAI_STD
 from .dataset import Dataset, Features
 from .evaluate import retrieval_report
 from .label_graph import LabelGraph
@@ -158,8 +159,6 @@ def train_backbone(
 
     pixels: uint8 (N, S, S, 3) of every dataset image (already decoded); augmentation: random flips.
     """
-    from ..runtime.clip_torch import OPENAI_MEAN, OPENAI_STD
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     idx = ds.split("train")

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..base import paths
 from ..base.files import atomic_write_text, file_sha256, replacing_dir
+from .onnx_files import FORMAT, externalize
 from .spec import ModelError, ModelSpec
 
 if TYPE_CHECKING:
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# of an export folder; 2: weights as page-aligned external data (onnx_export.externalize); 3: one folder per
-# weights identity (fp32 towers), the int8 image tower added beside them once checked (int8.json)
-FORMAT = 3
 INT8_TOWER = "visual.int8.onnx"
 INT8_RECORD = "int8.json"
 
@@ -164,7 +162,6 @@ def ensure_export(spec: ModelSpec, on_step: Step = _quiet, cancel: threading.Eve
 def _make_int8(folder: Path, on_step: Step, cancel: threading.Event | None = None) -> None:
     """Quantise the image tower by the first recipe that agrees with fp32 here; files replaced, never rewritten."""
     from .int8 import choose_recipe
-    from .onnx_export import externalize
 
     with tempfile.TemporaryDirectory(prefix=".int8-", dir=folder) as tmp_name:
         tmp = Path(tmp_name)

@@ -16,10 +16,7 @@ import torch.nn.functional as F
 
 from ..base import paths
 from ..base.files import atomic_write_text
-from .spec import RANDOM_SEED, ModelError, ModelSpec
-
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+from .spec import OPENAI_MEAN, OPENAI_STD, RANDOM_SEED, ModelError, ModelSpec
 
 
 def register_config(spec: ModelSpec) -> None:

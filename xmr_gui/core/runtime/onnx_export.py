@@ -3,11 +3,8 @@
     python -m xmr_gui.core.runtime.onnx_export SPEC_JSON OUT_DIR
 
 Normalisation is folded into the image graph (uint8 NHWC in, unit vectors out) and L2 normalisation into
-both, so the runtime side is two `session.run` calls and nothing else.
-
-Weights are written as external data (`NAME.onnx.data`, each tensor at a 64 KiB-aligned offset) so ONNX
-Runtime memory-maps them instead of parsing a 250 MB protobuf and copying every tensor: loading the
-ViT-B-32 text tower fell from 0.85 s / 532 MB peak to 0.22 s / 215 MB (bench/RESULTS.md).
+both, so the runtime side is two `session.run` calls and nothing else. Weights are written as page-aligned
+external data (onnx_files.externalize) so that ONNX Runtime memory-maps them.
 """
 
 from __future__ import annotations
@@ -18,10 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..base.files import file_sha256, replacing_dir
-from .clip_onnx import FORMAT
+from .onnx_files import FORMAT, externalize
 from .spec import ModelSpec
-
-ALIGN = 65536  # mmap granularity on Windows (64 KiB); a multiple of the 4 KiB pages elsewhere
 
 
 def export_model(spec: ModelSpec, out: Path) -> Path:
@@ -86,44 +81,6 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
     return out
-
-
-def externalize(path: Path) -> None:
-    """Rewrite `path` with its weights (initializers and large Constant nodes) in `path.data`, page aligned."""
-    import onnx
-
-    model = onnx.load(str(path))
-    graph = model.graph
-    kept = []
-    for node in graph.node:  # the TorchScript exporter leaves weights as Constant nodes: make them initializers
-        attr = node.attribute[0] if node.op_type == "Constant" and len(node.attribute) == 1 else None
-        if attr is not None and attr.name == "value" and attr.t.ByteSize() > 4096:
-            tensor = onnx.TensorProto()
-            tensor.CopyFrom(attr.t)
-            tensor.name = node.output[0]
-            graph.initializer.append(tensor)
-        else:
-            kept.append(node)
-    del graph.node[:]
-    graph.node.extend(kept)
-    data = path.with_name(path.name + ".data")
-    offset = 0
-    with open(data, "wb") as out:
-        for tensor in graph.initializer:
-            if not tensor.HasField("raw_data") or len(tensor.raw_data) < 4096:
-                continue
-            raw = tensor.raw_data
-            pad = -offset % ALIGN
-            out.write(b"\0" * pad)
-            out.write(raw)
-            offset += pad
-            tensor.ClearField("raw_data")
-            tensor.data_location = onnx.TensorProto.EXTERNAL
-            for key, value in (("location", data.name), ("offset", offset), ("length", len(raw))):
-                entry = tensor.external_data.add()
-                entry.key, entry.value = key, str(value)
-            offset += len(raw)
-    onnx.save(model, str(path))
 
 
 def step(what: str) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..base import paths
 from ..base.files import file_sha256
+from .card import read_card
 
 if TYPE_CHECKING:  # numpy only for annotations: this module is on the window's start-up path
     import numpy as np
@@ -25,6 +26,9 @@ PACKAGED_CONFIGS = paths.PACKAGE / "model_configs"
 RANDOM_WEIGHTS = "random"
 RANDOM_SEED = 0
 PRECISIONS = ("fp32", "int8")
+# CLIP's pixel normalisation (per RGB channel, on 0-1 values): the default of open_clip models, and of training.
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 class ModelError(Exception):
@@ -89,8 +93,6 @@ class ModelSpec:
 
     def _weights_identity(self) -> str:
         if self.weights.endswith(".xmr"):  # backbone embedded in a checkpoint: its own hash, not the file's
-            from ..learn.checkpoint import read_card
-
             return self.with_embedded_weights(str(read_card(self.weights)["backbone"]["weights_sha256"]))
         h = self._architecture_hash()
         kind = self.weights_kind

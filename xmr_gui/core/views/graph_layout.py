@@ -1,76 +1,15 @@
-"""Label graphs for people: a stable 2-D layout and a PNG rendering (Pillow; no Qt), plus graph sources."""
+"""Label graphs for people: a stable 2-D layout and a PNG rendering (Pillow; no Qt) of a NamedGraph."""
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from ..learn.label_graph import LabelGraph
-
-# Shipped inside the package (package-data), so pip / pipx / PyInstaller installs have them too.
-EXAMPLES = {"mirflickr": "mirflickr25k_cooccurrence.json"}
-
-
-@dataclass
-class NamedGraph:
-    """A label graph with its label names and where it came from."""
-
-    labels: list[str]
-    graph: LabelGraph
-    source: str
-    attribution: str = ""
-    label_inputs: np.ndarray | None = None  # label-name embeddings (GCN input), when a checkpoint has them
-    label_outputs: np.ndarray | None = None  # GCN output embeddings (the classifiers)
-
-    @classmethod
-    def example(cls, name: str, tau: float = 0.4, p: float = 0.2) -> NamedGraph:
-        if name not in EXAMPLES:
-            raise ValueError(f"unknown example graph {name!r}; known: {', '.join(EXAMPLES)}")
-        data = json.loads(resources.files("xmr_gui").joinpath(f"data/{EXAMPLES[name]}").read_text(encoding="utf-8"))
-        return cls(
-            data["labels"],
-            LabelGraph(np.asarray(data["counts"], np.int64), tau, p),
-            f"{data['name']} ({data['items']} items)",
-            data.get("attribution", ""),
-        )
-
-    @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike[str]) -> NamedGraph:
-        from ..learn.checkpoint import Checkpoint
-
-        ckpt = Checkpoint.load(path)
-        g = ckpt.card["graph"]
-        return cls(
-            ckpt.labels,
-            LabelGraph(np.asarray(g["counts"], np.int64), float(g["tau"]), float(g["p"])),
-            f"checkpoint {Path(path).name}",
-            label_inputs=ckpt.tensors.get("label_inputs"),
-            label_outputs=ckpt.tensors.get("classifiers"),
-        )
-
-    @classmethod
-    def from_dataset(cls, folder: str | os.PathLike[str], tau: float = 0.4, p: float = 0.2) -> NamedGraph:
-        from ..learn.dataset import Dataset
-
-        ds = Dataset.load(folder)
-        return cls(ds.label_names, LabelGraph.from_labels(ds.labels, tau, p), f"dataset {Path(folder).name}")
-
-    def neighbours(self, label: int, which: str = "after", k: int = 5) -> list[tuple[str, float]]:
-        """Nearest labels by cosine of the label-name embeddings ('before') or the GCN outputs ('after')."""
-        emb = self.label_inputs if which == "before" else self.label_outputs
-        if emb is None:
-            return []
-        e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        sims = e @ e[label]
-        sims[label] = -np.inf
-        order = np.argsort(-sims)[:k]
-        return [(self.labels[j], float(sims[j])) for j in order]
+if TYPE_CHECKING:
+    from ..learn.label_graph import NamedGraph
 
 
 def spring_layout(weights: np.ndarray, seed: int = 0, iterations: int = 300) -> np.ndarray:
