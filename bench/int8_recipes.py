@@ -32,7 +32,7 @@ def main() -> None:
 
     import onnxruntime as ort
 
-    from xmr_gui.core.runtime.clip_onnx import _session_options, export_dir
+    from xmr_gui.core.runtime.clip_onnx import export_dir, session_options
     from xmr_gui.core.runtime.images import load_pixels
     from xmr_gui.core.runtime.int8 import RECIPES, agreement, calibration_images, cpu_line, encode, preprocess, quantize
     from xmr_gui.core.runtime.prepare import prepare_model
@@ -55,7 +55,7 @@ def main() -> None:
     if args.photos:
         files = sorted(p for p in Path(args.photos).iterdir() if p.suffix.lower() in {".jpg", ".jpeg"})[: args.n]
         sets["photos"] = np.stack([load_pixels(p, size) for p in files])
-    opts = _session_options()
+    opts = session_options()
     fp32 = ort.InferenceSession(str(folder / "visual.onnx"), opts, providers=["CPUExecutionProvider"])
 
     def speed(session) -> float:

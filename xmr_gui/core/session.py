@@ -220,7 +220,7 @@ class Session:
         ckpt = lib.checkpoint
         return {
             "folder": lib.folder,
-            "indexed": len(lib.index) if lib._index is not None else lib.catalog.count(),
+            "indexed": lib.indexed_count(),
             "skipped": lib.catalog.count("skipped"),
             "model": lib.spec.describe(),
             "precision": lib.spec.precision,

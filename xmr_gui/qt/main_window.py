@@ -513,10 +513,10 @@ class MainWindow(QMainWindow):
         dialog = QDialog(self)
         dialog.setWindowTitle("Model")
         form = QFormLayout(dialog)
-        from ..core.runtime.factory import _cuda_possible
+        from ..core.runtime.factory import cuda_possible
 
         device = QComboBox()
-        device.addItems(["auto", "cpu", "cuda"] if _cuda_possible() else ["auto", "cpu"])  # CUDA only when present
+        device.addItems(["auto", "cpu", "cuda"] if cuda_possible() else ["auto", "cpu"])  # CUDA only when present
         device.setCurrentText(self.session.choice.device)
         batch = QSpinBox()
         batch.setRange(1, 1024)

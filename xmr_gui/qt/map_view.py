@@ -162,9 +162,9 @@ class MapView(QWidget):
         kind, ref, labels = self.data.kinds[i], self.data.refs[i], self.data.labels[i]
         if kind != "image":
             return f"<b>{html.escape(kind)}</b>: {html.escape(ref)}"
-        from .thumbs import _cache_file
+        from .thumbs import cache_file
 
-        thumb = _cache_file(ref)
+        thumb = cache_file(ref)
         img = f'<img src="{html.escape(str(thumb if thumb.exists() else ref))}" width="160"><br>'
         return f"{img}{html.escape(os.path.basename(ref))}<br>{html.escape(labels.replace(';', ', '))}"
 

@@ -16,7 +16,8 @@ from ..core.base.files import atomic_write
 SIZE = 160
 
 
-def _cache_file(path: str) -> Path:
+def cache_file(path: str) -> Path:
+    """Where the thumbnail of `path` is cached (keyed by path, size, mtime and thumbnail size)."""
     try:
         st = os.stat(path)
         key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{SIZE}"
@@ -29,7 +30,7 @@ def make_thumbnail(path: str) -> QImage:
     """A SIZE-px thumbnail of `path` as a QImage (thread-safe; reads/writes the disk cache)."""
     from ..core.runtime.images import ImageSkipped, load_image  # Pillow + numpy load on the worker, not at start-up
 
-    cached = _cache_file(path)
+    cached = cache_file(path)
     if cached.exists():
         image = QImage(str(cached))
         if not image.isNull():

@@ -180,7 +180,7 @@ def index_folder(
             report.removed = len(gone)
         if todo:
             _encode_all(lib, todo, known, report, batch_size, workers, on_progress, cancel, save_every, started)
-        if todo or gone or lib._dirty:
+        if todo or gone or lib.index_unsaved:
             lib.save_index()
     report.seconds = time.perf_counter() - started
     return report

@@ -167,9 +167,7 @@ def _make_int8(folder: Path, on_step: Step, cancel: threading.Event | None = Non
         tmp = Path(tmp_name)
         meta = json.loads((folder / "meta.json").read_text())
         size = int(meta["image_size"])
-        record, kept = choose_recipe(
-            folder / "visual.onnx", tmp / INT8_TOWER, size, on_step, _session_options(), cancel
-        )
+        record, kept = choose_recipe(folder / "visual.onnx", tmp / INT8_TOWER, size, on_step, session_options(), cancel)
         if cancel is not None and cancel.is_set():
             raise PreparationCancelled("model preparation cancelled (the int8 check runs again next time)")
         names = []
@@ -183,7 +181,8 @@ def _make_int8(folder: Path, on_step: Step, cancel: threading.Event | None = Non
     _record_stat(folder, INT8_RECORD)
 
 
-def _session_options(prepacking: bool = True, threads: int | None = None) -> Any:
+def session_options(prepacking: bool = True, threads: int | None = None) -> Any:
+    """ONNX Runtime session options as xmr runs its towers (all cores, quiet; prepacking off for the text tower)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -254,10 +253,10 @@ class OnnxClipEncoder:
         self.identity = spec.identity()
         self.image_size, self.dim = int(meta["image_size"]), int(meta["dim"])
         self.device = "cpu"
-        self._options = _session_options(threads=threads)
+        self._options = session_options(threads=threads)
         # ORT's worker threads spin between ops; turning that off (to leave cores to the decoding threads) was
         # measured: the bare forward fell from 19.4 to 15.1 img/s (ViT-B-32, 2 cores), so they spin.
-        self._text_options = _session_options(prepacking=False, threads=threads)
+        self._text_options = session_options(prepacking=False, threads=threads)
         self._folder = folder
         self._sessions: dict[str, object] = {}
         self._context = int(meta["context_length"])

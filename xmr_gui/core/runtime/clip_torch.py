@@ -148,8 +148,9 @@ class TorchClipEncoder:
         cfg = getattr(self.model.visual, "preprocess_cfg", None) or {}
         mean = cfg.get("mean") or getattr(self.model.visual, "image_mean", None) or OPENAI_MEAN
         std = cfg.get("std") or getattr(self.model.visual, "image_std", None) or OPENAI_STD
-        self._mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
-        self._std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
+        # uint8-scale (1, 3, 1, 1) normalisation, public so the ONNX export folds the same into its image graph
+        self.pixel_mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
+        self.pixel_std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
         with torch.inference_mode():
             self.dim = int(self.encode_texts(["probe"]).shape[1])
 
@@ -162,7 +163,7 @@ class TorchClipEncoder:
         """uint8 NHWC → normalised float NCHW on the model's device."""
         x = torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device)
         x = x.permute(0, 3, 1, 2).float()
-        return (x - self._mean) / self._std
+        return (x - self.pixel_mean) / self.pixel_std
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         if len(pixels) == 0:

@@ -12,8 +12,9 @@ import sys
 from .spec import Encoder, ModelError, ModelSpec
 
 
-def _cuda_possible() -> bool:  # used by the window to offer CUDA only when it can exist
-    """Without importing torch: no NVIDIA driver means no CUDA (so a CPU machine never pays for torch)."""
+def cuda_possible() -> bool:
+    """Whether CUDA can exist here, without importing torch: no NVIDIA driver means no CUDA (so a CPU machine never
+    pays for torch). The window offers the cuda device only when it can."""
     return os.path.exists("/proc/driver/nvidia/version") or os.name == "nt" or "torch" in sys.modules
 
 
@@ -21,7 +22,7 @@ def resolve_device(device: str) -> str:
     """'auto' → 'cuda' when a CUDA device is present, else 'cpu'."""
     if device not in {"auto", "cpu", "cuda"}:
         raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
-    if device == "cpu" or (device == "auto" and not _cuda_possible()):
+    if device == "cpu" or (device == "auto" and not cuda_possible()):
         return "cpu"
     try:
         import torch

@@ -33,7 +33,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
     torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel has no ONNX export
     enc = TorchClipEncoder(spec.with_precision("fp32"), "cpu")
     model = enc.model.float().eval().requires_grad_(False)
-    mean, std = enc._mean.cpu(), enc._std.cpu()
+    mean, std = enc.pixel_mean.cpu(), enc.pixel_std.cpu()
 
     class Visual(torch.nn.Module):
         def forward(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -267,6 +267,15 @@ class Library:
             changed = True
         return index, changed
 
+    @property
+    def index_unsaved(self) -> bool:
+        """The index in memory differs from the saved one (it was repaired on load and could not be saved then)."""
+        return self._dirty
+
+    def indexed_count(self) -> int:
+        """How many photos are searchable: the index's size once loaded, else the catalog's count (no load)."""
+        return len(self._index) if self._index is not None else self.catalog.count()
+
     def save_index(self) -> None:
         if self._index is not None:
             self._index.save(self.db_dir, self._index_stem(), {"seq": self.catalog.seq, "space": self.space.identity})
