@@ -545,7 +545,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     from .core.demo_run import run_demo
 
-    return run_demo(paths.demo_dir(), args.size, args.seed, say=_say, db=Path(args.db) if args.db else None)
+    results = run_demo(paths.demo_dir(), args.size, args.seed, say=_say, db=Path(args.db) if args.db else None)
+    for query, hits in results.searches:
+        print(f"# {query}")
+        for hit in hits:
+            print(f"{hit.score:.4f}\t{hit.path}")
+    print(f"# describe {results.described.name}")
+    for row in results.labels:
+        print(f"{row.score:.4f}\t{row.label}")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -1,17 +1,18 @@
-"""`xmr demo`: build the demo world in the data dir, index it and show a few searches."""
+"""`xmr demo`: build the demo world in the data dir, index it and run a few searches (the CLI prints them)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .base import paths
 from .demo.world import add_sample_photos, write_demo
 from .indexing.indexer import index_folder
 from .runtime.spec import ModelSpec
-from .search.labels import describe
-from .search.photos import search_text
+from .search.labels import LabelScore, describe
+from .search.photos import Hit, search_text
 from .store.library import Library
 
 EXAMPLE_QUERIES = (
@@ -23,6 +24,13 @@ EXAMPLE_QUERIES = (
 
 
 demo_checkpoint = paths.shipped_demo_checkpoint
+
+
+@dataclass(frozen=True)
+class DemoResults:
+    searches: list[tuple[str, list[Hit]]]  # each example query with its best photos
+    described: Path  # the photo whose labels were ranked
+    labels: list[LabelScore]
 
 
 def demo_model() -> tuple[ModelSpec, str]:
@@ -38,7 +46,11 @@ def demo_model() -> tuple[ModelSpec, str]:
     )
 
 
-def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: Path | None = None) -> int:
+def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: Path | None = None) -> DemoResults:
+    """Write the world under `root`, index it (with the shipped checkpoint when there is one) and search it.
+
+    say: hears each step, one line at a time.
+    """
     out = write_demo(root / f"world-{seed}-{size}", size, seed)
     say(f"xmr demo: {size} images and labels in {out}")
     samples = add_sample_photos(out / "images")
@@ -52,12 +64,6 @@ def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: P
             lib.attach_checkpoint(demo_checkpoint())  # type: ignore[arg-type]
         report = index_folder(lib, folder)
         say("xmr demo: indexed " + ", ".join(f"{v} {k}" for k, v in report.counts().items()))
-        for query in EXAMPLE_QUERIES:
-            print(f"# {query}")
-            for hit in search_text(lib, query, k=3):
-                print(f"{hit.score:.4f}\t{hit.path}")
-        first = sorted(os.listdir(folder))[0]
-        print(f"# describe {first}")
-        for row in describe(lib, folder / first, k=5):
-            print(f"{row.score:.4f}\t{row.label}")
-    return 0
+        searches = [(query, search_text(lib, query, k=3)) for query in EXAMPLE_QUERIES]
+        first = folder / sorted(os.listdir(folder))[0]
+        return DemoResults(searches, first, describe(lib, first, k=5))

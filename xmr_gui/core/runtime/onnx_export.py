@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,22 @@ from .onnx_files import FORMAT, externalize
 from .spec import ModelSpec
 
 
-def export_model(spec: ModelSpec, out: Path) -> Path:
+def _quiet(_: str) -> None:
+    pass
+
+
+def export_model(spec: ModelSpec, out: Path, on_step: Callable[[str], None] = _quiet) -> Path:
     """Write visual.onnx, text.onnx and meta.json into `out` (atomically: a temp dir renamed into place).
 
     fp32 only: the int8 image tower is made from this one and checked on the machine (int8.choose_recipe).
+    on_step: hears what the export is doing, one step at a time.
     """
     import torch
     import torch.nn.functional as F
 
     from .clip_torch import TorchClipEncoder
 
-    step(f"loading {spec.model} in torch")
+    on_step(f"loading {spec.model} in torch")
     torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel has no ONNX export
     enc = TorchClipEncoder(spec.with_precision("fp32"), "cpu")
     model = enc.model.float().eval().requires_grad_(False)
@@ -48,7 +54,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
     kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
     with replacing_dir(out, ".export-") as tmp:
         with torch.no_grad():
-            step("exporting the image tower")
+            on_step("exporting the image tower")
             torch.onnx.export(
                 Visual(),
                 (torch.zeros(2, enc.image_size, enc.image_size, 3, dtype=torch.uint8),),
@@ -57,7 +63,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
                 dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}},
                 **kw,
             )
-            step("exporting the text tower")
+            on_step("exporting the text tower")
             torch.onnx.export(
                 Text(),
                 (torch.zeros(2, context, dtype=torch.long),),
@@ -67,7 +73,7 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
                 **kw,
             )
         towers = ["visual.onnx", "text.onnx"]
-        step("writing the weights for memory-mapping")
+        on_step("writing the weights for memory-mapping")
         for name in towers:
             externalize(tmp / name)
         files = towers + [f"{name}.data" for name in towers]
@@ -83,10 +89,11 @@ def export_model(spec: ModelSpec, out: Path) -> Path:
     return out
 
 
-def step(what: str) -> None:
-    """Tell the parent process (clip_onnx._make_export relays these lines) what the export is doing."""
+# -- the command-line entry point (the one place in the core that prints) --------------------------------------
+def _tell_parent(what: str) -> None:
+    """The subprocess protocol: clip_onnx._make_export relays each "step: " line on stderr to its own on_step."""
     print(f"step: {what}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
-    export_model(ModelSpec.from_json(sys.argv[1]), Path(sys.argv[2]))
+    export_model(ModelSpec.from_json(sys.argv[1]), Path(sys.argv[2]), on_step=_tell_parent)
