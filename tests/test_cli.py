@@ -135,6 +135,68 @@ def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     assert code == 1 and "--allow-download" in err
 
 
+def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(capsys, monkeypatch):
+    """An XmrError (anything the user can fix) is `xmr: error: ...`, exit 1; any other exception is a bug in xmr:
+    it is not dressed up as an error message but surfaces with its traceback and where to report it."""
+    from xmr_gui.core.base import paths
+    from xmr_gui.core.base.errors import REPORT_URL, XmrError
+
+    def refuse():
+        raise XmrError("the data folder is on a drive that is not mounted: mount it")
+
+    monkeypatch.setattr(paths, "data_dir", refuse)
+    code, out, err = run(capsys, "paths")
+    assert code == 1 and err == "xmr: error: the data folder is on a drive that is not mounted: mount it\n"
+
+    monkeypatch.setattr(paths, "data_dir", lambda: {}["a bug"])
+    with pytest.raises(KeyError):
+        main(["paths"])
+    assert REPORT_URL in capsys.readouterr().err
+    bug = (
+        "import xmr_gui.core.base.paths as p; p.data_dir = lambda: 1 / 0; from xmr_gui.cli import main; main(['paths'])"
+    )
+    done = subprocess.run([sys.executable, "-c", bug], capture_output=True, text=True)
+    assert done.returncode == 1 and "xmr: error" not in done.stderr
+    assert REPORT_URL in done.stderr and "Traceback" in done.stderr and "ZeroDivisionError" in done.stderr
+
+
+def test_every_domain_error_is_an_xmr_error():
+    from xmr_gui.cli import CliError
+    from xmr_gui.core.base.errors import XmrError
+    from xmr_gui.core.learn.checkpoint import CheckpointError
+    from xmr_gui.core.learn.dataset import DatasetError
+    from xmr_gui.core.learn.label_graph import GraphError
+    from xmr_gui.core.learn.model import ConfigError
+    from xmr_gui.core.runtime.clip_onnx import PreparationCancelled
+    from xmr_gui.core.runtime.images import ImageSkipped
+    from xmr_gui.core.runtime.spec import ModelError
+    from xmr_gui.core.search.labels import VocabularyError
+    from xmr_gui.core.session import SessionError
+    from xmr_gui.core.store.catalog import CatalogError
+    from xmr_gui.core.store.library import LibraryBusy, LibraryError
+    from xmr_gui.core.store.vindex import IndexError_
+    from xmr_gui.core.views.embedding_map import MapError
+
+    for cls in (
+        CliError,
+        CheckpointError,
+        DatasetError,
+        GraphError,
+        ConfigError,
+        PreparationCancelled,
+        ImageSkipped,
+        ModelError,
+        VocabularyError,
+        SessionError,
+        CatalogError,
+        LibraryBusy,
+        LibraryError,
+        IndexError_,
+        MapError,
+    ):
+        assert issubclass(cls, XmrError), cls
+
+
 def test_demo_out_writes_dataset(tmp_path, capsys):
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "w"), "--size", "12")
     rows = [json.loads(line) for line in (tmp_path / "w" / "labels.jsonl").read_text().splitlines()]

@@ -19,13 +19,14 @@ from pathlib import Path
 from . import __version__
 from .core.base import paths
 from .core.base.defaults import BATCH_SIZE
+from .core.base.errors import BUG_HINT, XmrError, is_expected
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_WEIGHTS = "laion2b_s34b_b79k"
 
 
-class CliError(Exception):
-    """A failure to report as `xmr: error: ...` with exit code 1."""
+class CliError(XmrError):
+    """A command line that cannot be run as given (a missing folder, conflicting options)."""
 
 
 def _say(msg: str) -> None:
@@ -600,13 +601,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .core.learn.checkpoint import CheckpointError
     from .core.learn.recipes import evaluate_checkpoint
 
-    try:
-        result = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, args.device)
-    except CheckpointError as exc:
-        raise CliError(str(exc)) from None
+    result = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, args.device)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -755,12 +752,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     logging.basicConfig(level=logging.ERROR, format="xmr: %(message)s")
-    from .core.learn.checkpoint import CheckpointError
-    from .core.runtime.images import ImageSkipped
-    from .core.runtime.spec import ModelError
-    from .core.store.catalog import CatalogError
-    from .core.store.library import LibraryError
-
     try:
         return int(args.run(args))
     except BrokenPipeError:  # `xmr search ... | head`: the reader left, which is fine
@@ -772,21 +763,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "have (the packaged app indexes and searches; `pipx install 'xmr[all]'` adds training and UMAP)"
         )
         return 1
-    except (
-        CliError,
-        CatalogError,
-        CheckpointError,
-        ModelError,
-        LibraryError,
-        ImageSkipped,
-        ValueError,
-        OSError,
-    ) as exc:
-        _say(f"xmr: error: {exc}")
-        return 1
     except KeyboardInterrupt:
         _say("xmr: interrupted; finished work is saved and the next run resumes from there")
         return 130
+    except Exception as exc:
+        if is_expected(exc):  # the user's to fix: one line says what to do
+            _say(f"xmr: error: {exc}")
+            return 1
+        _say(f"xmr: internal error: {BUG_HINT} below")
+        raise
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .base import paths
 from .base.defaults import BATCH_SIZE
+from .base.errors import XmrError
 from .runtime.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _quiet(_: str) -> None:
     pass
 
 
-class SessionError(Exception):
+class SessionError(XmrError):
     """Something the user asked for that cannot be done now (no folder open, ...)."""
 
 

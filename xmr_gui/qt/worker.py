@@ -16,6 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from ..core.base.errors import BUG_HINT, is_expected
+
 
 class TaskSignals(QObject):
     progress = Signal(object)
@@ -49,14 +51,18 @@ class Task(QRunnable):
         try:
             out = self._fn(*self._args, **self._kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never raised into Qt
-            message = str(exc) or type(exc).__name__
-            if not isinstance(exc, (OSError, ValueError, LookupError)) and "Error" not in type(exc).__name__:
-                message += "\n" + traceback.format_exc(limit=3)
-            self.signals.error.emit(message)
+            self.signals.error.emit(error_message(exc))
         else:
             self.signals.result.emit(out)
         finally:
             self.signals.finished.emit()
+
+
+def error_message(exc: Exception) -> str:
+    """What the window shows for a failed task: one line for what the user can fix, else the traceback of a bug."""
+    if is_expected(exc):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}\n\n{BUG_HINT}:\n\n" + "".join(traceback.format_exception(exc))
 
 
 def run_task(

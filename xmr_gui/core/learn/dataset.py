@@ -18,11 +18,16 @@ from typing import cast
 import numpy as np
 
 from ..base import paths
+from ..base.errors import XmrError
 from ..base.files import atomic_write
 from ..runtime.images import ImageSkipped, load_pixels
 from ..runtime.spec import Encoder
 
 PROMPT = "a photo of {}"
+
+
+class DatasetError(XmrError, ValueError):
+    """A labelled dataset that cannot be read, or does not fit what it is used with."""
 
 
 @dataclass
@@ -40,10 +45,14 @@ class Dataset:
         root = Path(root)
         path = root / "labels.jsonl"
         if not path.is_file():
-            raise ValueError(f"{root} is not a labelled dataset: labels.jsonl is missing")
+            raise DatasetError(f"{root} is not a labelled dataset: labels.jsonl is missing")
         raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{path} is not UTF-8 text ({exc})") from None
         rows = []
-        for n, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
                     row = json.loads(line)
@@ -56,9 +65,9 @@ class Dataset:
                         )
                     )
                 except (ValueError, KeyError, TypeError) as exc:
-                    raise ValueError(f"{path}:{n}: bad row ({exc})") from None
+                    raise DatasetError(f"{path}:{n}: bad row ({exc})") from None
         if not rows:
-            raise ValueError(f"{path} has no rows")
+            raise DatasetError(f"{path} has no rows")
         names = sorted({label for _, labels, _, _ in rows for label in labels})
         column = {name: i for i, name in enumerate(names)}
         Y = np.zeros((len(rows), len(names)), np.float32)

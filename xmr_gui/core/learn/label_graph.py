@@ -19,6 +19,12 @@ from typing import cast
 
 import numpy as np
 
+from ..base.errors import XmrError
+
+
+class GraphError(XmrError, ValueError):
+    """A label graph that does not exist (an unknown example name)."""
+
 
 @dataclass(frozen=True)
 class LabelGraph:
@@ -108,7 +114,7 @@ class NamedGraph:
     @classmethod
     def example(cls, name: str, tau: float = 0.4, p: float = 0.2) -> NamedGraph:
         if name not in EXAMPLES:
-            raise ValueError(f"unknown example graph {name!r}; known: {', '.join(EXAMPLES)}")
+            raise GraphError(f"unknown example graph {name!r}; known: {', '.join(EXAMPLES)}")
         data = json.loads(resources.files("xmr_gui").joinpath(f"data/{EXAMPLES[name]}").read_text(encoding="utf-8"))
         return cls(
             data["labels"],

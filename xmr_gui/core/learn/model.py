@@ -13,9 +13,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import paths
-from .losses import Forward
+from ..base.errors import XmrError
+from .losses import REGISTRY, Forward
 
 CONFIGS = paths.PACKAGE / "configs"
+
+
+class ConfigError(XmrError, ValueError):
+    """A training config that cannot be used (unknown name, key or loss, invalid JSON)."""
 
 
 @dataclass
@@ -39,6 +44,11 @@ class TrainConfig:
     patience: int = 10  # epochs without validation-mAP gain before stopping
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        unknown = set(self.losses) - set(REGISTRY)
+        if unknown:
+            raise ConfigError(f"unknown loss {sorted(unknown)[0]!r}; known: {', '.join(REGISTRY)}")
+
     @classmethod
     def load(cls, name_or_path: str) -> TrainConfig:
         path = Path(name_or_path)
@@ -46,11 +56,14 @@ class TrainConfig:
             path = CONFIGS / f"{name_or_path}.json"
         if not path.is_file():
             known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.json")))
-            raise ValueError(f"no training config {name_or_path!r} (shipped: {known})")
-        data = json.loads(path.read_text())
+            raise ConfigError(f"no training config {name_or_path!r} (shipped: {known})")
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ConfigError(f"config {path} is not valid JSON ({exc})") from None
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise ValueError(f"config {path} has unknown keys: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"config {path} has unknown keys: {', '.join(sorted(unknown))}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from ..runtime.factory import load_encoder
 from ..runtime.images import load_pixels
 from ..runtime.spec import ModelSpec
 from .checkpoint import Checkpoint, save_checkpoint
-from .dataset import Dataset, compute_features
+from .dataset import Dataset, DatasetError, compute_features
 from .evaluate import retrieval_report
 from .model import TrainConfig
 from .train import EpochLog, checkpoint_tensors, evaluate_split, train_backbone, train_space, zero_shot
@@ -123,7 +123,7 @@ def evaluate_checkpoint(
     ckpt = Checkpoint.load(path)
     ds = Dataset.load(dataset)
     if ds.label_names != ckpt.labels:
-        raise ValueError(f"dataset labels differ from the checkpoint's ({len(ds.label_names)} vs {len(ckpt.labels)})")
+        raise DatasetError(f"dataset labels differ from the checkpoint's ({len(ds.label_names)} vs {len(ckpt.labels)})")
     encoder = load_encoder(ckpt.backbone_spec(), device)
     feats = compute_features(ds, encoder)
     idx = ds.split(split)

@@ -12,12 +12,14 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from ..base.errors import XmrError
+
 FORMAT = "xmr-checkpoint"
 FORMAT_VERSION = 1
 MAX_HEADER = 64 << 20
 
 
-class CheckpointError(Exception):
+class CheckpointError(XmrError):
     """A checkpoint that is refused; the message names the problem."""
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from ..base.errors import XmrError
+
 # Decompression-bomb guard: 100 MP is above every consumer camera sensor; a PNG that claims more is
 # refused from its header, before a single pixel is decoded.
 MAX_PIXELS = 100_000_000
@@ -37,7 +39,7 @@ def heif_supported() -> bool:
     return True
 
 
-class ImageSkipped(Exception):
+class ImageSkipped(XmrError):
     """An image that cannot be indexed; `str(exc)` is the reason shown to the user."""
 
 

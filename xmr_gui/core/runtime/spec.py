@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ..base import paths
+from ..base.errors import XmrError
 from ..base.files import file_sha256
 from .card import read_card
 
@@ -31,7 +32,7 @@ OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-class ModelError(Exception):
+class ModelError(XmrError):
     """A model that cannot be loaded; the message says what to do."""
 
 

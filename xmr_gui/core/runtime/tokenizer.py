@@ -16,6 +16,7 @@ import numpy as np
 import regex
 
 from ..base import paths
+from .spec import ModelError
 
 N_MERGES = 49152 - 256 - 2
 
@@ -27,7 +28,7 @@ def merges_file() -> Path:
         return packaged
     spec = importlib.util.find_spec("open_clip")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("open_clip is not installed: its BPE vocabulary is needed for text queries")
+        raise ModelError("open_clip is not installed: its BPE vocabulary is needed for text queries")
     return Path(list(spec.submodule_search_locations)[0]) / "bpe_simple_vocab_16e6.txt.gz"
 
 

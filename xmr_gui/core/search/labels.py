@@ -12,11 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from ..base import paths
+from ..base.errors import XmrError
 from ..base.files import atomic_write, save_npy
 from ..store.library import Library
 from .photos import image_vector
 
 PROMPT = "a photo of {}"
+
+
+class VocabularyError(XmrError, ValueError):
+    """A label file that cannot be used (not UTF-8 text, or no labels in it)."""
 
 
 @dataclass(frozen=True)
@@ -30,11 +35,14 @@ def read_vocabulary(path: str | os.PathLike[str] | None = None) -> list[str]:
     if path is None:
         text = resources.files("xmr_gui").joinpath("data/vocabulary.txt").read_text(encoding="utf-8")
     else:
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise VocabularyError(f"label file {path} is not UTF-8 text ({exc})") from None
     labels = [line.strip() for line in text.splitlines()]
     labels = list(dict.fromkeys(label for label in labels if label and not label.startswith("#")))
     if not labels:
-        raise ValueError(f"label file {path} has no labels")
+        raise VocabularyError(f"label file {path} has no labels")
     return labels
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..base.errors import XmrError
+
 VERSION = 1  # the schema this xmr creates
 # The newest schema it reads. v2 = v1 + fp16 vector rows; a library gets it only when fp16 storage is chosen, so
 # an older xmr (which reads only float32) refuses such a library with "upgrade xmr" instead of misreading it.
@@ -54,7 +56,7 @@ def decode_vector(blob: bytes, count: int) -> np.ndarray:
     raise CatalogError(f"a stored vector has {len(blob)} bytes, which is neither fp32 nor fp16 for {count} values")
 
 
-class CatalogError(Exception):
+class CatalogError(XmrError):
     """The catalog cannot be used; the message says why and what to do."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..base import paths
+from ..base.errors import XmrError
 from ..learn.space import RawSpace, Space
 from ..runtime.factory import load_encoder
 from ..runtime.spec import Encoder, ModelError, ModelSpec
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
 PORTABLE_DIR = ".xmr"  # `xmr index FOLDER --portable` keeps the database inside the photo folder
 
 
-class LibraryError(Exception):
+class LibraryError(XmrError):
     """A library that cannot be opened or written; the message says what to do."""
 
 
 class LibraryBusy(LibraryError):
-    pass
+    """Another process holds the write lock."""
 
 
 class Library:

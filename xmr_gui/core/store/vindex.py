@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from ..base.errors import XmrError
 from ..base.files import atomic_write, atomic_write_text, save_npy
 
 # Below this many vectors an exact matrix product is both faster and exact.
 EXACT_BELOW = 2048
 
 
-class IndexError_(Exception):
+class IndexError_(XmrError):
     """The index file cannot be used; the catalog can rebuild it."""
 
 

@@ -20,10 +20,15 @@ from typing import cast
 
 import numpy as np
 
+from ..base.errors import XmrError
 from ..base.files import atomic_write, save_npy
 from ..store.library import Library
 
 METHODS = ("pca", "umap")
+
+
+class MapError(XmrError, ValueError):
+    """A map that cannot be made or read (unknown projection, UMAP not installed, not a map CSV)."""
 
 
 @dataclass
@@ -94,7 +99,7 @@ def collect(lib: Library) -> MapData:
 def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(n, d) → (n, 2): PCA (exact, instant) or UMAP (cosine, seeded, so the same inputs give the same map)."""
     if method not in METHODS:
-        raise ValueError(f"unknown projection {method!r}: use {' or '.join(METHODS)}")
+        raise MapError(f"unknown projection {method!r}: use {' or '.join(METHODS)}")
     n = len(vectors)
     if n < 3:
         return np.zeros((n, 2), np.float32)
@@ -105,9 +110,7 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
     try:
         import umap
     except ImportError:
-        raise RuntimeError(
-            "UMAP needs umap-learn (pip install 'xmr[gui]'), which this install lacks: use PCA"
-        ) from None
+        raise MapError("UMAP needs umap-learn (pip install 'xmr[gui]'), which this install lacks: use PCA") from None
 
     reducer = umap.UMAP(
         n_components=2,
@@ -202,5 +205,5 @@ def read_csv(path: str | os.PathLike[str]) -> list[tuple[str, str, str, float, f
         r = csv.reader(f)
         header = next(r)
         if tuple(header) != CSV_HEADER:
-            raise ValueError(f"{path} is not an xmr map CSV (header {header})")
+            raise MapError(f"{path} is not an xmr map CSV (header {header})")
         return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in r]
