@@ -22,11 +22,13 @@ from .runtime.spec import ModelSpec
 if TYPE_CHECKING:
     from .indexing.indexer import IndexReport, Progress
     from .learn.checkpoint import Checkpoint
+    from .learn.label_graph import NamedGraph
     from .runtime.prepare import Prepared
     from .runtime.spec import Encoder
     from .search.labels import LabelScore
     from .search.photos import Hit
     from .store.library import Library
+    from .views.embedding_map import MapData
 
 
 def _quiet(_: str) -> None:
@@ -162,18 +164,19 @@ class Session:
 
     def describe(self, path: str | os.PathLike[str], k: int = 10) -> list[LabelRow]:
         """Ranked labels; with a checkpoint, each with the graph neighbours that lifted it."""
+        from .learn.space import LabelSpace
         from .search.labels import describe
         from .search.photos import image_vector
 
         with self._lock:
             lib = self._lib()
             ranked: list[LabelScore] = describe(lib, path, None, k)
-            lifted = getattr(lib.space, "lifted_by", None)
-            if lifted is None:
+            space = lib.space
+            if not isinstance(space, LabelSpace):
                 return [LabelRow(r.label, r.score) for r in ranked]
             z = image_vector(lib, path)
-            index = {name: i for i, name in enumerate(lib.space.labels)}  # type: ignore[attr-defined]
-            return [LabelRow(r.label, r.score, lifted(z, index[r.label])) for r in ranked]
+            index = {name: i for i, name in enumerate(space.labels)}
+            return [LabelRow(r.label, r.score, space.lifted_by(z, index[r.label])) for r in ranked]
 
     def compare_text(self, query: str, k: int = 200) -> tuple[list[Hit], list[Hit]]:
         """The same query in the raw backbone space (zero-shot) and in the checkpoint's space."""
@@ -189,15 +192,15 @@ class Session:
                 self._raw.use_space(RawSpace(lib.spec.identity()))
             return search_text(self._raw, query, k), search_text(lib, query, k)
 
-    def map(self, method: str, queries: list[str]) -> object:
-        """The embedding map (views.embedding_map.MapData) of the open library, cached per index + space."""
+    def map(self, method: str, queries: list[str]) -> MapData:
+        """The embedding map of the open library, cached per index + space."""
         from .views.embedding_map import build_map
 
         with self._lock:
             return build_map(self._lib(), method, queries)
 
-    def label_graph(self, source: str) -> object:
-        """A NamedGraph: 'checkpoint' (the open one), 'folder' (its labels.jsonl) or an example name."""
+    def label_graph(self, source: str) -> NamedGraph:
+        """The graph of 'checkpoint' (the open one), 'folder' (its labels.jsonl) or an example's name."""
         from .learn.label_graph import NamedGraph
 
         if source == "checkpoint":

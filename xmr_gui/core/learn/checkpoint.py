@@ -13,19 +13,18 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..base.files import atomic_write
-from ..runtime.card import FORMAT, FORMAT_VERSION, CheckpointError, read_card
+from ..runtime.card import FORMAT, FORMAT_VERSION, CheckpointError, ModelCard, read_card
 from ..runtime.spec import ModelSpec
 from .heads import CheckpointSpace
 
-__all__ = ["Checkpoint", "CheckpointError", "read_card", "save_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointError", "ModelCard", "read_card", "save_checkpoint"]
 
 
-def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], card: dict[str, Any]) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], card: ModelCard) -> Path:
     from safetensors.numpy import save_file
 
     card = {"format": FORMAT, "format_version": FORMAT_VERSION, **card}
@@ -44,7 +43,7 @@ def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray]
 @dataclass
 class Checkpoint:
     path: Path
-    card: dict[str, Any]
+    card: ModelCard
     tensors: dict[str, np.ndarray]
 
     @classmethod
@@ -63,7 +62,7 @@ class Checkpoint:
         return ckpt
 
     def _validate(self) -> None:
-        labels, dims = self.card.get("labels"), self.card.get("dims") or {}
+        labels, dims = self.card.get("labels"), self.card.get("dims") or {}  # JSON from a file: checked here
         need = {"classifiers", "img_head.0.weight", "txt_head.0.weight"}
         missing = need - set(self.tensors)
         if missing or not isinstance(labels, list):

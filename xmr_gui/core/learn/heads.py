@@ -22,7 +22,7 @@ def mlp(x: np.ndarray, weights: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarr
 
 
 class CheckpointSpace:
-    """The Space of a trained checkpoint (see space.Space)."""
+    """The space of a trained checkpoint: a `space.LabelSpace`."""
 
     def __init__(
         self,

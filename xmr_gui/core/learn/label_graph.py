@@ -125,10 +125,12 @@ class NamedGraph:
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike[str]) -> NamedGraph:
-        from .checkpoint import Checkpoint
+        from .checkpoint import Checkpoint, CheckpointError
 
         ckpt = Checkpoint.load(path)
-        g = ckpt.card["graph"]
+        g = ckpt.card.get("graph")
+        if g is None:
+            raise CheckpointError(f"{path} records no label graph (its heads were trained without one)")
         return cls(
             ckpt.labels,
             LabelGraph(np.asarray(g["counts"], np.int64), float(g["tau"]), float(g["p"])),

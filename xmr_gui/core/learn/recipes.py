@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..runtime.card import BackboneCard, ModelCard
 from ..runtime.factory import load_encoder
 from ..runtime.images import load_pixels
 from ..runtime.spec import ModelSpec
@@ -97,13 +98,16 @@ def train_checkpoint(
         "train_items": int(len(ds.split("train"))),
     }
     tensors = checkpoint_tensors(result)
-    b_card = {"model": spec.model, "config_json": spec.config_json, "identity": encoder.identity}
+    b_card: BackboneCard = {
+        "model": spec.model,
+        "config_json": spec.config_json,
+        "identity": encoder.identity,
+        "weights": spec.weights,
+    }
     if backbone is not None:
-        b_card.update(weights="embedded", weights_sha256=backbone["sha"])
+        b_card["weights"], b_card["weights_sha256"] = "embedded", backbone["sha"]
         tensors.update({f"backbone.{k}": v for k, v in backbone["state"].items()})
-    else:
-        b_card.update(weights=spec.weights)
-    card = {
+    card: ModelCard = {
         "backbone": b_card,
         "labels": ds.label_names,
         "graph": {"tau": cfg.tau, "p": cfg.p, "counts": result.graph.counts.tolist()},

@@ -2,11 +2,12 @@
 
 The raw space is the backbone's own (zero-shot). A trained checkpoint supplies another space (its projection
 heads, applied with numpy) with the same interface, so the index and search code do not care which is used.
+A checkpoint's space is also a `LabelSpace`: it has label classifiers, so a photo can be described by them.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,6 +22,20 @@ class Space(Protocol):
 
     def texts(self, feats: np.ndarray) -> np.ndarray:
         """Backbone text vectors (n, d_in) → unit vectors in this space."""
+
+
+@runtime_checkable
+class LabelSpace(Space, Protocol):
+    """A space with a classifier per label (a trained checkpoint's); `isinstance(space, LabelSpace)` tells."""
+
+    labels: list[str]
+    classifiers: np.ndarray  # (C, dim): one row per label
+
+    def label_probabilities(self, z: np.ndarray) -> np.ndarray:
+        """Vectors z (n, dim) in this space → (n, C) probability of each label."""
+
+    def lifted_by(self, z: np.ndarray, label: int, top: int = 3) -> list[tuple[str, float]]:
+        """The neighbour labels that raised `label`'s score for one vector z the most, with how much."""
 
 
 class RawSpace:

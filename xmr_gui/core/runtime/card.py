@@ -10,7 +10,7 @@ import json
 import os
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from ..base.errors import XmrError
 
@@ -23,7 +23,50 @@ class CheckpointError(XmrError):
     """A checkpoint that is refused; the message names the problem."""
 
 
-def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
+class BackboneCard(TypedDict):
+    """The backbone a checkpoint's heads were trained on."""
+
+    model: str  # open_clip architecture name
+    weights: str  # an open_clip tag, a weights file, "random", or "embedded" (its backbone.* tensors)
+    identity: str  # the encoder identity its features came from (ModelSpec.identity)
+    config_json: NotRequired[str | None]  # the architecture, for models from a JSON config
+    weights_sha256: NotRequired[str]  # of the embedded weights: names the backbone without loading it
+
+
+class DimsCard(TypedDict):
+    d_img: int  # backbone image vectors
+    d_txt: int  # backbone text vectors
+    dim: int  # the shared space
+
+
+class GraphCard(TypedDict):
+    """The label graph it was trained with: co-occurrence counts, τ and p (see learn.label_graph)."""
+
+    tau: float
+    p: float
+    counts: list[list[int]]
+
+
+class DatasetCard(TypedDict):
+    fingerprint: str
+    items: int
+
+
+class ModelCard(TypedDict):
+    """An .xmr checkpoint's model card (JSON in its safetensors metadata); `save_checkpoint` adds the format."""
+
+    backbone: BackboneCard
+    labels: list[str]
+    dims: DimsCard
+    format: NotRequired[str]
+    format_version: NotRequired[int]
+    graph: NotRequired[GraphCard]
+    train_config: NotRequired[dict[str, Any]]  # learn.model.TrainConfig.to_dict()
+    metrics: NotRequired[dict[str, Any]]  # learn.recipes.train_checkpoint's: "test", "zero_shot_test", ...
+    dataset: NotRequired[DatasetCard]
+
+
+def read_card(path: str | os.PathLike[str]) -> ModelCard:
     """The model card alone, from the safetensors header (cheap; validates the header)."""
     path = Path(path)
     try:
@@ -50,9 +93,14 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
         card = json.loads(meta["xmr_card"])
     except ValueError as exc:
         raise CheckpointError(f"{path}: model card is not valid JSON ({exc})") from None
+    if not isinstance(card, dict):
+        raise CheckpointError(f"{path}: model card is not a JSON object")
     version = card.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format v{version}; this xmr reads up to v{FORMAT_VERSION}: upgrade xmr"
         )
-    return dict(card)
+    backbone = card.get("backbone")
+    if not isinstance(backbone, dict) or not {"model", "weights", "identity"} <= set(backbone):
+        raise CheckpointError(f"{path}: the model card names no backbone (model, weights, identity)")
+    return cast(ModelCard, card)

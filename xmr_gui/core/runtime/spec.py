@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..base import paths
 from ..base.errors import XmrError
 from ..base.files import file_sha256
-from .card import read_card
+from .card import CheckpointError, read_card
 
 if TYPE_CHECKING:  # numpy only for annotations: this module is on the window's start-up path
     import numpy as np
@@ -94,7 +94,10 @@ class ModelSpec:
 
     def _weights_identity(self) -> str:
         if self.weights.endswith(".xmr"):  # backbone embedded in a checkpoint: its own hash, not the file's
-            return self.with_embedded_weights(str(read_card(self.weights)["backbone"]["weights_sha256"]))
+            sha = read_card(self.weights)["backbone"].get("weights_sha256")
+            if not sha:
+                raise CheckpointError(f"{self.weights}: its card names no hash of the backbone it embeds")
+            return self.with_embedded_weights(sha)
         h = self._architecture_hash()
         kind = self.weights_kind
         if kind == "random":

@@ -14,6 +14,7 @@ import numpy as np
 from ..base import paths
 from ..base.errors import XmrError
 from ..base.files import atomic_write, save_npy
+from ..learn.space import LabelSpace
 from ..store.library import Library
 from .photos import image_vector
 
@@ -85,8 +86,8 @@ def describe(
 
     With a checkpoint and no vocabulary given, the scores are the GCN label classifiers' probabilities.
     """
-    ckpt_space = getattr(lib.space, "label_probabilities", None)
-    if labels is None and ckpt_space is not None:
-        return top_labels(ckpt_space(image_vector(lib, path))[0], lib.space.labels, k, min_score)  # type: ignore[attr-defined]
+    space = lib.space
+    if labels is None and isinstance(space, LabelSpace):
+        return top_labels(space.label_probabilities(image_vector(lib, path))[0], space.labels, k, min_score)
     labels = list(labels) if labels is not None else read_vocabulary()
     return rank_labels(image_vector(lib, path), labels, label_vectors(lib, labels), k, min_score)

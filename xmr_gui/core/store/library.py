@@ -23,7 +23,7 @@ from ..learn.space import RawSpace, Space
 from ..runtime.factory import load_encoder
 from ..runtime.spec import Encoder, ModelError, ModelSpec
 from .catalog import Catalog
-from .vindex import HnswParams, IndexError_, VectorIndex, remove_stale_temps
+from .vindex import HnswParams, IndexError_, VectorIndex, VectorStore, remove_stale_temps
 
 if TYPE_CHECKING:
     from ..learn.checkpoint import Checkpoint
@@ -48,7 +48,7 @@ class Library:
         self.catalog = catalog
         self._encoder: Encoder | None = None
         self._space: Space | None = None
-        self._index: VectorIndex | None = None
+        self._index: VectorStore | None = None
         self._dirty = False  # the in-memory index differs from the saved one
         self.checkpoint: Checkpoint | None = None
         self.device = "auto"
@@ -116,9 +116,8 @@ class Library:
         return lib
 
     def close(self) -> None:
-        closer = getattr(self._index, "close", None)
-        if closer is not None:
-            closer()
+        if self._index is not None:
+            self._index.close()
         self.catalog.close()
 
     def __enter__(self) -> Library:
@@ -204,7 +203,7 @@ class Library:
             self.catalog.set_meta("backend", backend)
             self._index = None  # built from the catalog's vectors on next use: nothing is re-encoded
 
-    def _empty_index(self, dim: int, capacity: int = 1024) -> VectorIndex:
+    def _empty_index(self, dim: int, capacity: int = 1024) -> VectorStore:
         if self.backend == "qdrant":
             from .qdrant_index import QdrantIndex
 
@@ -212,19 +211,19 @@ class Library:
                 import shutil
 
                 shutil.rmtree(old)
-            return QdrantIndex(dim, self.db_dir, self._index_stem())  # type: ignore[return-value]
+            return QdrantIndex(dim, self.db_dir, self._index_stem())
         return VectorIndex(dim, self.hnsw_params, capacity=capacity)
 
-    def _saved_index(self) -> tuple[VectorIndex, dict[str, Any]] | None:
+    def _saved_index(self) -> tuple[VectorStore, dict[str, Any]] | None:
         if self.backend == "qdrant":
             from .qdrant_index import QdrantIndex
 
-            return QdrantIndex.load(self.db_dir, self._index_stem())  # type: ignore[return-value]
+            return QdrantIndex.load(self.db_dir, self._index_stem())
         return VectorIndex.load(self.db_dir, self._index_stem())
 
     @property
-    def index(self) -> VectorIndex:
-        """The HNSW index for the current space, loaded and reconciled with the catalog (in memory)."""
+    def index(self) -> VectorStore:
+        """The vector index for the current space, loaded and reconciled with the catalog (in memory)."""
         if self._index is None:
             self._index, self._dirty = self._load_reconciled()
             if self._dirty:
@@ -242,7 +241,7 @@ class Library:
         except (LibraryBusy, OSError):
             pass
 
-    def _load_reconciled(self) -> tuple[VectorIndex, bool]:
+    def _load_reconciled(self) -> tuple[VectorStore, bool]:
         try:
             loaded = self._saved_index()
         except IndexError_:

@@ -1,4 +1,4 @@
-"""The same index interface as `vindex.VectorIndex`, served by Qdrant (qdrant-client's embedded local mode
+"""A `vindex.VectorStore` served by Qdrant (qdrant-client's embedded local mode
 here; a server URL for shared libraries — see docs/scaling.md). Selected with `xmr index --backend qdrant`."""
 
 from __future__ import annotations

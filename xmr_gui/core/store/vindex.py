@@ -1,4 +1,7 @@
-"""An HNSW index (hnswlib, inner product on unit vectors) keyed by catalog ids, saved atomically."""
+"""An HNSW index (hnswlib, inner product on unit vectors) keyed by catalog ids, saved atomically.
+
+`VectorStore` is what a library needs of any index; `VectorIndex` here and `qdrant_index.QdrantIndex` are two.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,6 +42,31 @@ def remove_stale_temps(folder: Path) -> None:
         stem, _, rest = part.name.partition(".")[0].rpartition("-")
         if str(current.get(stem)) != rest:
             part.unlink(missing_ok=True)
+
+
+class VectorStore(Protocol):
+    """A vector index keyed by catalog ids: what a library searches, whichever backend serves it."""
+
+    dim: int
+
+    def __len__(self) -> int: ...
+
+    def ids(self) -> set[int]:
+        """The catalog ids it holds."""
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Insert or replace unit vectors under `ids`."""
+
+    def remove(self, ids: np.ndarray | list[int]) -> None: ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids (q, k'), cosine scores (q, k')) best first, k' = min(k, len(self))."""
+
+    def save(self, folder: str | os.PathLike[str], stem: str, meta: dict[str, object] | None = None) -> None:
+        """Make what it holds durable under `stem` in `folder`, with `meta` in its manifest."""
+
+    def close(self) -> None:
+        """Release what it holds open (a database client); the index stays on disk."""
 
 
 class LiveIds:
@@ -93,6 +121,9 @@ class VectorIndex(LiveIds):
                 self._index.mark_deleted(i)
                 self._live.discard(i)
                 self._exact_cache = None
+
+    def close(self) -> None:
+        """Nothing to release: the graph is memory only."""
 
     def vectors(self, ids: list[int]) -> np.ndarray:
         return np.asarray(self._index.get_items(ids), dtype=np.float32).reshape(len(ids), self.dim)

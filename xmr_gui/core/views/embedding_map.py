@@ -22,6 +22,7 @@ import numpy as np
 
 from ..base.errors import XmrError
 from ..base.files import atomic_write, save_npy
+from ..learn.space import LabelSpace
 from ..store.library import Library
 
 METHODS = ("pca", "umap")
@@ -71,20 +72,19 @@ def collect(lib: Library) -> MapData:
     paths = lib.catalog.paths_by_id()
     refs = [paths[int(i)] for i in ids]
     known = _known_labels(lib.folder)
-    probs = getattr(lib.space, "label_probabilities", None)
-    names: list[str] = list(getattr(lib.space, "labels", []) or sorted({x for v in known.values() for x in v}))
+    space = lib.space if isinstance(lib.space, LabelSpace) else None  # a checkpoint's: it has label classifiers
+    names: list[str] = list(space.labels if space else []) or sorted({x for v in known.values() for x in v})
     if known:
         labels = [";".join(known.get(str(Path(r).resolve()), [])) for r in refs]
-    elif probs is not None and len(refs):
-        p = probs(vectors)
+    elif space is not None and len(refs):
+        p = space.label_probabilities(vectors)
         labels = [";".join(names[j] for j in np.nonzero(row >= 0.5)[0]) for row in p]
     else:
         labels = [""] * len(refs)
     kinds = ["image"] * len(refs)
     if names:
-        classifiers = getattr(lib.space, "classifiers", None)
-        if classifiers is not None:
-            lv = classifiers / np.maximum(np.linalg.norm(classifiers, axis=1, keepdims=True), 1e-12)
+        if space is not None:
+            lv = space.classifiers / np.maximum(np.linalg.norm(space.classifiers, axis=1, keepdims=True), 1e-12)
         else:
             from ..search.labels import label_vectors
 
