@@ -316,6 +316,61 @@ def test_portable_library_travels_with_the_folder(photos, tmp_path, capsys, monk
     assert json.loads(out) == {"added": 0, "updated": 0, "unchanged": 24, "removed": 0, "skipped": 0}
 
 
+def test_library_dir_decides_where_a_folders_database_lives(tmp_path):
+    from xmr_gui.core.base import paths
+    from xmr_gui.core.store.library import library_dir
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    assert library_dir(folder) == paths.default_db_dir(folder)
+    assert library_dir(folder, tmp_path / "db", portable=True) == tmp_path / "db"  # --db wins
+    assert library_dir(folder, portable=True) == folder / ".xmr"
+    (folder / ".xmr").mkdir()
+    (folder / ".xmr" / "catalog.sqlite").touch()
+    assert library_dir(folder) == folder / ".xmr"  # a portable library is found again without --portable
+
+
+def test_one_function_decides_the_backbone_for_the_cli_the_window_and_the_demo(tmp_path, monkeypatch, capsys):
+    """`xmr index`, the window's ModelChoice and `xmr demo` each ask learn.checkpoint.choose_backbone, and a
+    checkpoint's own backbone wins over the model each would otherwise use."""
+    from conftest import write_linear_checkpoint
+    from xmr_gui.core import demo_run
+    from xmr_gui.core.base.errors import XmrError
+    from xmr_gui.core.learn import checkpoint
+    from xmr_gui.core.runtime.spec import ModelSpec
+    from xmr_gui.core.session import ModelChoice
+
+    backbone = ModelSpec.parse("xmr-small", "random")
+    ckpt = tmp_path / "c.xmr"
+    write_linear_checkpoint(ckpt, backbone, 16, ["a", "b"])
+    real, asked = checkpoint.choose_backbone, []
+
+    def spy(chosen_checkpoint, model):
+        asked.append((str(chosen_checkpoint), model))
+        return real(chosen_checkpoint, model)
+
+    monkeypatch.setattr(checkpoint, "choose_backbone", spy)
+    window = ModelChoice(ckpt, ModelSpec.parse("xmr-tiny", "random")).backbone()
+    monkeypatch.setattr(demo_run, "demo_checkpoint", lambda: ckpt)
+    demo, note = demo_run.demo_model()
+    assert window == demo and (window.model, window.weights) == ("xmr-small", "random") and str(ckpt) in note
+
+    def stop(chosen_checkpoint, model):  # the CLI asks, then stops before preparing the model
+        asked.append((str(chosen_checkpoint), model))
+        raise XmrError(f"chose {real(chosen_checkpoint, model).model}")
+
+    monkeypatch.setattr(checkpoint, "choose_backbone", stop)
+    assert run(capsys, "index", str(tmp_path), "--checkpoint", str(ckpt), *TINY)[2] == "xmr: error: chose xmr-small\n"
+    assert [a[0] for a in asked] == [str(ckpt)] * 3
+    assert [a[1].model for a in asked] == ["xmr-tiny"] * 3  # what each would use without a checkpoint
+
+    monkeypatch.setattr(checkpoint, "choose_backbone", real)
+    monkeypatch.setattr(demo_run, "demo_checkpoint", lambda: None)
+    assert demo_run.demo_model()[0] == ModelSpec.parse("xmr-tiny", "random")
+    with pytest.raises(XmrError, match="no model chosen"):
+        ModelChoice(None, None).backbone()
+
+
 def test_every_cli_command_is_known_to_the_app_entry_point():
     """The packaged app routes argv[1] in COMMANDS to the CLI, anything else to the window: keep them in step."""
     from xmr_gui.cli import COMMANDS, build_parser

@@ -335,3 +335,22 @@ def test_neighbour_contributions_sum_to_the_logit(trained):
     for c in range(len(space.labels)):
         lifted = space.lifted_by(z, c, top=30)
         assert all(amount > 0 and name != space.labels[c] for name, amount in lifted)
+
+
+def test_set_overrides_fields_and_loss_parameters_and_refuses_the_unknown():
+    from xmr_gui.core.learn.model import ConfigError, TrainConfig
+    from xmr_gui.core.learn.recipes import apply_overrides
+
+    base = TrainConfig.load("l2gcn")
+    cfg = apply_overrides(base, ["epochs=3", "tau=0.5", "circle_soft.lam=0.25", "kendall.weight=0.1", "name=mine"])
+    assert (cfg.epochs, cfg.tau, cfg.name) == (3, 0.5, "mine")
+    assert cfg.losses["circle_soft"]["lam"] == 0.25 and cfg.losses["kendall"] == {"weight": 0.1}
+    assert base.epochs == 60 and "kendall" not in base.losses  # the loaded config is left as it was
+    for bad, message in (
+        ("epochs", "KEY=VALUE"),
+        ("nope=1", "unknown hyper-parameter"),
+        ("no_such_loss.weight=1", "unknown loss"),
+        ("epochs=[1", "not valid JSON"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            apply_overrides(base, [bad])

@@ -396,29 +396,13 @@ def _train_epilog() -> str:
     return "\n".join(lines)
 
 
-def _apply_overrides(cfg, pairs: list[str]):  # type: ignore[no-untyped-def]
-    import dataclasses
-
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise CliError(f"--set takes KEY=VALUE, not {pair!r}")
-        value = json.loads(raw) if raw.strip()[:1] in "-0123456789tfn[{" else raw
-        if "." in key:
-            loss, param = key.split(".", 1)
-            cfg.losses.setdefault(loss, {"weight": 1.0})[param] = value
-        elif key in {f.name for f in dataclasses.fields(cfg)}:
-            setattr(cfg, key, value)
-        else:
-            raise CliError(f"unknown hyper-parameter {key!r} (see `xmr train --help`)")
-    return cfg
-
-
 # -- commands ----------------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
     from .core.indexing.indexer import index_folder
+    from .core.learn import checkpoint
+    from .core.runtime.prepare import prepare_model
     from .core.runtime.spec import ModelSpec
-    from .core.store.library import Library
+    from .core.store.library import Library, library_dir
 
     folder = os.path.abspath(args.folder)
     if not os.path.isdir(folder):
@@ -427,26 +411,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CliError(f"{args.folder} cannot be read (permission denied)")
     if args.batch_size < 1 or args.workers < 1:
         raise CliError("--batch-size and --workers must be at least 1")
-    from .core.store.library import PORTABLE_DIR
-
-    if args.db:
-        db = Path(args.db)
-    elif args.portable or (Path(folder) / PORTABLE_DIR / "catalog.sqlite").exists():
-        db = Path(folder) / PORTABLE_DIR
-    else:
-        db = paths.default_db_dir(folder)
+    db = library_dir(folder, args.db, args.portable)
     if args.rebuild and db.exists():
         import shutil
 
         shutil.rmtree(db)
-    if args.checkpoint:
-        from .core.learn.checkpoint import Checkpoint
-
-        spec = Checkpoint.load(args.checkpoint).backbone_spec()
-    else:
-        spec = ModelSpec.parse(args.model, args.weights)
-    from .core.runtime.prepare import prepare_model
-
+    spec = checkpoint.choose_backbone(args.checkpoint, ModelSpec.parse(args.model, args.weights))
     started = time.perf_counter()
 
     def step(what: str) -> None:
@@ -561,10 +531,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .core.learn.model import TrainConfig
-    from .core.learn.recipes import train_checkpoint
+    from .core.learn.recipes import apply_overrides, train_checkpoint
     from .core.runtime.spec import ModelSpec
 
-    cfg = _apply_overrides(TrainConfig.load(args.config), args.set)
+    cfg = apply_overrides(TrainConfig.load(args.config), args.set)
     spec = ModelSpec.parse(args.model, args.weights)
     bar = None
 
@@ -678,15 +648,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .core.store.exchange import import_parquet
 
-    if args.db:
-        db = Path(args.db)
-    else:
-        import pyarrow.parquet as pq
-
-        source = (pq.read_schema(args.parquet).metadata or {}).get(b"xmr.folder", b"").decode()
-        db = paths.default_db_dir(args.folder or source)
-    with import_parquet(args.parquet, db, args.folder) as lib:
-        n = lib.catalog.count()
+    with import_parquet(args.parquet, args.db, args.folder) as lib:
+        n, db = lib.catalog.count(), lib.db_dir
     print(json.dumps({"imported": n, "db": str(db)}) if args.json else db)
     return 0
 

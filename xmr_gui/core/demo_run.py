@@ -1,4 +1,7 @@
-"""`xmr demo`: build the demo world in the data dir, index it and run a few searches (the CLI prints them)."""
+"""`xmr demo`: build the demo world in the data dir, index it and run a few searches (the CLI prints them).
+
+The window's "Open the demo" draws the same world (`draw_world`) and indexes it with its own model choice.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,11 @@ from pathlib import Path
 from .base import paths
 from .demo.world import add_sample_photos, write_demo
 from .indexing.indexer import index_folder
+from .learn import checkpoint
 from .runtime.spec import ModelSpec
 from .search.labels import LabelScore, describe
 from .search.photos import Hit, search_text
-from .store.library import Library
+from .store.library import Library, library_dir
 
 EXAMPLE_QUERIES = (
     "a beach with a boat",
@@ -34,16 +38,22 @@ class DemoResults:
 
 
 def demo_model() -> tuple[ModelSpec, str]:
-    """The best model available offline for the demo, and how to announce it."""
+    """The best model available offline for the demo (the shipped checkpoint's backbone, else a tiny random one),
+    and how to announce it."""
     ckpt = demo_checkpoint()
+    spec = checkpoint.choose_backbone(ckpt, ModelSpec.parse("xmr-tiny", "random"))
     if ckpt is not None:
-        from .learn.checkpoint import Checkpoint
-
-        return Checkpoint.load(ckpt).backbone_spec(), f"model: shipped demo checkpoint {ckpt}"
-    spec = ModelSpec.parse("xmr-tiny", "random")
+        return spec, f"model: shipped demo checkpoint {ckpt}"
     return spec, (
         "no trained demo model found: using a tiny RANDOM model, so results are arbitrary (train one with `xmr train`)"
     )
+
+
+def draw_world(root: Path, size: int = 400, seed: int = 0) -> tuple[Path, list[Path]]:
+    """The demo world under `root` (drawn once per size and seed), and the sample photos that joined it (the `demo`
+    extra's real photos, when it is installed)."""
+    out = write_demo(root / f"world-{seed}-{size}", size, seed)
+    return out, add_sample_photos(out / "images")
 
 
 def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: Path | None = None) -> DemoResults:
@@ -51,17 +61,17 @@ def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: P
 
     say: hears each step, one line at a time.
     """
-    out = write_demo(root / f"world-{seed}-{size}", size, seed)
+    out, samples = draw_world(root, size, seed)
     say(f"xmr demo: {size} images and labels in {out}")
-    samples = add_sample_photos(out / "images")
     if samples:
         say(f"xmr demo: + {len(samples)} scikit-image sample photos in {samples[0].parent}")
     spec, note = demo_model()
     say(f"xmr demo: {note}")
     folder = out / "images"
-    with Library.create(db or paths.default_db_dir(folder), folder, spec) as lib:
-        if demo_checkpoint() is not None:
-            lib.attach_checkpoint(demo_checkpoint())  # type: ignore[arg-type]
+    ckpt = demo_checkpoint()
+    with Library.create(library_dir(folder, db), folder, spec) as lib:
+        if ckpt is not None:
+            lib.attach_checkpoint(ckpt)
         report = index_folder(lib, folder)
         say("xmr demo: indexed " + ", ".join(f"{v} {k}" for k, v in report.counts().items()))
         searches = [(query, search_text(lib, query, k=3)) for query in EXAMPLE_QUERIES]

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import paths
 from .base.defaults import BATCH_SIZE
 from .base.errors import XmrError
 from .runtime.spec import ModelSpec
@@ -57,16 +56,10 @@ class ModelChoice:
     precision: str = "auto"
 
     def backbone(self) -> ModelSpec:
-        """The chosen backbone, precision not yet resolved (see `prepare.prepare_model`)."""
-        if self.checkpoint is not None:
-            from .learn.checkpoint import Checkpoint
+        """The chosen backbone (`learn.checkpoint.choose_backbone`), precision not yet resolved."""
+        from .learn import checkpoint
 
-            spec = Checkpoint.load(self.checkpoint).backbone_spec()
-        elif self.spec is None:
-            raise SessionError("no model chosen: open a checkpoint or pick a model")
-        else:
-            spec = self.spec
-        return spec
+        return checkpoint.choose_backbone(self.checkpoint, self.spec)
 
 
 class Session:
@@ -86,7 +79,7 @@ class Session:
     ) -> Library:
         """Open (or create) the folder's library; the model is prepared first, each step told to `on_progress`."""
         from .runtime.prepare import prepare_model
-        from .store.library import Library
+        from .store.library import Library, library_dir
 
         folder = os.path.abspath(os.fspath(folder))
         if not os.path.isdir(folder):
@@ -103,7 +96,7 @@ class Session:
                 cancel=cancel,
             )
             self.prepared = prepared
-            lib = Library.create(paths.default_db_dir(folder), folder, prepared.spec)
+            lib = Library.create(library_dir(folder), folder, prepared.spec)
             lib.record_preparation(prepared.to_json())
             lib.device = self.choice.device
             if self.choice.checkpoint is not None:

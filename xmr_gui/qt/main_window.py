@@ -267,11 +267,9 @@ class MainWindow(QMainWindow):
         from ..core.base import paths
 
         def draw() -> Path:
-            from ..core.demo.world import add_sample_photos, write_demo
+            from ..core.demo_run import draw_world
 
-            out = write_demo(paths.demo_dir() / "world-0-400", 400)
-            add_sample_photos(out / "images")  # the `demo` extra's real photos, when installed
-            return out
+            return draw_world(paths.demo_dir())[0]
 
         self.statusBar().showMessage("Drawing the demo world …")
         self._start(draw, on_result=lambda out: self.open_folder(str(Path(out) / "images")))

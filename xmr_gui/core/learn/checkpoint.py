@@ -18,10 +18,10 @@ import numpy as np
 
 from ..base.files import atomic_write
 from ..runtime.card import FORMAT, FORMAT_VERSION, CheckpointError, ModelCard, read_card
-from ..runtime.spec import ModelSpec
+from ..runtime.spec import ModelError, ModelSpec
 from .heads import CheckpointSpace
 
-__all__ = ["Checkpoint", "CheckpointError", "ModelCard", "read_card", "save_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointError", "ModelCard", "choose_backbone", "read_card", "save_checkpoint"]
 
 
 def save_checkpoint(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], card: ModelCard) -> Path:
@@ -121,3 +121,14 @@ class Checkpoint:
             self.tensors["classifiers"],
             gcn,
         )
+
+
+def choose_backbone(checkpoint: str | os.PathLike[str] | None, model: ModelSpec | None) -> ModelSpec:
+    """The backbone that encodes a library: a checkpoint's own when one is given (its heads were trained on that
+    backbone's vectors, so it overrides `model`), else `model`. `xmr index`, the window's session and the demo all
+    decide here; the precision is decided later, by `runtime.prepare.prepare_model`."""
+    if checkpoint is not None:
+        return Checkpoint.load(checkpoint).backbone_spec()
+    if model is None:
+        raise ModelError("no model chosen: open a checkpoint or pick a model")
+    return model

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,10 +19,36 @@ from ..runtime.spec import ModelSpec
 from .checkpoint import Checkpoint, save_checkpoint
 from .dataset import Dataset, DatasetError, compute_features
 from .evaluate import retrieval_report
-from .model import TrainConfig
+from .model import ConfigError, TrainConfig
 from .train import EpochLog, checkpoint_tensors, evaluate_split, train_backbone, train_space, zero_shot
 
 Say = Callable[[str], None]
+
+
+def apply_overrides(cfg: TrainConfig, pairs: Sequence[str]) -> TrainConfig:
+    """`cfg` with KEY=VALUE overrides (`xmr train --set`): a field (`epochs=30`) or a loss parameter
+    (`circle_soft.lam=0.25`, which adds that loss at weight 1 when the config lacks it).
+
+    VALUE is read as JSON when it looks like a number, true/false/null, a list or an object, else as a string.
+    """
+    changes = cfg.to_dict()  # a deep copy: `cfg` is left as it was
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--set takes KEY=VALUE, not {pair!r}")
+        try:
+            value = json.loads(raw) if raw.strip()[:1] in "-0123456789tfn[{" else raw
+        except ValueError as exc:
+            raise ConfigError(f"--set {pair!r}: the value is not valid JSON ({exc})") from None
+        if "." in key:
+            loss, param = key.split(".", 1)
+            changes["losses"].setdefault(loss, {"weight": 1.0})[param] = value
+        elif key in fields:
+            changes[key] = value
+        else:
+            raise ConfigError(f"unknown hyper-parameter {key!r} (see `xmr train --help`)")
+    return TrainConfig(**changes)
 
 
 def _tensor_sha(state: dict[str, np.ndarray]) -> str:

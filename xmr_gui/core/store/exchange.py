@@ -9,7 +9,7 @@ import numpy as np
 
 from ..base.files import atomic_write
 from ..runtime.spec import ModelSpec
-from .library import Library, LibraryError
+from .library import Library, LibraryError, library_dir
 
 
 def export_parquet(lib: Library, path: str | os.PathLike[str]) -> int:
@@ -31,8 +31,13 @@ def export_parquet(lib: Library, path: str | os.PathLike[str]) -> int:
     return len(ids)
 
 
-def import_parquet(path: str | os.PathLike[str], db_dir: str | os.PathLike[str], folder: str | None = None) -> Library:
-    """A library (catalog + index) from exported rows; paths may be re-rooted from the exporter's folder to `folder`."""
+def import_parquet(
+    path: str | os.PathLike[str], db_dir: str | os.PathLike[str] | None = None, folder: str | None = None
+) -> Library:
+    """A library (catalog + index) from exported rows; paths may be re-rooted from the exporter's folder to `folder`.
+
+    db_dir: where the library goes (default: the folder's, as `store.library.library_dir` decides).
+    """
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
@@ -44,7 +49,7 @@ def import_parquet(path: str | os.PathLike[str], db_dir: str | os.PathLike[str],
     if set(table.column("model").to_pylist()) - {spec.identity()}:
         raise LibraryError(f"{path} mixes vectors of several models; import one model's rows at a time")
     target = os.path.abspath(folder or source)
-    lib = Library.create(db_dir, target, spec)
+    lib = Library.create(library_dir(target, db_dir), target, spec)
     vectors = np.asarray(table.column("vector").combine_chunks().flatten(), np.float32).reshape(table.num_rows, -1)
     with lib.writing(), lib.catalog.transaction():
         lib.catalog.set_meta("dim", str(vectors.shape[1]))

@@ -304,6 +304,18 @@ class Library:
             os.close(fd)
 
 
+def library_dir(
+    folder: str | os.PathLike[str], db: str | os.PathLike[str] | None = None, portable: bool = False
+) -> Path:
+    """The database folder of photo `folder`: `db` when given; FOLDER/.xmr when `portable` or when the folder
+    already has a portable library (it travels with its drive); else one under the user data dir."""
+    if db:
+        return Path(db)
+    if portable or (Path(folder) / PORTABLE_DIR / "catalog.sqlite").exists():
+        return Path(folder) / PORTABLE_DIR
+    return paths.default_db_dir(folder)
+
+
 def find_library(start: str | os.PathLike[str]) -> Path | None:
     """The database of `start` or of its nearest indexed ancestor folder."""
     here = Path(os.path.abspath(os.fspath(start)))
