@@ -19,7 +19,7 @@ COMMANDS = [c for c in CLI_COMMANDS if c != "gui"]
 def help_of(argv: list[str]) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-        build_parser(argv).parse_args([*argv, "--help"])
+        build_parser().parse_args([*argv, "--help"])
     return out.getvalue()
 
 

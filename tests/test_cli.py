@@ -375,7 +375,7 @@ def test_every_cli_command_is_known_to_the_app_entry_point():
     """The packaged app routes argv[1] in COMMANDS to the CLI, anything else to the window: keep them in step."""
     from xmr_gui.cli import COMMANDS, build_parser
 
-    parser = build_parser([])
+    parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert sorted(COMMANDS) == sorted(sub.choices)
 

@@ -1,0 +1,105 @@
+"""`xmr search`, `xmr describe` and `xmr skipped`: reading a library (text or photo → photos, photo → labels)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from .common import CliError, Subparsers, db_option, emit, open_library, result_options
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "search",
+        help="text → image (or --image: image → image) search; score<TAB>path",
+        description="Search an indexed folder. Prints `score<TAB>absolute path`, best first.",
+    )
+    p.add_argument("query", nargs="?", help='what to look for, e.g. "a dog on the beach"')
+    p.add_argument("--image", metavar="PATH", help="find photos similar to this one instead of a text query")
+    db_option(p)
+    p.add_argument(
+        "--folder",
+        metavar="DIR",
+        help="which indexed folder to search when --db is not given "
+        "(default: the current directory or its nearest indexed parent, else the last indexed folder)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="search in this checkpoint's space (default: the one the index was built with, if any)",
+    )
+    result_options(p, 20)
+    p.set_defaults(run=run_search)
+
+    p = sub.add_parser(
+        "describe",
+        help="image → text: rank labels for a photo; score<TAB>label",
+        description="Rank the labels of a vocabulary for PATH: the built-in photo vocabulary, "
+        "or --labels FILE (one label per line). Prints `score<TAB>label`, best first.",
+    )
+    p.add_argument("image", metavar="PATH", help="the photo to describe")
+    db_option(p)
+    p.add_argument("--labels", metavar="FILE", help="vocabulary file, one label per line")
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="rank the checkpoint's labels with its GCN label classifiers (scores are probabilities)",
+    )
+    result_options(p, 10)
+    p.set_defaults(run=run_describe)
+
+    p = sub.add_parser(
+        "skipped",
+        help="files that could not be indexed, each with its reason",
+        description="List files that were skipped: `path<TAB>reason`.",
+    )
+    db_option(p)
+    p.add_argument("--folder", metavar="DIR", help="which indexed folder (as for search)")
+    p.add_argument("-k", type=int, default=None, metavar="N", help="at most N rows")
+    p.add_argument("--json", action="store_true", help="print JSON Lines {path, reason}")
+    p.set_defaults(run=run_skipped)
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from ..core.search.photos import Hit, search_image, search_text
+
+    if (args.query is None) == (args.image is None):
+        raise CliError("give either a text query or --image PATH")
+    hits: list[Hit]
+    if args.image is not None:
+        if not os.path.isfile(args.image):
+            raise CliError(f"{args.image} is not a file")
+        near = os.path.dirname(os.path.abspath(args.image))
+        with open_library(args.db, args.folder, args.checkpoint, near=near) as lib:
+            hits = search_image(lib, args.image, args.k, args.min_score)
+    else:
+        with open_library(args.db, args.folder, args.checkpoint) as lib:
+            hits = search_text(lib, args.query, args.k, args.min_score)
+    emit(hits, args.json, ("score", "path"), lambda h: f"{h.score:.4f}\t{h.path}")
+    return 0
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    from ..core.search.labels import describe, read_vocabulary
+
+    if not os.path.isfile(args.image):
+        raise CliError(f"{args.image} is not a file")
+    labels = read_vocabulary(args.labels) if args.labels else None
+    with open_library(args.db, checkpoint=args.checkpoint, near=os.path.dirname(os.path.abspath(args.image))) as lib:
+        ranked = describe(lib, args.image, labels, args.k, args.min_score)
+    emit(ranked, args.json, ("score", "label"), lambda r: f"{r.score:.4f}\t{r.label}")
+    return 0
+
+
+def run_skipped(args: argparse.Namespace) -> int:
+    with open_library(args.db, args.folder) as lib:
+        rows = lib.catalog.skipped()
+    if args.k is not None:
+        rows = rows[: max(args.k, 0)]
+    for path, reason in rows:
+        if args.json:
+            print(json.dumps({"path": path, "reason": reason}, ensure_ascii=False))
+        else:
+            print(f"{path}\t{reason}")
+    return 0

@@ -1,0 +1,153 @@
+"""`xmr train` and `xmr eval`: train a shared space into a checkpoint, and measure one on a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, Never
+
+from .common import Subparsers, say
+
+
+class _HelpWithLosses(argparse.Action):
+    """`xmr train --help`, with the losses and hyper-parameters after the options: listing them imports torch, so
+    they are found only when the help is asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: str | None = None) -> None:
+        parser.epilog = train_epilog()
+        parser.print_help()
+        parser.exit()
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a shared space (L2-GCN / USSL / BCLS) into one .xmr checkpoint",
+        description="Train projection heads + the label-graph GCN on cached backbone features of "
+        "DATASET (a folder with labels.jsonl: file, labels, caption[, split]).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,  # its own -h/--help, below
+    )
+    p.add_argument("-h", "--help", action=_HelpWithLosses, help="show this help message and exit")
+    p.add_argument("dataset", help="labelled dataset folder (e.g. from `xmr demo --out`)")
+    p.add_argument(
+        "--config",
+        default="l2gcn",
+        help="shipped config name (l2gcn, ussl, bcls, l2gcn+bcls, heads-only) or a JSON file (default l2gcn)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.xmr)")
+    p.add_argument("--model", default="xmr-small", help="backbone architecture (default xmr-small)")
+    p.add_argument("--weights", default="random", help="backbone weights (tag, file or random; default random)")
+    p.add_argument(
+        "--train-backbone",
+        type=int,
+        default=0,
+        metavar="EPOCHS",
+        help="first train the backbone from scratch for EPOCHS (CLIP loss) and embed it in the checkpoint",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set epochs=30 --set tau=0.5 --set circle_soft.lam=0.25",
+    )
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.set_defaults(run=run_train)
+
+    p = sub.add_parser("eval", help="mAP@all (i→t, t→i, avg) and R@1/5/10 of a checkpoint on a dataset split")
+    p.add_argument("checkpoint", help=".xmr checkpoint")
+    p.add_argument("dataset", help="labelled dataset folder")
+    p.add_argument("--split", default="test", help="train, val or test (default test)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_eval)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..core.learn.model import TrainConfig
+    from ..core.learn.recipes import apply_overrides, train_checkpoint
+    from ..core.learn.train import EpochLog
+    from ..core.runtime.spec import ModelSpec
+
+    cfg = apply_overrides(TrainConfig.load(args.config), args.set)
+    spec = ModelSpec.parse(args.model, args.weights)
+    bar: tqdm[Never] | None = None  # a bar with no iterable: updated by hand
+
+    def on_epoch(log: EpochLog, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="epoch", desc=f"train {cfg.name}", file=sys.stderr)
+        bar.update(1)
+        bar.set_postfix(loss=f"{log.loss:.4f}", val_mAP=f"{log.val_map:.4f}")
+
+    try:
+        metrics = train_checkpoint(
+            args.dataset,
+            cfg,
+            args.out,
+            spec,
+            args.train_backbone,
+            args.device,
+            say=lambda m: say(f"xmr: {m}"),
+            on_epoch=on_epoch,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        t, z = metrics["test"], metrics["zero_shot_test"]
+        say(f"xmr: wrote {args.out} (best epoch {metrics['best_epoch']}, {metrics['seconds_per_epoch']:.2f} s/epoch)")
+        print("metric\tcheckpoint\tzero_shot")
+        for key in t:
+            print(f"{key}\t{t[key]:.4f}\t{z[key]:.4f}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ..core.learn.recipes import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, args.device)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print("metric\tcheckpoint\tzero_shot")
+    for key, value in result["checkpoint"].items():
+        print(f"{key}\t{value:.4f}\t{result['zero_shot'][key]:.4f}")
+    return 0
+
+
+def train_epilog() -> str:
+    """The losses and their parameters, and the hyper-parameters with their defaults (imports torch)."""
+    import inspect
+
+    try:
+        from ..core.learn.losses import REGISTRY
+        from ..core.learn.model import TrainConfig
+    except ImportError as exc:  # the packaged app has no torch
+        return f"(training needs {exc.name}, which this install does not have: `pipx install 'xmr[all]'`)"
+
+    lines = ['losses (in a config\'s "losses": {name: {"weight": w, param: value}}):']
+    for name, cls in REGISTRY.items():
+        params = [
+            f"{k}={v.default}"
+            for k, v in inspect.signature(cls.__init__).parameters.items()
+            if k != "self" and v.default is not inspect.Parameter.empty
+        ]
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+        lines.append(f"  {name:12s} {', '.join(params) or '-'}   {doc}")
+    lines.append("hyper-parameters (--set KEY=VALUE), with defaults:")
+    for key, value in TrainConfig().to_dict().items():
+        if key != "losses":
+            lines.append(f"  {key} = {value}")
+    return "\n".join(lines)
