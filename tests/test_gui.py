@@ -66,16 +66,16 @@ def test_index_fills_grid_and_text_search_shows_scores(qtbot, make_window, world
     folder, _ = world
     report = open_and_index(qtbot, window, folder)
     assert report.counts()["added"] == 60
-    qtbot.waitUntil(lambda: window.model.rowCount() == 60, timeout=30_000)
+    qtbot.waitUntil(lambda: window.search.model.rowCount() == 60, timeout=30_000)
     assert "60 photos" in window.library_label.text()
     with qtbot.waitSignal(window.search_done, timeout=60_000) as found:
-        qtbot.keyClicks(window.search_box, "a dog in the forest")
-        qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+        qtbot.keyClicks(window.search.search_box, "a dog in the forest")
+        qtbot.keyClick(window.search.search_box, Qt.Key.Key_Return)
     hits = found.args[0]
-    assert window.model.rowCount() == len(hits) == 60
-    assert window.model.data(window.model.index(0)).startswith(f"{hits[0].score:.3f}")
-    window.threshold.setValue(int(hits[10].score * 100) + 1)  # the slider filters without a new query
-    assert 0 < window.model.rowCount() <= 10
+    assert window.search.model.rowCount() == len(hits) == 60
+    assert window.search.model.data(window.search.model.index(0)).startswith(f"{hits[0].score:.3f}")
+    window.search.threshold.setValue(int(hits[10].score * 100) + 1)  # the slider filters without a new query
+    assert 0 < window.search.model.rowCount() <= 10
 
 
 def test_reopening_is_instant_and_encodes_nothing(qtbot, make_window, world):
@@ -111,8 +111,8 @@ def test_drop_photo_gives_similar_photos_and_labels(qtbot, make_window, world):
     with qtbot.waitSignals([window.search_done, window.describe_done], timeout=60_000, raising=False) as both:
         window.handle_drop(photo)
     assert both.signal_triggered, errors
-    assert window.model.rowCount() == 59  # every other photo, the dropped one left out
-    assert len(window.describe_panel.labels()) == 10
+    assert window.search.model.rowCount() == 59  # every other photo, the dropped one left out
+    assert len(window.search.describe_panel.labels()) == 10
 
 
 def test_refused_checkpoint_shows_a_message(qtbot, make_window, tmp_path):
@@ -141,12 +141,12 @@ def test_top_result_carries_the_expected_label_with_the_shipped_checkpoint(qtbot
     folder, labels = world
     open_and_index(qtbot, window, folder)
     with qtbot.waitSignal(window.search_done, timeout=60_000) as found:
-        window.search_box.setText("snow and mountains")
-        window.search_box.returnPressed.emit()
+        window.search.search_box.setText("snow and mountains")
+        window.search.search_box.returnPressed.emit()
     assert "snow" in labels[found.args[0][0].path]
     with qtbot.waitSignal(window.search_done, timeout=60_000):
-        window.compare_box.setChecked(True)
-    assert window.compare_grid.isVisible() and window.compare_model.rowCount() > 0
+        window.search.compare_box.setChecked(True)
+    assert window.search.compare_grid.isVisible() and window.search.compare_model.rowCount() > 0
 
 
 def test_drag_out_is_a_copy_of_file_urls_and_ctrl_c_copies_paths(qtbot, make_window, world):
@@ -156,16 +156,16 @@ def test_drag_out_is_a_copy_of_file_urls_and_ctrl_c_copies_paths(qtbot, make_win
     window = make_window()
     folder, _ = world
     open_and_index(qtbot, window, folder)
-    qtbot.waitUntil(lambda: window.model.rowCount() == 60, timeout=30_000)
-    model = window.model
+    qtbot.waitUntil(lambda: window.search.model.rowCount() == 60, timeout=30_000)
+    model = window.search.model
     mime = model.mimeData([model.index(0), model.index(1)])
     assert [u.toLocalFile() for u in mime.urls()] == [model.path_at(0), model.path_at(1)]
     assert model.supportedDragActions() == Qt.DropAction.CopyAction  # dragging out never moves a photo
-    sel = window.grid.view.selectionModel()
+    sel = window.search.grid.view.selectionModel()
     for row in (2, 3):
         sel.select(model.index(row), QItemSelectionModel.SelectionFlag.Select)
-    window.grid.view.setFocus()
-    window.grid.copy_selected_paths()
+    window.search.grid.view.setFocus()
+    window.search.grid.copy_selected_paths()
     assert QGuiApplication.clipboard().text().splitlines() == [model.path_at(2), model.path_at(3)]
     assert all(Path(p).exists() for p in QGuiApplication.clipboard().text().splitlines())
 
@@ -187,3 +187,18 @@ def test_a_failed_task_is_one_line_for_the_user_and_a_traceback_for_a_bug(qtbot)
     assert shown[SessionError] == "open a folder first"
     bug = shown[ZeroDivisionError]
     assert bug.startswith("ZeroDivisionError: division by zero") and REPORT_URL in bug and "Traceback" in bug
+
+
+def test_model_settings_dialog_changes_device_and_batch_size_only(qtbot):
+    import dataclasses
+
+    from xmr_gui.core.runtime.spec import ModelSpec
+    from xmr_gui.core.session import ModelChoice
+    from xmr_gui.qt.dialogs import ModelSettingsDialog
+
+    choice = ModelChoice(None, ModelSpec.parse("xmr-tiny", "random"), "cpu", 16)
+    dialog = ModelSettingsDialog(choice)
+    qtbot.addWidget(dialog)
+    dialog.device.setCurrentText("auto")
+    dialog.batch.setValue(32)
+    assert dialog.chosen() == dataclasses.replace(choice, device="auto", batch_size=32)

@@ -61,7 +61,7 @@ def test_graph_tab_shows_the_checkpoint_graph_and_gcn_neighbours(qtbot, window_o
     assert len(before) == len(after) == 5 and before != after  # the two GCN layers changed the neighbourhood
     with qtbot.waitSignal(window.search_done, timeout=60_000):
         view.query_requested.emit("boat")
-    assert window.search_box.text() == "boat"
+    assert window.search.search_box.text() == "boat"
 
 
 def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tmp_path):
@@ -93,7 +93,7 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
         if kinds[i] == "image" and x0 <= xy[i, 0] <= x1 and y0 <= xy[i, 1] <= y1
     }
     assert set(paths) == inside and 0 < len(paths) < 60
-    assert {path for path, _ in window.model.rows()} == inside  # the grid shows exactly the selection
+    assert {path for path, _ in window.search.model.rows()} == inside  # the grid shows exactly the selection
 
     out = tmp_path / "sel.csv"
     view.export_selection(str(out))

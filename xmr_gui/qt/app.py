@@ -111,8 +111,8 @@ def _queue_first_queries(window, args) -> None:  # type: ignore[no-untyped-def]
         if args.image:
             window.query_image(os.path.abspath(args.image))
         if args.query:
-            window.search_box.setText(args.query)
-            window.search_box.returnPressed.emit()
+            window.search.search_box.setText(args.query)
+            window.search.search_box.returnPressed.emit()
         window.tabs.setCurrentIndex(("photos", "graph", "map").index(args.tab))
 
     if args.query or args.image or args.tab != "photos":
@@ -137,8 +137,8 @@ def _wire_self_test(window, app, outcome) -> None:  # type: ignore[no-untyped-de
     def indexed(report) -> None:  # type: ignore[no-untyped-def]
         print(f"indexed: {report.counts()}", file=sys.stderr, flush=True)
         window.search_done.connect(searched)
-        window.search_box.setText(SELF_TEST_QUERY)
-        window.search_box.returnPressed.emit()
+        window.search.search_box.setText(SELF_TEST_QUERY)
+        window.search.search_box.returnPressed.emit()
 
     window.indexing_done.connect(indexed)
     window.error_shown.connect(fail)

@@ -1,0 +1,179 @@
+"""The Photos tab: text and photo queries over the session's library, the results as thumbnails (side by side
+when comparing the raw backbone with the checkpoint), and the picked photo's labels.
+
+Its toolbar (search box, compare, score threshold) goes at the top of the window; the window adds it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSlider, QSplitter, QToolBar, QVBoxLayout, QWidget
+
+from ..core.session import Session
+from .results_model import ResultsModel
+from .tasks import TaskRunner
+from .thumbs import ThumbnailCache, make_thumbnail
+from .widgets import DescribePanel, ResultsGrid
+
+if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is imported
+    from ..core.search.photos import Hit
+    from ..core.session import LabelRow
+
+MAX_RESULTS = 500
+
+
+class SearchTab(QWidget):
+    search_done = Signal(list)  # hits shown
+    describe_done = Signal(list)  # LabelRows shown
+    message = Signal(str, int)  # for the status bar: text, milliseconds shown (0: until the next one)
+    error = Signal(str)
+
+    def __init__(
+        self, session: Session, tasks: TaskRunner, thumbs: ThumbnailCache, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.tasks = tasks
+        self._hits: list[Hit] = []
+        self.model = ResultsModel(thumbs, self)
+        self.compare_model = ResultsModel(thumbs, self)
+        self.toolbar = self._build_toolbar()
+        self.grid = ResultsGrid(self.model)
+        self.compare_grid = ResultsGrid(self.compare_model, "checkpoint space")
+        self.compare_grid.setVisible(False)
+        self.describe_panel = DescribePanel()
+        for g in (self.grid, self.compare_grid):
+            g.find_similar.connect(self.query_image)
+            g.picked.connect(self.describe)
+        split = QSplitter()
+        split.addWidget(self.grid)
+        split.addWidget(self.compare_grid)
+        split.addWidget(self.describe_panel)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 1)
+        split.setSizes([860, 0, 420])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+    def _build_toolbar(self) -> QToolBar:
+        bar = QToolBar("Search")
+        bar.setMovable(False)
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search photos by text, e.g. “a dog on the beach”  (Ctrl+F, Enter)")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.returnPressed.connect(self.search)
+        bar.addWidget(self.search_box)
+        self.compare_box = QCheckBox("Compare raw vs checkpoint")
+        self.compare_box.setToolTip(
+            "Run the query in the backbone's own space (zero-shot) and in the checkpoint's learned space, side by side"
+        )
+        self.compare_box.toggled.connect(self._on_compare_toggled)
+        bar.addWidget(self.compare_box)
+        bar.addWidget(QLabel("  min score "))
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setRange(-100, 100)
+        self.threshold.setValue(-100)
+        self.threshold.setFixedWidth(140)
+        self.threshold.valueChanged.connect(self._apply_threshold)
+        bar.addWidget(self.threshold)
+        self.count_label = QLabel("")
+        bar.addWidget(self.count_label)
+        return bar
+
+    # -- queries -----------------------------------------------------------------------------
+    def query(self) -> str:
+        return self.search_box.text().strip()
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus()
+        self.search_box.selectAll()
+
+    def search(self) -> None:
+        """Run the search box's text (in both spaces when comparing)."""
+        query = self.query()
+        if not query or self.session.library is None:
+            return
+        self.message.emit(f"Searching “{query}” …", 0)
+        if self.compare_box.isChecked() and self.session.has_checkpoint:
+            self.tasks.start(self.session.compare_text, query, MAX_RESULTS, on_result=self._show_compare)
+        else:
+            self.tasks.start(self.session.search_text, query, MAX_RESULTS, on_result=self._show_hits)
+
+    def search_for(self, text: str) -> None:
+        self.search_box.setText(text)
+        self.search()
+
+    def query_image(self, path: str) -> None:
+        """Photos like the one at `path`, and its labels."""
+        if self.session.library is None:
+            self.error.emit("Open a folder first, then drop a photo to find similar ones.")
+            return
+        self.message.emit(f"Photos like {os.path.basename(path)} …", 0)
+        self.tasks.start(self.session.search_image, path, MAX_RESULTS, on_result=self._show_hits)
+        self.describe(path)
+
+    def describe(self, path: str) -> None:
+        self.tasks.start(
+            lambda: (self.session.describe(path, 10), make_thumbnail(path)),
+            on_result=lambda out: self._show_description(path, *out),
+        )
+
+    def _show_description(self, path: str, rows: list[LabelRow], image: Any) -> None:
+        self.describe_panel.show_labels(path, rows, QPixmap.fromImage(image) if image is not None else None)
+        self.describe_done.emit(rows)
+
+    def _show_hits(self, hits: list[Hit]) -> None:
+        self._hits = hits
+        self.compare_grid.setVisible(False)
+        self.grid.set_title("")
+        self._apply_threshold()
+        self.message.emit(f"{len(hits)} results", 5000)
+        self.search_done.emit(hits)
+
+    def _show_compare(self, pair: tuple[list[Hit], list[Hit]]) -> None:
+        raw, learned = pair
+        self._hits = raw
+        self.grid.set_title("raw backbone (zero-shot)")
+        self.compare_grid.setVisible(True)
+        self.compare_model.set_hits(learned)
+        self._apply_threshold()
+        self.search_done.emit(learned)
+
+    def _apply_threshold(self) -> None:
+        cut = self.threshold.value() / 100.0
+        shown = [h for h in self._hits if h.score >= cut]
+        self.model.set_hits(shown)
+        self.count_label.setText(f"  {len(shown)} results" + (f" (score ≥ {cut:.2f})" if cut > -1 else ""))
+
+    def _on_compare_toggled(self, on: bool) -> None:
+        if on and not self.session.has_checkpoint:
+            self.message.emit("Compare needs a checkpoint: File → Open checkpoint", 8000)
+        if self.query():
+            self.search()
+
+    # -- what the rest of the window shows here ------------------------------------------------
+    def clear(self) -> None:
+        self.model.clear()
+
+    def add_indexed(self, paths: list[str]) -> None:
+        """Photos just indexed, shown as they come while there is no query."""
+        if paths and not self.query():
+            self.model.append_paths(paths)
+            self.count_label.setText(f"  {self.model.rowCount()} photos")
+
+    def after_indexing(self) -> None:
+        """Run the query again on the updated library; with none and nothing shown yet, show some photos."""
+        if self.query():
+            self.search()
+        elif self.model.rowCount() == 0:
+            self.tasks.start(self.session.search_text, "a photo", MAX_RESULTS, on_result=self._show_hits)
+
+    def show_paths(self, paths: list[str], note: str) -> None:
+        self.model.set_paths(paths)
+        self.count_label.setText(f"  {len(paths)} {note}")

@@ -1,0 +1,67 @@
+"""Core calls started from the window, with each outcome handed to its callback on the GUI thread.
+
+    tasks = TaskRunner(parent=window)
+    tasks.failed.connect(window.show_error)
+    tasks.start(session.search_text, "a dog", 200, on_result=grid.show)
+
+The calls run on the thread pool (worker.Task); their signals reach this object's slots on the GUI thread, where
+the callbacks registered for that task are looked up and called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from .worker import Task, run_task
+
+
+class TaskRunner(QObject):
+    failed = Signal(str)  # what went wrong, as worker.error_message says it
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._callbacks: dict[QObject, tuple[Task, Callable[[Any], None], Callable[[Any], None] | None]] = {}
+        self._finished: dict[QObject, Callable[[Task], None]] = {}
+
+    def start(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_result: Callable[[Any], None],
+        with_progress: bool = False,
+        on_progress: Callable[[Any], None] | None = None,
+        on_finished: Callable[[Task], None] | None = None,
+    ) -> Task:
+        """Run fn(*args) off the GUI thread; `on_finished` hears the task end however it ended (after its result)."""
+        task = run_task(fn, *args, with_progress=with_progress, start=False)
+        self._callbacks[task.signals] = (task, on_result, on_progress)
+        if on_finished is not None:
+            self._finished[task.signals] = on_finished
+        task.signals.result.connect(self._relay_result)
+        task.signals.progress.connect(self._relay_progress)
+        task.signals.error.connect(self._relay_error)
+        task.signals.finished.connect(self._relay_finished)
+        task.start()
+        return task
+
+    def _relay_result(self, value: Any) -> None:
+        entry = self._callbacks.get(self.sender())
+        if entry is not None:
+            entry[1](value)
+
+    def _relay_progress(self, value: Any) -> None:
+        entry = self._callbacks.get(self.sender())
+        if entry is not None and entry[2] is not None:
+            entry[2](value)
+
+    def _relay_error(self, message: str) -> None:
+        self.failed.emit(message)
+
+    def _relay_finished(self) -> None:
+        entry = self._callbacks.pop(self.sender(), None)
+        on_finished = self._finished.pop(self.sender(), None)
+        if entry is not None and on_finished is not None:
+            on_finished(entry[0])
