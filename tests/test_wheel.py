@@ -8,6 +8,7 @@ install stays invisible there). The data files the code reads have to come from 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -31,8 +32,16 @@ def test_packaged_icon_matches_the_icon_set():
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv holding only the built wheel (plus this interpreter's dependencies on its path)."""
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of the tracked sources: an in-tree build would leave build/ in the checkout, and a stale
+    # build/lib (modules since moved or deleted) would be packaged into every later wheel.
+    source = out / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "bench", "tests"),
+    )
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         capture_output=True,
         text=True,
     )
@@ -41,6 +50,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("xmr_gui/data/mirflickr25k_cooccurrence.json", "xmr_gui/data/xmr-256.png"):
         assert needed in names, needed
+    assert "xmr_gui/cli.py" not in names and "xmr_gui/core/int8.py" not in names  # nothing stale
 
     env_dir = out / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
@@ -100,7 +110,7 @@ def test_installed_wheel_runs_from_outside_the_repo(venv, outside):
         "-c",
         "import xmr_gui\n"
         "from importlib import resources\n"
-        "from xmr_gui.core import paths\n"
+        "from xmr_gui.core.base import paths\n"
         "print(xmr_gui.__file__)\n"
         "print(paths.shipped_demo_checkpoint())\n"
         "print(resources.files('xmr_gui').joinpath('data/xmr-256.png').read_bytes()[:8].hex())\n",
