@@ -202,3 +202,28 @@ def test_model_settings_dialog_changes_device_and_batch_size_only(qtbot):
     dialog.device.setCurrentText("auto")
     dialog.batch.setValue(32)
     assert dialog.chosen() == dataclasses.replace(choice, device="auto", batch_size=32)
+
+
+def test_model_preparation_is_shown_and_an_int8_fallback_said(qtbot, make_window, world, tmp_path, monkeypatch):
+    """The first use of a model (export, quantisation, int8 check) shows each step; a failed check says so."""
+    import shutil
+
+    from xmr_gui.core.runtime.clip_onnx import ensure_export, export_dir
+    from xmr_gui.core.runtime.int8 import FORCE_FAIL_ENV
+    from xmr_gui.core.runtime.spec import ModelSpec
+
+    spec = ModelSpec.parse("xmr-tiny", "random")
+    shared = ensure_export(spec)
+    cache = tmp_path / "cache"
+    shutil.copytree(
+        shared, cache / "onnx" / export_dir(spec.identity()).name, ignore=shutil.ignore_patterns("*int8*", ".*")
+    )
+    monkeypatch.setenv("XMR_CACHE_DIR", str(cache))  # no int8 check made yet here
+    monkeypatch.setenv(FORCE_FAIL_ENV, "1")
+    window = make_window()
+    said: list[str] = []
+    window.statusBar().messageChanged.connect(said.append)
+    open_and_index(qtbot, window, world[0])
+    assert any("checking int8 against fp32" in m for m in said), said
+    assert any("no int8 recipe agrees with fp32 on this CPU" in m and "using fp32" in m for m in said), said
+    assert window.library_label.text().endswith("fp32")
