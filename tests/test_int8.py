@@ -111,7 +111,7 @@ def test_the_check_runs_again_on_another_kind_of_cpu(private_cache, tiny_spec):
     (private_cache / "int8.json").write_text(json.dumps(record))
     assert int8_record(private_cache) is None
     again = prepare_model(tiny_spec, "auto", "cpu")
-    assert again.checked_now and again.spec.precision == first.spec.precision
+    assert again.checked_now and again.int8_check["recipe"] == first.int8_check["recipe"]
 
 
 def test_an_altered_int8_tower_is_checked_again(private_cache, tiny_spec):
@@ -132,3 +132,17 @@ def test_recipe_order_follows_the_cpu():
     avx2 = recipe_order({"model": "x", "machine": "x86_64", "flags": ["avx2", "fma"]})
     assert vnni[0].name == "u8s8" and avx2[0].name == "u8s8-rr"  # saturating kernels are not tried first
     assert sorted(r.name for r in vnni) == sorted(r.name for r in avx2) == sorted(r.name for r in RECIPES)
+
+
+def test_an_agreeing_recipe_that_is_not_faster_runs_fp32(private_cache, tiny_spec, monkeypatch):
+    from xmr_gui.core.runtime import int8, prepare
+
+    record = prepare.prepare_model(tiny_spec, "auto", "cpu").int8_check
+    if not record["passed"]:
+        pytest.skip("no int8 recipe agrees here")
+    monkeypatch.setattr(int8, "MIN_SPEEDUP", 1e9)  # no measured speed-up can be enough
+    slow = prepare.prepare_model(tiny_spec, "auto", "cpu")
+    assert slow.spec.precision == "fp32" and "not faster here" in slow.reason and slow.fell_back
+    assert prepare.prepare_model(tiny_spec, "int8", "cpu").spec.precision == "int8"  # asked for: served
+    monkeypatch.setattr(int8, "MIN_SPEEDUP", 0.0)
+    assert prepare.prepare_model(tiny_spec, "auto", "cpu").spec.precision == "int8"

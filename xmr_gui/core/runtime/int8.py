@@ -28,6 +28,9 @@ MIN_COSINE = 0.999
 TOP_K = 10
 # Two fp32 scores closer than this are a tie for the purpose of "the same top-10": int8 may order them either way.
 NEAR_TIE = 2e-3
+# `--precision auto` runs int8 only if it is also this much faster than fp32 on the check batch: without VNNI
+# ViT-B-32's int8 tower ran at 1.02x fp32 on an AMD EPYC (bench/RESULTS.md), all of int8's error for nothing.
+MIN_SPEEDUP = 1.15
 CHECK_BATCH = 16  # dynamic quantisation scales activations per batch: check at the indexer's default batch size
 # Read only by the test suite: makes every recipe fail its check so the fp32 fallback path can be exercised.
 FORCE_FAIL_ENV = "XMR_TEST_FAIL_INT8_CHECK"
@@ -196,8 +199,17 @@ def agreement(ref: np.ndarray, test: np.ndarray, k: int = TOP_K, near_tie: float
 
 
 def encode(session: Any, pixels: np.ndarray, batch: int = CHECK_BATCH) -> np.ndarray:
-    out = [session.run(None, {"pixels": pixels[i : i + batch]})[0] for i in range(0, len(pixels), batch)]
-    return np.concatenate(out).astype(np.float32)
+    return encode_timed(session, pixels, batch)[0]
+
+
+def encode_timed(session: Any, pixels: np.ndarray, batch: int = CHECK_BATCH) -> tuple[np.ndarray, float]:
+    """Vectors, and the seconds the batches after the first took (the first pays for warm-up)."""
+    out, seconds = [], 0.0
+    for i in range(0, len(pixels), batch):
+        t0 = time.perf_counter()
+        out.append(session.run(None, {"pixels": pixels[i : i + batch]})[0])
+        seconds += (time.perf_counter() - t0) if i else 0.0
+    return np.concatenate(out).astype(np.float32), seconds
 
 
 # -- quantising ----------------------------------------------------------------------------------------------------
@@ -276,7 +288,7 @@ def choose_recipe(
     pixels, what = calibration_images(image_size)
     on_step(f"checking int8 against fp32 on a fixed batch of {len(pixels)} images ({what})")
     fp32 = ort.InferenceSession(str(fp32_tower), session_options, providers=["CPUExecutionProvider"])
-    ref = encode(fp32, pixels)
+    ref, ref_seconds = encode_timed(fp32, pixels)
     del fp32
     force_fail = os.environ.get(FORCE_FAIL_ENV) == "1"
     tried: list[dict[str, Any]] = []
@@ -292,7 +304,8 @@ def choose_recipe(
         try:
             quantize(recipe, pre, candidate, pixels)
             session = ort.InferenceSession(str(candidate), session_options, providers=["CPUExecutionProvider"])
-            result = agreement(ref, encode(session, pixels))
+            vectors, int8_seconds = encode_timed(session, pixels)
+            result = agreement(ref, vectors)
             del session
         except Exception as exc:  # noqa: BLE001 - a recipe ONNX Runtime cannot build here is one that failed
             tried.append({"recipe": recipe.name, "error": f"{type(exc).__name__}: {exc}"[:300]})
@@ -301,7 +314,8 @@ def choose_recipe(
         seconds = round(time.perf_counter() - t0, 2)
         worst = min(result.min_cosine, 0.5) if force_fail else result.min_cosine
         result = Agreement(worst, result.mean_cosine, result.top10_moved, result.near_tie_swaps, seconds)
-        tried.append({"recipe": recipe.name, **asdict(result), "passed": result.passed})
+        speedup = round(ref_seconds / max(int8_seconds, 1e-9), 2)
+        tried.append({"recipe": recipe.name, **asdict(result), "passed": result.passed, "speedup": speedup})
         on_step(f"int8 recipe {recipe.name}: {result.line()} — {'passed' if result.passed else 'failed'}")
         if result.passed:
             kept = (candidate, recipe.name)

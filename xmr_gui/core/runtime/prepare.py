@@ -68,7 +68,7 @@ def prepare_model(
 ) -> Prepared:
     """`spec` made ready to encode: precision resolved, ONNX export (and int8 check) done where they will be used."""
     from .clip_onnx import ensure_export, int8_record
-    from .int8 import summary
+    from .int8 import MIN_SPEEDUP, summary
 
     started = time.perf_counter()
     if precision not in ("auto", "fp32", "int8"):
@@ -86,9 +86,16 @@ def prepare_model(
         folder = ensure_export(spec.with_precision("int8"), on_step, cancel)
         record = int8_record(folder) or {}
     line = summary(record)
-    if record.get("passed") or (precision == "int8" and record.get("recipe")):
+    speedup = next((t.get("speedup") for t in record.get("tried", []) if t["recipe"] == record.get("recipe")), None)
+    slow = speedup is not None and speedup < MIN_SPEEDUP
+    if precision == "int8" and record.get("recipe"):
         chosen = spec.with_precision("int8")
         reason = line if record.get("passed") else f"int8 asked for, served although {line}"
+    elif record.get("passed") and not slow:
+        chosen, reason = spec.with_precision("int8"), line
+    elif record.get("passed"):
+        chosen = spec.with_precision("fp32")
+        reason = f"{line}, but it is not faster here ({speedup:.2f}x fp32 on the check batch): using fp32"
     else:
         chosen = spec.with_precision("fp32")
         reason = f"{line}: using fp32"
