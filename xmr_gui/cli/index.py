@@ -57,7 +57,8 @@ def register(sub: Subparsers) -> None:
         "--precision",
         choices=("auto", "fp32", "int8"),
         default="auto",
-        help="image tower precision: int8 = quantised for ONNX Runtime on CPU (1.8-2.3x faster indexing); "
+        help="image tower precision: int8 = quantised for ONNX Runtime on CPU (up to 2.3x faster indexing with "
+        "VNNI); "
         "auto (default) = int8 on CPU only if it agrees with fp32 on this machine (checked once per model and "
         "CPU: cosine >= 0.999 and the same top-10 neighbours), else fp32; fp32 on CUDA. `xmr doctor` shows "
         "what was chosen and why",
