@@ -1,11 +1,12 @@
 """int8 image towers that check themselves on this machine before they serve a single vector.
 
-Dynamic int8 quantisation is up to 2.3x faster than fp32 on CPUs with VNNI (1.02x on one without), but how close its vectors stay to fp32 depends on
-the CPU: ONNX Runtime's U8S8 kernels on AVX2 without VNNI add pairs of u8*s8 products in int16 and saturate
-(measured on an AMD EPYC without VNNI: min cosine 0.975 for ViT-B-32, where a VNNI CPU gives 0.9996). So each
+Dynamic int8 quantisation is up to 2.3x faster than fp32 on CPUs with VNNI (1.02x on one without), but how
+close its vectors stay to fp32 depends on the CPU too: ONNX Runtime's U8S8 kernels on AVX2 without VNNI add
+pairs of u8*s8 products in int16 and saturate (measured on an AMD EPYC without VNNI: min cosine 0.983 for
+ViT-B-32, where a VNNI CPU gives 0.9996). So each
 recipe below is quantised and compared with the fp32 tower on a fixed calibration batch, in order, and the first
 that agrees (min cosine >= MIN_COSINE and the same top-10 image neighbours except at near-ties) is kept. If none
-does, `--precision auto` runs fp32 and says why. The record of what was tried is stored beside the export and
+does, or int8 is not faster here (MIN_SPEEDUP), `--precision auto` runs fp32 and says why. The record of what was tried is stored beside the export and
 is valid only on a CPU with the same features.
 """
 
