@@ -6,8 +6,8 @@ pairs of u8*s8 products in int16 and saturate (measured on an AMD EPYC without V
 ViT-B-32, where a VNNI CPU gives 0.9996). So each
 recipe below is quantised and compared with the fp32 tower on a fixed calibration batch, in order, and the first
 that agrees (min cosine >= MIN_COSINE and the same top-10 image neighbours except at near-ties) is kept. If none
-does, or int8 is not faster here (MIN_SPEEDUP), `--precision auto` runs fp32 and says why. The record of what was tried is stored beside the export and
-is valid only on a CPU with the same features.
+does, or int8 is not faster here (MIN_SPEEDUP), `--precision auto` runs fp32 and says why. The record of what was
+tried is stored beside the export and is valid only on a CPU with the same features.
 """
 
 from __future__ import annotations
