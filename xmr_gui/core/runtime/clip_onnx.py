@@ -137,7 +137,9 @@ class PreparationCancelled(ModelError):
     """The user stopped a model's export or int8 check; nothing half-made is kept."""
 
 
-def ensure_export(spec: ModelSpec, on_step: Step = _quiet, cancel: threading.Event | None = None) -> Path:
+def ensure_export(
+    spec: ModelSpec, on_step: Step = _quiet, cancel: threading.Event | None = None, allow_download: bool = False
+) -> Path:
     """The cached ONNX export of `spec`'s weights, made (in a torch subprocess) when missing or invalid.
 
     For an int8 spec the folder also holds the int8 image tower that passed (or came closest to passing) the
@@ -152,7 +154,7 @@ def ensure_export(spec: ModelSpec, on_step: Step = _quiet, cancel: threading.Eve
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _export_lock(folder):
         if not _valid(folder, identity):  # another process may have made it while this one waited
-            _make_export(base, identity, folder, on_step, cancel)
+            _make_export(base, identity, folder, on_step, cancel, allow_download)
             _remove_older_formats(folder, identity)
         if want_int8 and int8_record(folder) is None:
             _make_int8(folder, on_step, cancel)
@@ -194,7 +196,12 @@ def session_options(prepacking: bool = True, threads: int | None = None) -> Any:
 
 
 def _make_export(
-    spec: ModelSpec, identity: str, folder: Path, on_step: Step = _quiet, cancel: threading.Event | None = None
+    spec: ModelSpec,
+    identity: str,
+    folder: Path,
+    on_step: Step = _quiet,
+    cancel: threading.Event | None = None,
+    allow_download: bool = False,
 ) -> None:
     bundled = paths.bundle_dir()
     if bundled is not None and _valid(bundled / "onnx-exports" / folder.name, identity, deep=True):
@@ -208,7 +215,8 @@ def _make_export(
         )
     on_step(f"exporting {spec.model} to ONNX (once per model; loading torch takes a few seconds)")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xmr_gui.core.runtime.onnx_export", spec.to_json(), str(folder)],
+        [sys.executable, "-m", "xmr_gui.core.runtime.onnx_export", spec.to_json(), str(folder)]
+        + (["--allow-download"] if allow_download else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -224,14 +232,19 @@ def _make_export(
 
         threading.Thread(target=stop_on_cancel, daemon=True).start()
     tail: list[str] = []
+    said: list[str] = []
     for line in proc.stderr:  # the exporter names each step on a "step: " line; the rest is kept for errors
         if line.startswith("step: "):
             on_step(line[6:].strip())
         else:
             tail.append(line)
+            if line.startswith("error: "):  # a user-caused failure, already one line: no traceback text
+                said.append(line[7:].strip())
     if proc.wait() != 0 and cancel is not None and cancel.is_set():
         raise PreparationCancelled(f"export of {spec.model} cancelled (it starts again next time)")
     if proc.returncode != 0 or not _valid(folder, identity, deep=True):
+        if said:
+            raise ModelError(said[-1])
         raise ModelError(f"ONNX export of {spec.model} failed: {''.join(tail).strip()[-600:]}")
     _record_stat(folder)
 

@@ -100,28 +100,65 @@ def _build_model(spec: ModelSpec, allow_download: bool = False) -> Any:
 
 
 def _pretrained(open_clip: Any, spec: ModelSpec, allow_download: bool) -> Any:
-    # Offline unless the user said otherwise: weights already in the hub cache still load.
-    saved = os.environ.get("HF_HUB_OFFLINE")
+    """Weights already in the hub cache load offline; only when that fails, and the user allowed it, the hub is
+    asked (after a 5 s reachability probe, so no network fails fast instead of after minutes of retries)."""
+    try:
+        return _create_offline(open_clip, spec)
+    except Exception as exc:  # noqa: BLE001 - open_clip/hub errors of many types
+        cached_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+    offline_ways = "--weights PATH for a local file, --weights random for a seeded random model, or `xmr demo`"
     if not allow_download:
-        os.environ["HF_HUB_OFFLINE"] = "1"
+        raise ModelError(
+            f"pretrained weights {spec.model}/{spec.weights} are not in the local cache: pass --allow-download to "
+            f"fetch them once from the model hub, or use {offline_ways} ({cached_error})"
+        )
+    host = _hub_host()
+    if not _reachable(host):
+        raise ModelError(
+            f"pretrained weights {spec.model}/{spec.weights} are not in the local cache and the model hub ({host}) "
+            f"cannot be reached from here (no network?); offline: {offline_ways}"
+        )
     try:
         return open_clip.create_model(spec.model, pretrained=spec.weights)
     except Exception as exc:  # noqa: BLE001
-        hint = (
-            "pass --allow-download to fetch them once from the model hub, "
-            "or --weights PATH for a local file, or --weights random for a seeded random model"
-            if not allow_download
-            else "check the tag against open_clip.list_pretrained() and your network"
-        )
         raise ModelError(
-            f"pretrained weights {spec.model}/{spec.weights} are not available here: {hint} "
-            f"({type(exc).__name__}: {str(exc)[:200]})"
+            f"pretrained weights {spec.model}/{spec.weights} could not be fetched from {host}: check the tag "
+            f"against open_clip.list_pretrained() ({type(exc).__name__}: {str(exc)[:200]})"
         ) from None
+
+
+def _create_offline(open_clip: Any, spec: ModelSpec) -> Any:
+    """open_clip.create_model with the hub client offline: huggingface_hub reads HF_HUB_OFFLINE once, at import
+    (setting only the variable afterwards left it retrying the network for ~55 s), so its constant is set too."""
+    import huggingface_hub.constants as hub
+
+    saved, saved_constant = os.environ.get("HF_HUB_OFFLINE"), hub.HF_HUB_OFFLINE
+    os.environ["HF_HUB_OFFLINE"], hub.HF_HUB_OFFLINE = "1", True
+    try:
+        return open_clip.create_model(spec.model, pretrained=spec.weights)
     finally:
+        hub.HF_HUB_OFFLINE = saved_constant
         if saved is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = saved
+
+
+def _hub_host() -> str:
+    from urllib.parse import urlparse
+
+    return urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).netloc or "huggingface.co"
+
+
+def _reachable(netloc: str, timeout: float = 5.0) -> bool:
+    import socket
+
+    host, _, port = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
+    try:
+        with socket.create_connection((host or netloc, int(port) if port else 443), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 class TorchClipEncoder:

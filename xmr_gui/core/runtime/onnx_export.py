@@ -24,7 +24,9 @@ def _quiet(_: str) -> None:
     pass
 
 
-def export_model(spec: ModelSpec, out: Path, on_step: Callable[[str], None] = _quiet) -> Path:
+def export_model(
+    spec: ModelSpec, out: Path, on_step: Callable[[str], None] = _quiet, allow_download: bool = False
+) -> Path:
     """Write visual.onnx, text.onnx and meta.json into `out` (atomically: a temp dir renamed into place).
 
     fp32 only: the int8 image tower is made from this one and checked on the machine (int8.choose_recipe).
@@ -37,7 +39,7 @@ def export_model(spec: ModelSpec, out: Path, on_step: Callable[[str], None] = _q
 
     on_step(f"loading {spec.model} in torch")
     torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel has no ONNX export
-    enc = TorchClipEncoder(spec.with_precision("fp32"), "cpu")
+    enc = TorchClipEncoder(spec.with_precision("fp32"), "cpu", allow_download=allow_download)
     model = enc.model.float().eval().requires_grad_(False)
     mean, std = enc.pixel_mean.cpu(), enc.pixel_std.cpu()
 
@@ -95,5 +97,18 @@ def _tell_parent(what: str) -> None:
     print(f"step: {what}", file=sys.stderr, flush=True)
 
 
+def _main(argv: list[str]) -> int:
+    """`python -m ... SPEC_JSON OUT_DIR [--allow-download]`: a user-caused failure is one `error:` line, exit 2."""
+    from ..base.errors import XmrError
+
+    try:
+        spec, out = ModelSpec.from_json(argv[0]), Path(argv[1])
+        export_model(spec, out, on_step=_tell_parent, allow_download="--allow-download" in argv)
+    except XmrError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    export_model(ModelSpec.from_json(sys.argv[1]), Path(sys.argv[2]), on_step=_tell_parent)
+    sys.exit(_main(sys.argv[1:]))

@@ -77,13 +77,13 @@ def prepare_model(
     if wanted == "fp32":
         reason = "fp32 asked for" if precision == "fp32" else "fp32: the model runs with torch (GPU or XMR_RUNTIME)"
         if _runs_on_onnx(device, allow_download):
-            ensure_export(spec.with_precision("fp32"), on_step, cancel)
+            ensure_export(spec.with_precision("fp32"), on_step, cancel, allow_download)
         return Prepared(spec.with_precision("fp32"), precision, reason, seconds=time.perf_counter() - started)
-    folder = ensure_export(spec.with_precision("fp32"), on_step, cancel)
+    folder = ensure_export(spec.with_precision("fp32"), on_step, cancel, allow_download)
     record = int8_record(folder)
     checked_now = record is None
     if record is None:
-        folder = ensure_export(spec.with_precision("int8"), on_step, cancel)
+        folder = ensure_export(spec.with_precision("int8"), on_step, cancel, allow_download)
         record = int8_record(folder) or {}
     line = summary(record)
     speedup = next((t.get("speedup") for t in record.get("tried", []) if t["recipe"] == record.get("recipe")), None)
