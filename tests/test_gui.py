@@ -221,9 +221,13 @@ def test_model_preparation_is_shown_and_an_int8_fallback_said(qtbot, make_window
     monkeypatch.setenv("XMR_CACHE_DIR", str(cache))  # no int8 check made yet here
     monkeypatch.setenv(FORCE_FAIL_ENV, "1")
     window = make_window()
+    steps: list[str] = []
     said: list[str] = []
+    window.preparation_step.connect(steps.append)
     window.statusBar().messageChanged.connect(said.append)
     open_and_index(qtbot, window, world[0])
-    assert any("checking int8 against fp32" in m for m in said), said
-    assert any("no int8 recipe agrees with fp32 on this CPU" in m and "using fp32" in m for m in said), said
+    assert any("checking int8 against fp32" in m for m in steps), steps
+    summary = window.statusBar().currentMessage()  # with the indexing summary, so it is not overwritten at once
+    assert summary.startswith("Indexed: 60 added") and "no int8 recipe agrees with fp32 on this CPU" in summary
+    assert "using fp32" in summary and sum("no int8 recipe" in m for m in said) == 1
     assert window.library_label.text().endswith("fp32")

@@ -57,12 +57,14 @@ class MainWindow(QMainWindow):
     error_shown = Signal(str)
     map_shown = Signal(str)  # "pca" / "umap"
     graph_shown = Signal(int)  # edges
+    preparation_step = Signal(str)  # what the model's first-use preparation is doing (export, int8 check, ...)
 
     def __init__(self, session: Session, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.settings = settings
         self._index_task: Task | None = None
+        self._note = ""  # a word about the model (an int8 fallback) kept for the indexing summary
         self.setWindowTitle("xmr — photo search")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -197,9 +199,14 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(False)
 
     def _on_prepare_step(self, step: str) -> None:
-        """Export, quantisation and the int8 check say what they are doing (the first use of a model)."""
+        """Export, quantisation and the int8 check say what they are doing (the first use of a model); shown in
+        the progress bar, since a status-bar message would hide it."""
+        self.progress.setRange(0, 1)  # a busy (0, 0) bar draws no text; an empty one shows the step
+        self.progress.setValue(0)
         self.progress.setFormat(step)
-        self.statusBar().showMessage(step)
+        self.progress.setToolTip(step)
+        self.statusBar().clearMessage()
+        self.preparation_step.emit(step)
 
     def open_demo(self) -> None:
         from ..core.base import paths
@@ -216,7 +223,7 @@ class MainWindow(QMainWindow):
         self._index_task = None
         prepared = self.session.prepared
         if prepared is not None and prepared.fell_back and prepared.checked_now:
-            self.statusBar().showMessage(prepared.reason, 20000)  # said once: the check is kept per CPU
+            self._note = prepared.reason  # said once (the check is kept per CPU), with the indexing summary
         recent = [folder] + [f for f in self._recent() if f != folder]
         self.settings.setValue("recent_folders", recent[:MAX_RECENT])
         self._refresh_recent()
@@ -244,10 +251,11 @@ class MainWindow(QMainWindow):
         self._hide_progress()
         c = report.counts()
         verb = "Cancelled" if report.cancelled else "Indexed"
+        note, self._note = (f" — {self._note}" if self._note else ""), ""
         self.statusBar().showMessage(
             f"{verb}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged, "
-            f"{c['removed']} removed, {c['skipped']} skipped ({report.seconds:.1f} s)",
-            15000,
+            f"{c['removed']} removed, {c['skipped']} skipped ({report.seconds:.1f} s){note}",
+            30000 if note else 15000,
         )
         self._update_status()
         self.search.after_indexing()
