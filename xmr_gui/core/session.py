@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .base.defaults import BATCH_SIZE
 from .base.errors import XmrError
+from .base.progress import quiet
 from .runtime.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -28,10 +29,6 @@ if TYPE_CHECKING:
     from .search.photos import Hit
     from .store.library import Library
     from .views.embedding_map import MapData
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 class SessionError(XmrError):
@@ -92,7 +89,7 @@ class Session:
                 self.choice.backbone(),
                 self.choice.precision,
                 self.choice.device,
-                on_step=on_progress or _quiet,
+                on_step=on_progress or quiet,
                 cancel=cancel,
             )
             self.prepared = prepared

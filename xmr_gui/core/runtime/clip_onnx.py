@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..base import paths
 from ..base.files import atomic_write_text, file_sha256, replacing_dir
+from ..base.progress import Step, quiet
 from .onnx_files import FORMAT, externalize
 from .spec import ModelError, ModelSpec
 
@@ -34,12 +35,6 @@ log = logging.getLogger(__name__)
 
 INT8_TOWER = "visual.int8.onnx"
 INT8_RECORD = "int8.json"
-
-Step = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def export_dir(identity: str) -> Path:
@@ -138,7 +133,7 @@ class PreparationCancelled(ModelError):
 
 
 def ensure_export(
-    spec: ModelSpec, on_step: Step = _quiet, cancel: threading.Event | None = None, allow_download: bool = False
+    spec: ModelSpec, on_step: Step = quiet, cancel: threading.Event | None = None, allow_download: bool = False
 ) -> Path:
     """The cached ONNX export of `spec`'s weights, made (in a torch subprocess) when missing or invalid.
 
@@ -199,7 +194,7 @@ def _make_export(
     spec: ModelSpec,
     identity: str,
     folder: Path,
-    on_step: Step = _quiet,
+    on_step: Step = quiet,
     cancel: threading.Event | None = None,
     allow_download: bool = False,
 ) -> None:

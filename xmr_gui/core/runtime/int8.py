@@ -12,18 +12,20 @@ tried is stored beside the export and is valid only on a CPU with the same featu
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import platform
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..base.progress import Step
 
 MIN_COSINE = 0.999
 TOP_K = 10
@@ -35,8 +37,6 @@ MIN_SPEEDUP = 1.15
 CHECK_BATCH = 16  # dynamic quantisation scales activations per batch: check at the indexer's default batch size
 # Read only by the test suite: makes every recipe fail its check so the fp32 fallback path can be exercised.
 FORCE_FAIL_ENV = "XMR_TEST_FAIL_INT8_CHECK"
-
-Step = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ def recipe_order(features: dict[str, Any] | None = None) -> tuple[Recipe, ...]:
     return (RECIPES[1], RECIPES[2], RECIPES[0], *RECIPES[3:])
 
 
+@functools.cache
 def cpu_features() -> dict[str, Any]:
     """The CPU's name and the instruction sets that decide int8 speed and accuracy."""
     name, flags = platform.processor() or platform.machine(), set()
@@ -293,8 +294,8 @@ def choose_recipe(
     del fp32
     force_fail = os.environ.get(FORCE_FAIL_ENV) == "1"
     tried: list[dict[str, Any]] = []
-    best: tuple[float, Path, str] | None = None
-    kept: tuple[Path, str] | None = None
+    best: tuple[float, Path, str] | None = None  # (min cosine, file, recipe): the one that passed, else the closest
+    passed = False
     order = recipe_order()
     for n, recipe in enumerate(order, 1):
         if cancel is not None and cancel.is_set():
@@ -318,24 +319,21 @@ def choose_recipe(
         speedup = round(ref_seconds / max(int8_seconds, 1e-9), 2)
         tried.append({"recipe": recipe.name, **asdict(result), "passed": result.passed, "speedup": speedup})
         on_step(f"int8 recipe {recipe.name}: {result.line()} — {'passed' if result.passed else 'failed'}")
-        if result.passed:
-            kept = (candidate, recipe.name)
-            break
-        if best is None or result.min_cosine > best[0]:
+        if result.passed or best is None or result.min_cosine > best[0]:
             if best is not None:
                 best[1].unlink(missing_ok=True)
             best = (result.min_cosine, candidate, recipe.name)
         else:
             candidate.unlink(missing_ok=True)
+        if result.passed:
+            passed = True
+            break
     pre.unlink()
-    if kept is not None and best is not None:
-        best[1].unlink(missing_ok=True)
-    chosen = kept or (best[1:] if best else None)
-    if chosen is not None:
-        os.replace(chosen[0], out)
+    if best is not None:
+        os.replace(best[1], out)
     record = {
-        "passed": kept is not None,
-        "recipe": chosen[1] if chosen else None,
+        "passed": passed,
+        "recipe": best[2] if best else None,
         "tried": tried,
         "calibration": what,
         "criteria": f"min cosine >= {MIN_COSINE}, same top-{TOP_K} neighbours except near-ties (< {NEAR_TIE})",
@@ -344,7 +342,7 @@ def choose_recipe(
         "onnxruntime": ort.__version__,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return record, (out if chosen is not None else None)
+    return record, (out if best is not None else None)
 
 
 def summary(record: dict[str, Any]) -> str:
@@ -360,7 +358,3 @@ def summary(record: dict[str, Any]) -> str:
         return f"int8 recipe {record['recipe']} agrees with fp32 on this CPU ({measured})"
     names = ", ".join(t["recipe"] for t in record.get("tried", []))
     return f"no int8 recipe agrees with fp32 on this CPU (tried {names}; best: {measured})"
-
-
-def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, indent=1)

@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..base.files import file_sha256, replacing_dir
+from ..base.progress import Step, quiet
 from .onnx_files import FORMAT, externalize
 from .spec import ModelSpec
 
 
-def _quiet(_: str) -> None:
-    pass
-
-
-def export_model(
-    spec: ModelSpec, out: Path, on_step: Callable[[str], None] = _quiet, allow_download: bool = False
-) -> Path:
+def export_model(spec: ModelSpec, out: Path, on_step: Step = quiet, allow_download: bool = False) -> Path:
     """Write visual.onnx, text.onnx and meta.json into `out` (atomically: a temp dir renamed into place).
 
     fp32 only: the int8 image tower is made from this one and checked on the machine (int8.choose_recipe).

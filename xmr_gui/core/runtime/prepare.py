@@ -11,18 +11,12 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..base.progress import Step, quiet
 from .factory import choose_precision, resolve_device
 from .spec import ModelSpec
-
-Step = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ def prepare_model(
     precision: str = "auto",
     device: str = "auto",
     allow_download: bool = False,
-    on_step: Step = _quiet,
+    on_step: Step = quiet,
     cancel: threading.Event | None = None,
 ) -> Prepared:
     """`spec` made ready to encode: precision resolved, ONNX export (and int8 check) done where they will be used."""
