@@ -25,11 +25,12 @@ import numpy as np
 from ..base import paths
 from ..base.files import atomic_write_text, file_sha256, replacing_dir
 from ..base.progress import Step, quiet
+from . import offline
 from .onnx_files import FORMAT, externalize
 from .spec import ModelError, ModelSpec
 
 if TYPE_CHECKING:
-    from .tokenizer import ClipTokenizer
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +210,9 @@ def _make_export(
             "ships with. Install the Python package (`pipx install xmr`) to index with other models."
         )
     on_step(f"exporting {spec.model} to ONNX (once per model; loading torch takes a few seconds)")
+    exporter = "offline_export" if offline.is_offline(spec.model) else "onnx_export"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xmr_gui.core.runtime.onnx_export", spec.to_json(), str(folder)]
+        [sys.executable, "-m", f"xmr_gui.core.runtime.{exporter}", spec.to_json(), str(folder)]
         + (["--allow-download"] if allow_download else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -268,8 +270,10 @@ class OnnxClipEncoder:
         self._folder = folder
         self._sessions: dict[str, object] = {}
         self._context = int(meta["context_length"])
+        self._tokenizer_kind = str(meta.get("tokenizer", "clip"))
         self._precision = spec.precision
-        self._tokenizer: ClipTokenizer | None = None
+        self._tokenizer: Callable[[list[str]], np.ndarray] | None = None
+        self.knows: str | None = meta.get("knows")  # one line on what a closed-vocabulary model knows
 
     def _session(self, name: str) -> Any:  # an onnxruntime.InferenceSession (the package is untyped)
         """Each tower is loaded on first use: a text search never pays for the image tower."""
@@ -304,7 +308,21 @@ class OnnxClipEncoder:
         if len(texts) == 0:
             return np.zeros((0, self.dim), np.float32)
         if self._tokenizer is None:
-            from .tokenizer import ClipTokenizer
+            if self._tokenizer_kind == "wordpiece":
+                from .offline_text import WordPieceTokenizer
 
-            self._tokenizer = ClipTokenizer(self._context)
+                self._tokenizer = WordPieceTokenizer(self._folder / "tokenizer.json")
+            else:
+                from .tokenizer import ClipTokenizer
+
+                self._tokenizer = ClipTokenizer(self._context)
         return cast(np.ndarray, self._session("text").run(None, {"tokens": self._tokenizer(list(texts))})[0])
+
+    def concepts(self) -> tuple[list[str], np.ndarray] | None:
+        """The names and unit vectors of what a closed-vocabulary model knows (imagenet-minilm's classes and
+        groups), None for an open one (CLIP)."""
+        names_file = self._folder / "concepts.json"
+        if not names_file.is_file():
+            return None
+        names = json.loads(names_file.read_text(encoding="utf-8"))["names"]
+        return list(names), np.load(self._folder / "concepts.npy", allow_pickle=False)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..base import paths
 from ..base.errors import XmrError
 from ..base.files import file_sha256
+from . import offline
 from .card import CheckpointError, read_card
 
 if TYPE_CHECKING:  # numpy only for annotations: this module is on the window's start-up path
@@ -67,6 +68,13 @@ class ModelSpec:
     def parse(cls, model: str, weights: str) -> ModelSpec:
         """From CLI words: `model` is an open_clip name, a packaged config name or a path to a JSON config."""
         path = Path(model).expanduser()
+        if offline.is_offline(model):
+            if weights not in offline.VARIANTS:
+                raise ModelError(
+                    f"{model} has the weights variants {', '.join(offline.VARIANTS)} (default "
+                    f"{offline.DEFAULT_VARIANT}), not {weights!r}"
+                )
+            return cls(model=model, weights=weights)
         if model.endswith(".json"):
             if not path.is_file():
                 raise ModelError(f"model config {model!r} does not exist")
@@ -80,7 +88,9 @@ class ModelSpec:
 
     @property
     def weights_kind(self) -> str:
-        """'random', 'file' or 'tag'."""
+        """'random', 'file', 'tag' (an open_clip pretrained tag, from the hub) or 'builtin' (the offline model's)."""
+        if offline.is_offline(self.model):
+            return "builtin"
         if self.weights == RANDOM_WEIGHTS:
             return "random"
         if os.sep in self.weights or Path(self.weights).suffix in {".safetensors", ".pt", ".bin", ".pth", ".xmr"}:
@@ -100,7 +110,9 @@ class ModelSpec:
             return self.with_embedded_weights(sha)
         h = self._architecture_hash()
         kind = self.weights_kind
-        if kind == "random":
+        if offline.is_offline(self.model):
+            h.update(offline.identity_salt(self.weights).encode())
+        elif kind == "random":
             h.update(f"random-seed{RANDOM_SEED}".encode())
         elif kind == "file":
             h.update(file_sha256(self.weights).encode())
@@ -129,6 +141,11 @@ class ModelSpec:
         return cls(**json.loads(text))  # older databases lack "precision": the default applies
 
     def describe(self) -> str:
+        if offline.is_offline(self.model):
+            return (
+                f"{self.model} (offline: ImageNet EfficientNet-{self.weights.capitalize()} + MiniLM-L6; knows "
+                f"{offline.KNOWS})"
+            )
         kind = self.weights_kind
         if kind == "random":
             return (
