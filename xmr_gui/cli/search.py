@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from .common import CliError, Subparsers, db_option, emit, open_library, result_options
+from .common import CliError, Subparsers, db_option, emit, open_library, result_options, say
 
 
 def register(sub: Subparsers) -> None:
@@ -62,6 +62,7 @@ def register(sub: Subparsers) -> None:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from ..core.search.known import outside
     from ..core.search.photos import Hit, search_image, search_text
 
     if (args.query is None) == (args.image is None):
@@ -76,6 +77,10 @@ def run_search(args: argparse.Namespace) -> int:
     else:
         with open_library(args.db, args.folder, args.checkpoint) as lib:
             hits = search_text(lib, args.query, args.k, args.min_score)
+            say(f"xmr: answered by {lib.model_name()}")
+            hint = outside(lib, args.query)
+            if hint is not None:
+                say(f"xmr: note: {hint.line()}")
     emit(hits, args.json, ("score", "path"), lambda h: f"{h.score:.4f}\t{h.path}")
     return 0
 

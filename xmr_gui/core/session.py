@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .indexing.indexer import IndexReport, Progress
     from .learn.checkpoint import Checkpoint
     from .learn.label_graph import NamedGraph
+    from .models import Decision
     from .runtime.prepare import Prepared
     from .runtime.spec import Encoder
     from .search.labels import LabelScore
@@ -44,7 +45,9 @@ class LabelRow:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """What the user picked: a checkpoint (its backbone encodes) or a bare backbone spec."""
+    """What the user picked: a checkpoint (its backbone encodes), a bare backbone spec, or neither: automatic
+    (`models.decide` picks per folder: the demo world's checkpoint, the library's model, a cached CLIP model, or the
+    offline model)."""
 
     checkpoint: Path | None = None
     spec: ModelSpec | None = None
@@ -52,11 +55,12 @@ class ModelChoice:
     batch_size: int = BATCH_SIZE
     precision: str = "auto"
 
-    def backbone(self) -> ModelSpec:
-        """The chosen backbone (`learn.checkpoint.choose_backbone`), precision not yet resolved."""
-        from .learn import checkpoint
+    @property
+    def automatic(self) -> bool:
+        return self.checkpoint is None and self.spec is None
 
-        return checkpoint.choose_backbone(self.checkpoint, self.spec)
+    def with_model(self, checkpoint: Path | None, spec: ModelSpec | None) -> ModelChoice:
+        return ModelChoice(checkpoint, spec, self.device, self.batch_size, self.precision)
 
 
 class Session:
@@ -66,6 +70,7 @@ class Session:
         self._raw: Library | None = None  # the same index in the raw backbone space, for "compare"
         self._lock = threading.RLock()  # one slow call at a time on the library
         self.prepared: Prepared | None = None  # how the open library's model was made ready (precision and why)
+        self.decision: Decision | None = None  # which model the open folder got, and what to tell the user
 
     # -- folder + model ---------------------------------------------------------------------
     def open_folder(
@@ -73,8 +78,10 @@ class Session:
         folder: str | os.PathLike[str],
         on_progress: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        on_bytes: Callable[[int, int], None] | None = None,
     ) -> Library:
-        """Open (or create) the folder's library; the model is prepared first, each step told to `on_progress`."""
+        """Open (or create) the folder's library; the model is prepared first (downloaded, exported, checked), each
+        step told to `on_progress`, a download's bytes (done, total) to `on_bytes`."""
         from .runtime.prepare import prepare_model
         from .store.library import Library, library_dir
 
@@ -83,21 +90,30 @@ class Session:
             raise SessionError(f"{folder} is not a folder")
         if not os.access(folder, os.R_OK | os.X_OK):
             raise SessionError(f"{folder} cannot be read (permission denied)")
+        from .learn.checkpoint import choose_backbone
+        from .models import decide, stored_choice
+
         with self._lock:
             self.close()
+            db = library_dir(folder)
+            choice = self.choice
+            stored = stored_choice(db) if choice.automatic else (None, None)
+            decision = decide(folder, None, None, choice.checkpoint, *stored, spec=choice.spec)
+            self.decision = decision
             prepared = prepare_model(
-                self.choice.backbone(),
+                choose_backbone(decision.checkpoint, decision.spec),
                 self.choice.precision,
                 self.choice.device,
                 on_step=on_progress or quiet,
                 cancel=cancel,
+                on_bytes=on_bytes,
             )
             self.prepared = prepared
-            lib = Library.create(library_dir(folder), folder, prepared.spec)
+            lib = Library.create(db, folder, prepared.spec)
             lib.record_preparation(prepared.to_json())
             lib.device = self.choice.device
-            if self.choice.checkpoint is not None:
-                lib.attach_checkpoint(self.choice.checkpoint)
+            if decision.checkpoint is not None:
+                lib.attach_checkpoint(decision.checkpoint)
             self.library = lib
             return lib
 
@@ -107,10 +123,40 @@ class Session:
 
         ckpt = Checkpoint.load(path)
         with self._lock:
-            self.choice = ModelChoice(Path(path), None, self.choice.device, self.choice.batch_size)
+            self.choice = self.choice.with_model(Path(path), None)
             if self.library is not None:
                 self.open_folder(self.library.folder)
         return ckpt
+
+    def set_model(
+        self,
+        spec: ModelSpec | None,
+        on_progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        on_bytes: Callable[[int, int], None] | None = None,
+        checkpoint: Path | None = None,
+    ) -> Library | None:
+        """Switch to a backbone or a checkpoint (neither: automatic) and re-open the folder with it (downloading,
+        exporting as needed; the caller then indexes, which re-encodes the photos for the new model)."""
+        with self._lock:
+            self.choice = self.choice.with_model(checkpoint, spec)
+            if self.library is not None:
+                return self.open_folder(self.library.folder, on_progress, cancel, on_bytes)
+        return None
+
+    def query_hint(self, query: str) -> str | None:
+        """One line when `query` is far from everything the active model knows (naming the nearest concepts it
+        does know), else None (always None for open-vocabulary CLIP models)."""
+        from .search.known import outside
+
+        with self._lock:
+            hint = outside(self._lib(), query)
+        return hint.line() if hint is not None else None
+
+    def model_name(self) -> str:
+        """Which model answers, short (for the status bar)."""
+        with self._lock:
+            return self._lib().model_name()
 
     def close(self) -> None:
         for lib in (self.library, self._raw):

@@ -208,6 +208,16 @@ def write_demo(out: str | os.PathLike[str], size: int = 400, seed: int = 0) -> P
     return out
 
 
+def is_demo_world(folder: str | os.PathLike[str]) -> bool:
+    """`folder` is the images folder of a world `write_demo` made (its README.txt says so)."""
+    readme = Path(folder).resolve().parent / "README.txt"
+    try:
+        with open(readme, encoding="utf-8") as handle:
+            return Path(folder).resolve().name == "images" and handle.read(16) == "xmr demo world: "
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 # Real colour photographs that scikit-image ships inside its wheel (public domain or CC0; see its data/README).
 SAMPLE_PHOTOS = (
     "astronaut.png",

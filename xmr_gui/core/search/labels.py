@@ -89,5 +89,23 @@ def describe(
     space = lib.space
     if labels is None and isinstance(space, LabelSpace):
         return top_labels(space.label_probabilities(image_vector(lib, path))[0], space.labels, k, min_score)
+    image = image_vector(lib, path)
+    if labels is None:
+        from .known import known
+
+        concepts = known(lib)
+        if concepts is not None:  # a closed-vocabulary model: its own concepts, then the built-in photo words
+            extra = [w for w in read_vocabulary() if w not in set(concepts.names)]
+            names = [*concepts.names, *extra]
+            vectors = np.concatenate([concepts.vectors, label_vectors(lib, extra)])
+            return _distinct(top_labels(vectors @ image, names, 4 * k + 8, min_score), k)
     labels = list(labels) if labels is not None else read_vocabulary()
-    return rank_labels(image_vector(lib, path), labels, label_vectors(lib, labels), k, min_score)
+    return rank_labels(image, labels, label_vectors(lib, labels), k, min_score)
+
+
+def _distinct(rows: list[LabelScore], k: int) -> list[LabelScore]:
+    """The best row per label name (ImageNet has two classes named "crane", WordNet groups share names)."""
+    best: dict[str, LabelScore] = {}
+    for r in rows:
+        best.setdefault(r.label, r)
+    return list(best.values())[:k]

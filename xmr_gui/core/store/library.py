@@ -156,6 +156,16 @@ class Library:
             self._encoder = load_encoder(self.spec, self.device, self.allow_download)
         return self._encoder
 
+    def model_name(self) -> str:
+        """Which model answers this library's searches, short: the checkpoint's file, else the backbone's spec."""
+        spec = self.spec
+        backbone = f"{spec.model} ({spec.weights if spec.weights_kind != 'file' else Path(spec.weights).name})"
+        if spec.precision != "fp32":
+            backbone += f" {spec.precision}"
+        if self.checkpoint is not None:
+            return f"checkpoint {Path(self.checkpoint.path).name} on {backbone}"
+        return backbone
+
     def use_encoder(self, encoder: Encoder) -> None:
         """Run with an encoder the caller already has (e.g. one shared across libraries)."""
         if encoder.identity != self.spec.identity():
