@@ -43,9 +43,15 @@ def register(sub: Subparsers) -> None:
         f"seeded random model for tests and benchmarks (default {DEFAULT_WEIGHTS})",
     )
     p.add_argument(
+        "--offline",
+        action="store_true",
+        help="never touch the network: pretrained weights must already be in the hub cache (also HF_HUB_OFFLINE=1)",
+    )
+    p.add_argument(
         "--allow-download",
         action="store_true",
-        help="allow fetching pretrained weights from the model hub (never done otherwise)",
+        help="no effect, kept for old scripts: pretrained weights not in the hub cache are downloaded on first use "
+        "(once, with progress, verified) unless --offline",
     )
     p.add_argument(
         "--device",
@@ -141,7 +147,13 @@ def run_index(args: argparse.Namespace) -> int:
         if not args.quiet:
             say(f"xmr: [{time.perf_counter() - started:5.1f} s] {what}")
 
-    prepared = prepare_model(spec, args.precision, args.device, args.allow_download, on_step=step)
+    bytes_bar, close_bytes = _download_bar(args.quiet)
+    try:
+        prepared = prepare_model(
+            spec, args.precision, args.device, offline=args.offline, on_step=step, on_bytes=bytes_bar
+        )
+    finally:
+        close_bytes()
     spec = prepared.spec
     if spec.weights_kind == "random":
         say(f"xmr: model {spec.describe()}")
@@ -179,6 +191,27 @@ def run_index(args: argparse.Namespace) -> int:
         c = report.counts()
         say("xmr: " + ", ".join(f"{v} {k}" for k, v in c.items()) + f" in {report.seconds:.1f} s ({db})")
     return 0
+
+
+def _download_bar(quiet: bool) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """(update, close) of a tqdm bar in bytes on stderr for a weights download, made when the size is known."""
+    from tqdm import tqdm
+
+    bar: tqdm[Never] | None = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc="downloading", file=sys.stderr, dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    return update, close
 
 
 def _progress_bar(desc: str, quiet: bool) -> tuple[Callable[[Progress], None], Callable[[], None]]:

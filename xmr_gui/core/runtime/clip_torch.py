@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..base import paths
 from ..base.files import atomic_write_text
+from .hub import HF_HUB_PREFIX
 from .spec import OPENAI_MEAN, OPENAI_STD, RANDOM_SEED, ModelError, ModelSpec
 
 
@@ -67,17 +68,17 @@ def _quiet_open_clip() -> Any:
         logging.disable(logging.NOTSET)
 
 
-def build_model(spec: ModelSpec, allow_download: bool = False) -> Any:
-    """The open_clip CLIP module for `spec`, on CPU, in eval mode."""
+def build_model(spec: ModelSpec) -> Any:
+    """The open_clip CLIP module for `spec`, on CPU, in eval mode (pretrained weights from the hub cache only)."""
     with _quiet_open_clip():
-        return _build_model(spec, allow_download)
+        return _build_model(spec)
 
 
-def _build_model(spec: ModelSpec, allow_download: bool = False) -> Any:
+def _build_model(spec: ModelSpec) -> Any:
     import open_clip
 
     register_config(spec)
-    if spec.model not in open_clip.list_models():
+    if not spec.model.startswith(HF_HUB_PREFIX) and spec.model not in open_clip.list_models():
         raise ModelError(
             f"unknown model {spec.model!r}: give an open_clip name (see `open_clip.list_models()`) "
             "or a path to a JSON model config"
@@ -95,70 +96,49 @@ def _build_model(spec: ModelSpec, allow_download: bool = False) -> Any:
         except RuntimeError as exc:
             raise ModelError(f"weights {spec.weights} do not fit {spec.model}: {str(exc)[:400]}") from None
     else:
-        model = _pretrained(open_clip, spec, allow_download)
+        model = _pretrained(open_clip, spec)
     return model.eval()
 
 
-def _pretrained(open_clip: Any, spec: ModelSpec, allow_download: bool) -> Any:
-    """Weights already in the hub cache load offline; only when that fails, and the user allowed it, the hub is
-    asked (after a 5 s reachability probe, so no network fails fast instead of after minutes of retries)."""
+def _pretrained(open_clip: Any, spec: ModelSpec) -> Any:
+    """Pretrained weights from the hub cache, never the network: `prepare.prepare_model` downloads them first
+    (with progress, verified; hub.py), so a miss here means nobody did."""
+    from . import hub
+
+    if not hub.is_cached(spec.model, spec.weights):
+        raise ModelError(
+            f"pretrained weights {spec.model}/{spec.weights} are not in the local cache ({hub.cache_dir()}): `xmr "
+            f"index` with this model downloads them once; offline, use {hub.OFFLINE_WAYS}"
+        )
     try:
-        return _create_offline(open_clip, spec)
+        with hub_offline():
+            schema = spec.model.startswith(HF_HUB_PREFIX)  # open_clip ignores (and warns about) a tag for these
+            return open_clip.create_model(
+                spec.model, pretrained=None if schema else spec.weights, cache_dir=str(hub.cache_dir())
+            )
     except Exception as exc:  # noqa: BLE001 - open_clip/hub errors of many types
-        cached_error = f"{type(exc).__name__}: {str(exc)[:200]}"
-    offline_ways = "--weights PATH for a local file, --weights random for a seeded random model, or `xmr demo`"
-    if not allow_download:
         raise ModelError(
-            f"pretrained weights {spec.model}/{spec.weights} are not in the local cache: pass --allow-download to "
-            f"fetch them once from the model hub, or use {offline_ways} ({cached_error})"
-        )
-    host = _hub_host()
-    if not _reachable(host):
-        raise ModelError(
-            f"pretrained weights {spec.model}/{spec.weights} are not in the local cache and the model hub ({host}) "
-            f"cannot be reached from here (no network?); offline: {offline_ways}"
-        )
-    try:
-        return open_clip.create_model(spec.model, pretrained=spec.weights)
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(
-            f"pretrained weights {spec.model}/{spec.weights} could not be fetched from {host}: check the tag "
-            f"against open_clip.list_pretrained() ({type(exc).__name__}: {str(exc)[:200]})"
+            f"pretrained weights {spec.model}/{spec.weights} in the hub cache cannot be loaded: "
+            f"{type(exc).__name__}: {str(exc)[:300]}"
         ) from None
 
 
-def _create_offline(open_clip: Any, spec: ModelSpec) -> Any:
-    """open_clip.create_model with the hub client offline: huggingface_hub reads HF_HUB_OFFLINE once, at import
+@contextlib.contextmanager
+def hub_offline() -> Iterator[None]:
+    """huggingface_hub offline (for open_clip's loads from the cache): it reads HF_HUB_OFFLINE once, at import
     (setting only the variable afterwards left it retrying the network for ~55 s), so its constant is set too."""
-    import huggingface_hub.constants as hub
+    import huggingface_hub.constants as hub_constants
 
-    saved, saved_constant = os.environ.get("HF_HUB_OFFLINE"), hub.HF_HUB_OFFLINE
-    os.environ["HF_HUB_OFFLINE"], hub.HF_HUB_OFFLINE = "1", True
+    saved, saved_constant = os.environ.get("HF_HUB_OFFLINE"), hub_constants.HF_HUB_OFFLINE
+    os.environ["HF_HUB_OFFLINE"], hub_constants.HF_HUB_OFFLINE = "1", True
     try:
-        return open_clip.create_model(spec.model, pretrained=spec.weights)
+        yield
     finally:
-        hub.HF_HUB_OFFLINE = saved_constant
+        hub_constants.HF_HUB_OFFLINE = saved_constant
         if saved is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = saved
-
-
-def _hub_host() -> str:
-    from urllib.parse import urlparse
-
-    return urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).netloc or "huggingface.co"
-
-
-def _reachable(netloc: str, timeout: float = 5.0) -> bool:
-    import socket
-
-    host, _, port = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
-    try:
-        with socket.create_connection((host or netloc, int(port) if port else 443), timeout=timeout):
-            return True
-    except (OSError, ValueError):
-        return False
 
 
 class TorchClipEncoder:
@@ -168,7 +148,6 @@ class TorchClipEncoder:
         self,
         spec: ModelSpec,
         device: str = "cpu",
-        allow_download: bool = False,
         model: Any = None,
         identity: str | None = None,
     ) -> None:
@@ -177,9 +156,15 @@ class TorchClipEncoder:
         self.spec = spec
         self.identity = identity or spec.identity()
         self.device = device
-        self.model = (model if model is not None else build_model(spec, allow_download)).to(device)
+        self.model = (model if model is not None else build_model(spec)).to(device)
         self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(spec.model)
+        if spec.model.startswith(HF_HUB_PREFIX):  # its tokenizer is named in its config, in the hub cache
+            from . import hub
+
+            with hub_offline():
+                self.tokenizer = open_clip.get_tokenizer(spec.model, cache_dir=str(hub.cache_dir()))
+        else:
+            self.tokenizer = open_clip.get_tokenizer(spec.model)
         size = self.model.visual.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         cfg = getattr(self.model.visual, "preprocess_cfg", None) or {}

@@ -53,11 +53,12 @@ def choose_precision(precision: str, device: str = "auto") -> str:
 def load_encoder(
     spec: ModelSpec, device: str = "auto", allow_download: bool = False, runtime: str | None = None
 ) -> Encoder:
-    """The encoder for `spec`.
+    """The encoder for `spec`; pretrained weights from the hub cache only (`prepare.prepare_model` downloads).
 
     runtime: 'onnx' (ONNX Runtime on CPU; torch only in a one-off export subprocess), 'torch', or 'auto'
-    (default, or $XMR_RUNTIME): ONNX on CPU, torch on CUDA, torch when the weights may need downloading.
+    (default, or $XMR_RUNTIME): ONNX on CPU, torch on CUDA. allow_download: ignored (kept for older callers).
     """
+    del allow_download
     runtime = runtime or os.environ.get("XMR_RUNTIME", "auto")
     if runtime not in {"auto", "onnx", "torch"}:
         raise ModelError(f"unknown runtime {runtime!r}: use auto, onnx or torch")
@@ -66,7 +67,7 @@ def load_encoder(
         if runtime == "torch":
             raise ModelError("precision int8 runs with ONNX Runtime only (unset XMR_RUNTIME=torch)")
         resolved, runtime = "cpu", "onnx"
-    if runtime == "onnx" or (runtime == "auto" and resolved == "cpu" and not allow_download):
+    if runtime == "onnx" or (runtime == "auto" and resolved == "cpu"):
         try:
             from .clip_onnx import OnnxClipEncoder
 
@@ -82,4 +83,4 @@ def load_encoder(
             logging.getLogger(__name__).warning("ONNX export failed; running %s with torch", spec.model)
     from .clip_torch import TorchClipEncoder
 
-    return TorchClipEncoder(spec, device=resolved, allow_download=allow_download)
+    return TorchClipEncoder(spec, device=resolved)

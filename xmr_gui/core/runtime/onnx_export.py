@@ -20,10 +20,11 @@ from .onnx_files import FORMAT, externalize
 from .spec import ModelSpec
 
 
-def export_model(spec: ModelSpec, out: Path, on_step: Step = quiet, allow_download: bool = False) -> Path:
+def export_model(spec: ModelSpec, out: Path, on_step: Step = quiet) -> Path:
     """Write visual.onnx, text.onnx and meta.json into `out` (atomically: a temp dir renamed into place).
 
     fp32 only: the int8 image tower is made from this one and checked on the machine (int8.choose_recipe).
+    Pretrained weights come from the hub cache only (prepare.prepare_model downloads them first).
     on_step: hears what the export is doing, one step at a time.
     """
     import torch
@@ -33,7 +34,7 @@ def export_model(spec: ModelSpec, out: Path, on_step: Step = quiet, allow_downlo
 
     on_step(f"loading {spec.model} in torch")
     torch.backends.mha.set_fastpath_enabled(False)  # the fused attention kernel has no ONNX export
-    enc = TorchClipEncoder(spec.with_precision("fp32"), "cpu", allow_download=allow_download)
+    enc = TorchClipEncoder(spec.with_precision("fp32"), "cpu")
     model = enc.model.float().eval().requires_grad_(False)
     mean, std = enc.pixel_mean.cpu(), enc.pixel_std.cpu()
 
@@ -92,12 +93,18 @@ def _tell_parent(what: str) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    """`python -m ... SPEC_JSON OUT_DIR [--allow-download]`: a user-caused failure is one `error:` line, exit 2."""
+    """`python -m ... SPEC_JSON OUT_DIR`: a user-caused failure is one `error:` line, exit 2.
+
+    The export never touches the network: HF_HUB_OFFLINE is set before huggingface_hub is imported (it reads it
+    once). A trailing --allow-download (older parents pass it) is ignored."""
+    import os
+
     from ..base.errors import XmrError
 
+    os.environ["HF_HUB_OFFLINE"] = "1"
     try:
         spec, out = ModelSpec.from_json(argv[0]), Path(argv[1])
-        export_model(spec, out, on_step=_tell_parent, allow_download="--allow-download" in argv)
+        export_model(spec, out, on_step=_tell_parent)
     except XmrError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2

@@ -1,8 +1,10 @@
 """Get a model ready before the first photo: export, quantisation and the int8 check, each step reported.
 
 `prepare_model` is what the CLI, the window and the demo call once they know which backbone they want: it
-resolves `--precision auto` (int8 only where the check passed on this CPU), makes the ONNX export when the model
-will run on ONNX Runtime, and returns the spec to store in the library with the reason for its precision.
+downloads pretrained weights that are not in the hub cache yet (hub.py; never when offline), resolves
+`--precision auto` (int8 only where the check passed on this CPU), makes the ONNX export when the model will run
+on ONNX Runtime, and returns the spec to store in the library with the reason for its precision. Everything
+after the download loads weights from the cache only.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.progress import Step, quiet
 from .factory import choose_precision, resolve_device
-from .spec import ModelSpec
+from .spec import ModelError, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -45,39 +48,80 @@ class Prepared:
         )
 
 
-def _runs_on_onnx(device: str, allow_download: bool) -> bool:
+def _runs_on_onnx(device: str) -> bool:
     runtime = os.environ.get("XMR_RUNTIME", "auto")
     if runtime == "torch":
         return False
-    return runtime == "onnx" or (resolve_device(device) == "cpu" and not allow_download)
+    return runtime == "onnx" or resolve_device(device) == "cpu"
+
+
+def fetch_weights(
+    spec: ModelSpec,
+    offline: bool = False,
+    on_step: Step = quiet,
+    on_bytes: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Pretrained weights (an open_clip tag, or an hf-hub: model) put into the hub cache if they are not there.
+
+    Raises a one-line ModelError offline, without network (within ~5 s) or for a tag nobody knows; a
+    cancelled download raises PreparationCancelled (what arrived is kept for the next try)."""
+    from . import hub
+
+    if spec.weights_kind != "tag" or spec.model.startswith("imagenet-") or spec.config_json:
+        if spec.weights_kind == "tag" and spec.config_json:  # xmr's own architectures: no hub has weights for them
+            raise ModelError(
+                f"no pretrained weights named {spec.weights!r} are known for {spec.model}: "
+                "use --weights PATH for a local file or --weights random"
+            )
+        return
+    if hub.is_cached(spec.model, spec.weights):
+        return
+    try:
+        hub.download(spec.model, spec.weights, on_bytes, cancel, offline, on_step)
+    except hub.DownloadCancelled as exc:
+        from .clip_onnx import PreparationCancelled
+
+        raise PreparationCancelled(str(exc)) from None
 
 
 def prepare_model(
     spec: ModelSpec,
     precision: str = "auto",
     device: str = "auto",
-    allow_download: bool = False,
+    *,
+    offline: bool = False,
     on_step: Step = quiet,
     cancel: threading.Event | None = None,
+    on_bytes: Callable[[int, int], None] | None = None,
+    allow_download: bool | None = None,
 ) -> Prepared:
-    """`spec` made ready to encode: precision resolved, ONNX export (and int8 check) done where they will be used."""
+    """`spec` made ready to encode: weights downloaded (unless `offline`), precision resolved, ONNX export (and
+    int8 check) done where they will be used.
+
+    on_step hears each step ("downloading ViT-B-32/laion2b_s34b_b79k (605 MB) from huggingface.co", "exporting
+    …"); on_bytes(done, total) the download's bytes. allow_download: ignored (downloading on first use is the
+    default now; kept so older callers still run).
+    """
+    del allow_download
     from .clip_onnx import ensure_export, int8_record
     from .int8 import MIN_SPEEDUP, summary
 
     started = time.perf_counter()
     if precision not in ("auto", "fp32", "int8"):
         spec.with_precision(precision)  # raises the one-line ModelError
+    fetch_weights(spec, offline, on_step, on_bytes, cancel)
     wanted = choose_precision(precision, device)
     if wanted == "fp32":
         reason = "fp32 asked for" if precision == "fp32" else "fp32: the model runs with torch (GPU or XMR_RUNTIME)"
-        if _runs_on_onnx(device, allow_download):
-            ensure_export(spec.with_precision("fp32"), on_step, cancel, allow_download)
+        if _runs_on_onnx(device):
+            ensure_export(spec.with_precision("fp32"), on_step, cancel)
         return Prepared(spec.with_precision("fp32"), precision, reason, seconds=time.perf_counter() - started)
-    folder = ensure_export(spec.with_precision("fp32"), on_step, cancel, allow_download)
+    folder = ensure_export(spec.with_precision("fp32"), on_step, cancel)
     record = int8_record(folder)
     checked_now = record is None
     if record is None:
-        folder = ensure_export(spec.with_precision("int8"), on_step, cancel, allow_download)
+        folder = ensure_export(spec.with_precision("int8"), on_step, cancel)
         record = int8_record(folder) or {}
     line = summary(record)
     speedup = next((t.get("speedup") for t in record.get("tried", []) if t["recipe"] == record.get("recipe")), None)
