@@ -68,13 +68,13 @@ def fetch_weights(
     cancelled download raises PreparationCancelled (what arrived is kept for the next try)."""
     from . import hub
 
-    if spec.weights_kind != "tag" or spec.model.startswith("imagenet-") or spec.config_json:
-        if spec.weights_kind == "tag" and spec.config_json:  # xmr's own architectures: no hub has weights for them
-            raise ModelError(
-                f"no pretrained weights named {spec.weights!r} are known for {spec.model}: "
-                "use --weights PATH for a local file or --weights random"
-            )
+    if spec.weights_kind != "tag" or spec.model.startswith("imagenet-"):  # a file, random, the built-in model
         return
+    if spec.config_json:  # xmr's own architectures (a JSON config): no hub has weights for them
+        raise ModelError(
+            f"no pretrained weights named {spec.weights!r} are known for {spec.model}: "
+            "use --weights PATH for a local file or --weights random"
+        )
     if hub.is_cached(spec.model, spec.weights):
         return
     try:
