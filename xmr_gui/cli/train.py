@@ -76,10 +76,12 @@ def run_train(args: argparse.Namespace) -> int:
     from ..core.learn.model import TrainConfig
     from ..core.learn.recipes import apply_overrides, train_checkpoint
     from ..core.learn.train import EpochLog
+    from ..core.runtime.prepare import fetch_weights
     from ..core.runtime.spec import ModelSpec
 
     cfg = apply_overrides(TrainConfig.load(args.config), args.set)
     spec = ModelSpec.parse(args.model, args.weights)
+    fetch_weights(spec, on_step=lambda what: say(f"xmr: {what}"))  # a pretrained tag: downloaded once, as by index
     bar: tqdm[Never] | None = None  # a bar with no iterable: updated by hand
 
     def on_epoch(log: EpochLog, total: int) -> None:

@@ -10,6 +10,7 @@ chosen explicitly, with a warning: it knows 24 drawn labels, nothing of real pho
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,9 +107,12 @@ def better_model_hint() -> str:
 def default_weights(model: str) -> str:
     """The weights `--model` gets without `--weights`: the recommended tag for the recommended CLIP model, the
     default variant for the offline model; anything else must say which weights."""
+    from .runtime import hub
+
     if offline.is_offline(model):
         return offline.DEFAULT_VARIANT
-    from .runtime import hub
+    if model.startswith(hub.HF_HUB_PREFIX):  # open_clip loads such a repo's main revision only
+        return hub.HF_HUB_REVISION
 
     recommended = [r["tag"] for r in hub.recommended() if r["model"] == model]
     if recommended:
@@ -151,7 +155,7 @@ def decide(
         shipped = paths.shipped_demo_checkpoint()
         if shipped is not None:
             return Decision(None, shipped, f"model: the demo world's checkpoint {shipped}")
-    cached = cached_clip()
+    cached = [] if getattr(sys, "frozen", False) else cached_clip()  # a packaged app cannot export a new model
     if cached:
         spec = ModelSpec.parse(*cached[0])
         return Decision(spec, None, f"model: {spec.describe()}, found in the local model cache")

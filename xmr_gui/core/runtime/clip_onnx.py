@@ -133,9 +133,7 @@ class PreparationCancelled(ModelError):
     """The user stopped a model's export or int8 check; nothing half-made is kept."""
 
 
-def ensure_export(
-    spec: ModelSpec, on_step: Step = quiet, cancel: threading.Event | None = None, allow_download: bool = False
-) -> Path:
+def ensure_export(spec: ModelSpec, on_step: Step = quiet, cancel: threading.Event | None = None) -> Path:
     """The cached ONNX export of `spec`'s weights, made (in a torch subprocess) when missing or invalid.
 
     For an int8 spec the folder also holds the int8 image tower that passed (or came closest to passing) the
@@ -150,7 +148,7 @@ def ensure_export(
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _export_lock(folder):
         if not _valid(folder, identity):  # another process may have made it while this one waited
-            _make_export(base, identity, folder, on_step, cancel, allow_download)
+            _make_export(base, identity, folder, on_step, cancel)
             _remove_older_formats(folder, identity)
         if want_int8 and int8_record(folder) is None:
             _make_int8(folder, on_step, cancel)
@@ -197,7 +195,6 @@ def _make_export(
     folder: Path,
     on_step: Step = quiet,
     cancel: threading.Event | None = None,
-    allow_download: bool = False,
 ) -> None:
     bundled = paths.bundle_dir()
     if bundled is not None and _valid(bundled / "onnx-exports" / folder.name, identity, deep=True):
@@ -212,8 +209,7 @@ def _make_export(
     on_step(f"exporting {spec.model} to ONNX (once per model; loading torch takes a few seconds)")
     exporter = "offline_export" if offline.is_offline(spec.model) else "onnx_export"
     proc = subprocess.Popen(
-        [sys.executable, "-m", f"xmr_gui.core.runtime.{exporter}", spec.to_json(), str(folder)]
-        + (["--allow-download"] if allow_download else []),
+        [sys.executable, "-m", f"xmr_gui.core.runtime.{exporter}", spec.to_json(), str(folder)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from . import offline
 from .spec import Encoder, ModelError, ModelSpec
 
 
@@ -67,6 +68,10 @@ def load_encoder(
         if runtime == "torch":
             raise ModelError("precision int8 runs with ONNX Runtime only (unset XMR_RUNTIME=torch)")
         resolved, runtime = "cpu", "onnx"
+    if offline.is_offline(spec.model):  # its towers exist only as ONNX (small enough for any CPU)
+        from .clip_onnx import OnnxClipEncoder
+
+        return OnnxClipEncoder(spec)
     if runtime == "onnx" or (runtime == "auto" and resolved == "cpu"):
         try:
             from .clip_onnx import OnnxClipEncoder

