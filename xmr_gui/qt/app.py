@@ -41,18 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _choice(args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
+    """--checkpoint, else what the user last chose in the window (a checkpoint they opened, a model from the Model
+    menu), else automatic: `models.decide` picks per folder (the demo world's checkpoint for the demo, a cached CLIP
+    model, else the offline real model)."""
     from ..core.base.defaults import BATCH_SIZE
-    from ..core.base.paths import shipped_demo_checkpoint
     from ..core.runtime.spec import ModelSpec
     from ..core.session import ModelChoice
 
     device = str(settings.value("device", "auto"))
     batch = int(settings.value("batch_size", BATCH_SIZE))
-    remembered = settings.value("checkpoint", "")
-    for candidate in (args.checkpoint, remembered, shipped_demo_checkpoint()):
+    for candidate in (args.checkpoint, settings.value("checkpoint", "")):
         if candidate and Path(candidate).is_file():
             return ModelChoice(Path(candidate), None, device, batch)
-    return ModelChoice(None, ModelSpec.parse("xmr-tiny", "random"), device, batch)
+    model = settings.value("model", "")
+    if model:
+        try:
+            return ModelChoice(None, ModelSpec.from_json(str(model)), device, batch)
+        except (ValueError, KeyError, TypeError):  # a settings file from another version: automatic
+            pass
+    return ModelChoice(None, None, device, batch)
 
 
 def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""The window's dialogs: the model settings, the skipped files, a checkpoint's model card, warnings.
+"""The window's dialogs: the model settings, a model's download, the skipped files, a checkpoint's model card,
+warnings.
 
 XMR_GUI_NO_DIALOGS=1 (tests, `--self-test`) keeps the message boxes that would wait for a click from opening.
 """
@@ -9,7 +10,17 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QMessageBox, QSpinBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QMessageBox,
+    QProgressDialog,
+    QSpinBox,
+    QWidget,
+)
 
 from ..core.session import ModelChoice
 
@@ -51,6 +62,44 @@ class ModelSettingsDialog(QDialog):
 
     def chosen(self) -> ModelChoice:
         return dataclasses.replace(self.choice, device=self.device.currentText(), batch_size=self.batch.value())
+
+
+class DownloadDialog(QProgressDialog):
+    """A model's weights being downloaded: its size, the megabytes so far, and Cancel (what arrived is kept and the
+    next try resumes from it). Not modal: the window stays usable meanwhile."""
+
+    def __init__(self, what: str, size_mb: int | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.what = what
+        self.size_mb = size_mb
+        self.setWindowTitle("Downloading a model")
+        self.setWindowModality(Qt.WindowModality.NonModal)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.setMinimumDuration(0)
+        self.setMinimumWidth(460)
+        self.setCancelButtonText("Cancel")
+        self.setRange(0, 0)  # busy until the hub says the size
+        self.setLabelText(self._head() + "\nconnecting …")
+
+    def _head(self) -> str:
+        size = f", {self.size_mb:,} MB" if self.size_mb else ""
+        return f"Downloading {self.what}{size} (once; kept in the model cache)"
+
+    def set_step(self, step: str) -> None:
+        """What the preparation says (the download's size once known, then the export after it)."""
+        self.setLabelText(f"{self._head()}\n{step}")
+
+    def set_bytes(self, done: int, total: int) -> None:
+        if total > 0:
+            self.size_mb = max(1, round(total / 1e6))
+            self.setRange(0, max(total // 1024, 1))  # kB: a QProgressDialog counts in int
+            self.setValue(min(done, total) // 1024)
+            self.setLabelText(f"{self._head()}\n{done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
+
+    def megabytes(self) -> tuple[float, float]:
+        """(done, total) as shown, in MB."""
+        return self.value() * 1024 / 1e6, self.maximum() * 1024 / 1e6
 
 
 def show_skipped(rows: list[tuple[str, str]], parent: QWidget | None = None) -> None:

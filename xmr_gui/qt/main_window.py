@@ -1,5 +1,9 @@
 """The main window: open a folder (or the demo) and a checkpoint, index with progress, and the three tabs.
 
+It says which model answers (the status bar, and a banner when the model will not do well on the folder or a
+better one is a download away), and the Model menu switches models: the folder is re-opened with the new one
+(a CLIP model downloaded first, in a dialog with Cancel) and re-indexed with progress.
+
 It presents a core `Session`. The tabs are their own widgets (search_tab, views_tab), every slow call runs
 through a TaskRunner (tasks.py) so the event loop never blocks, and the dialogs are in dialogs.py.
 """
@@ -15,19 +19,23 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.session import Session
 from . import dialogs
+from .model_menu import ModelEntries
 from .search_tab import SearchTab
 from .tasks import TaskRunner
 from .thumbs import ThumbnailCache
@@ -36,11 +44,15 @@ from .views_tab import GraphTab, MapTab
 if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is imported
     from ..core.indexing.indexer import IndexReport, Progress
     from ..core.learn.checkpoint import Checkpoint
+    from ..core.models import Offer
     from .graph_view import GraphView
     from .map_view import MapView
     from .worker import Task
 
 MAX_RECENT = 8
+MAX_CHECKPOINTS = 8
+WARNING_STYLE = "QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c36c; padding: 6px; }"
+INFO_STYLE = "QLabel { background: #e7f1ff; color: #084298; border: 1px solid #9ec5fe; padding: 6px; }"
 
 
 def _eta(seconds: float) -> str:
@@ -58,6 +70,9 @@ class MainWindow(QMainWindow):
     map_shown = Signal(str)  # "pca" / "umap"
     graph_shown = Signal(int)  # edges
     preparation_step = Signal(str)  # what the model's first-use preparation is doing (export, int8 check, ...)
+    download_bytes = Signal(object, object)  # (done, total) bytes of a model's download, from the worker thread
+    download_shown = Signal(object)  # the DownloadDialog just opened
+    model_shown = Signal(str)  # the status bar's model line, after a folder opened or the model changed
 
     def __init__(self, session: Session, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,12 +80,16 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self._index_task: Task | None = None
         self._note = ""  # a word about the model (an int8 fallback) kept for the indexing summary
+        self.download: dialogs.DownloadDialog | None = None
+        self._hint_dismissed = False
+        self.download_bytes.connect(self._on_download_bytes)
         self.setWindowTitle("xmr — photo search")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self.thumbs = ThumbnailCache(parent=self)
         self.tasks = TaskRunner(self)
         self.tasks.failed.connect(self.show_error)
+        self.tasks.stopped.connect(self._on_stopped)
         self.search = SearchTab(session, self.tasks, self.thumbs)
         self.graph_tab = GraphTab(session, self.tasks)
         self.map_tab = MapTab(session, self.tasks)
@@ -112,9 +131,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.graph_tab, "Label graph")
         self.tabs.addTab(self.map_tab, "Map")
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self._build_banner())
+        column.addWidget(self.tabs, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.tabs)
+        self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
 
         status = self.statusBar()
@@ -125,9 +150,32 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_indexing)
         self.library_label = QLabel("")
+        self.model_label = QLabel("")
         status.addWidget(self.progress)
         status.addWidget(self.cancel_button)
         status.addPermanentWidget(self.library_label)
+        status.addPermanentWidget(self.model_label)
+
+    def _build_banner(self) -> QWidget:
+        """A line above the tabs about the model: a warning (the demo checkpoint on real photos), or where a better
+        model is (closable)."""
+        self.banner = QWidget()
+        self.banner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        row = QHBoxLayout(self.banner)
+        row.setContentsMargins(4, 4, 4, 0)
+        self.banner_label = QLabel("")
+        self.banner_label.setWordWrap(True)
+        self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("×")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide")
+        close.clicked.connect(self._dismiss_banner)
+        row.addWidget(self.banner_label, 1)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.banner.setVisible(False)
+        self.banner_warning = False
+        return self.banner
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -138,8 +186,12 @@ class MainWindow(QMainWindow):
         self.skipped_action = self._action(menu, "Skipped (0)…", self._on_show_skipped)
         menu.addSeparator()
         self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        model_menu = self.menuBar().addMenu("&Model")
+        self.model_menu = model_menu = self.menuBar().addMenu("&Model")
         self._action(model_menu, "Device and batch size…", self._on_model_settings)
+        model_menu.addSeparator()
+        self.model_entries = ModelEntries(model_menu)
+        self.model_entries.chosen.connect(self.choose_model)
+        model_menu.aboutToShow.connect(self.refresh_model_menu)
         find = QAction(self)
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self.search.focus_search)
@@ -186,6 +238,7 @@ class MainWindow(QMainWindow):
             with_progress=True,
             on_progress=self._on_prepare_step,
             on_finished=self._on_index_task_finished,
+            on_bytes=self.download_bytes.emit,
         )
 
     def _show_progress(self, text: str) -> None:
@@ -206,6 +259,8 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(step)
         self.progress.setToolTip(step)
         self.statusBar().clearMessage()
+        if self.download is not None:
+            self.download.set_step(step)
         self.preparation_step.emit(step)
 
     def open_demo(self) -> None:
@@ -221,6 +276,7 @@ class MainWindow(QMainWindow):
 
     def _on_folder_opened(self, folder: str) -> None:
         self._index_task = None
+        self._close_download()
         prepared = self.session.prepared
         if prepared is not None and prepared.fell_back and prepared.checked_now:
             self._note = prepared.reason  # said once (the check is kept per CPU), with the indexing summary
@@ -228,13 +284,15 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recent_folders", recent[:MAX_RECENT])
         self._refresh_recent()
         self._update_status()
+        self._show_decision()
         self._start_indexing()
 
     def _start_indexing(self) -> None:
         self._show_progress("preparing …")
-        self._index_task = self.tasks.start(
+        started: dict[str, Task] = {}
+        self._index_task = started["task"] = self.tasks.start(
             self.session.index,
-            on_result=self._on_indexed,
+            on_result=lambda report: self._on_indexed(report, started.get("task")),
             with_progress=True,
             on_progress=self._on_index_progress,
             on_finished=self._on_index_task_finished,
@@ -246,7 +304,9 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(f"%v / %m photos · {p.rate:.1f} img/s · ETA {_eta(p.eta)}")
         self.search.add_indexed(list(p.latest))
 
-    def _on_indexed(self, report: IndexReport) -> None:
+    def _on_indexed(self, report: IndexReport, task: Task | None = None) -> None:
+        if task is not None and task is not self._index_task:  # cancelled for a new folder or model: superseded
+            return
         self._index_task = None
         self._hide_progress()
         c = report.counts()
@@ -263,8 +323,14 @@ class MainWindow(QMainWindow):
 
     def _on_index_task_finished(self, task: Task) -> None:
         if task is self._index_task:  # it failed or was cancelled: nothing follows
+            self._close_download()
             self._index_task = None
             self._hide_progress()
+
+    def _on_stopped(self, message: str) -> None:
+        """A task the user cancelled said so (a download stopped, an export interrupted): a status line, no box."""
+        self.statusBar().showMessage(message.splitlines()[0], 15000)
+        self._note = message.splitlines()[0]
 
     def cancel_indexing(self) -> None:
         if self._index_task is not None:
@@ -289,6 +355,117 @@ class MainWindow(QMainWindow):
         else:
             self.tabs.setCurrentIndex(0)
 
+    # -- the model -------------------------------------------------------------------------------
+    def refresh_model_menu(self) -> None:
+        """(Re)build the Model menu's entries: what is on offer now, the active one checked."""
+        self.model_entries.refresh(self.session.choice, self._checkpoints())
+
+    def choose_model(self, offer: Offer) -> None:
+        """Switch to `offer` (remembered); with a folder open, re-open it with the new model (downloading and
+        exporting it first when needed) and re-index. A failed or cancelled switch goes back to the model before."""
+        previous = self.session.choice
+        self._remember_model(offer.checkpoint, offer.spec)
+        lib = self.session.library
+        if lib is None:
+            self.session.choice = previous.with_model(offer.checkpoint, offer.spec)
+            self._update_status()
+            return
+        folder = lib.folder
+        self.cancel_indexing()
+        self.search.clear()
+        self._show_progress(f"switching to {offer.title} …")
+        self._index_task = self.tasks.start(
+            self.session.set_model,
+            offer.spec,
+            on_result=lambda _lib: self._on_folder_opened(folder),
+            with_progress=True,
+            on_progress=self._on_prepare_step,
+            on_finished=lambda t: self._on_switch_finished(t, previous, folder),
+            on_bytes=self.download_bytes.emit,
+            checkpoint=offer.checkpoint,
+        )
+        if not offer.cached:  # its size at once; the bytes as they come (Cancel stops the task)
+            self._open_download(offer.title.split(",")[0], offer.download_mb)
+
+    def _on_switch_finished(self, task: Task, previous: Any, folder: str) -> None:
+        failed = task is self._index_task  # a success has cleared it and started indexing
+        self._on_index_task_finished(task)
+        if failed:  # back to the model before, so the folder stays searchable
+            self.session.choice = previous
+            self._remember_model(previous.checkpoint, previous.spec)
+            self.open_folder(folder)
+
+    def _remember_model(self, checkpoint: Path | None, spec: Any) -> None:
+        if checkpoint is not None:
+            self.settings.setValue("checkpoint", str(checkpoint))
+            self.settings.remove("model")
+            return
+        self.settings.remove("checkpoint")
+        if spec is None:
+            self.settings.remove("model")
+        else:
+            self.settings.setValue("model", spec.to_json())
+
+    def _checkpoints(self) -> list[Path]:
+        value: Any = self.settings.value("checkpoints", [])
+        found = [value] if isinstance(value, str) else list(value or [])
+        return [Path(p) for p in found if Path(p).is_file()]
+
+    def _open_download(self, what: str, size_mb: int | None) -> None:
+        if self.download is None:
+            self.download = dialogs.DownloadDialog(what, size_mb, self)
+            self.download.canceled.connect(self.cancel_indexing)
+            self.download.show()
+            self.download_shown.emit(self.download)
+
+    def _on_download_bytes(self, done: int, total: int) -> None:
+        if total and done >= total and self.download is None:  # the last word of a download already shown whole
+            return
+        if self.download is None:
+            choice = self.session.choice
+            self._open_download(choice.spec.model if choice.spec is not None else "the model", None)
+        assert self.download is not None
+        self.download.set_bytes(done, total)
+        if total and done >= total:  # the export follows, told in the progress bar
+            self._close_download()
+
+    def _close_download(self) -> None:
+        if self.download is not None:
+            self.download.canceled.disconnect(self.cancel_indexing)  # closing a QProgressDialog says "canceled"
+            self.download.close()
+            self.download.deleteLater()
+            self.download = None
+
+    def _show_decision(self) -> None:
+        """The folder's model decision: a warning (always shown), else the way to a better model (closable)."""
+        from ..core.models import recommended_clip
+
+        decision = self.session.decision
+        self.model_label.setToolTip(decision.line if decision is not None else "")
+        if decision is not None and decision.warning:
+            self._set_banner(f"⚠ Model: {decision.warning}", warning=True)
+        elif decision is not None and decision.hint and not self._hint_dismissed:
+            model, tag, mb = recommended_clip()
+            self._set_banner(
+                f"This folder is searched with the offline model, which knows ImageNet's 1,000 object classes. "
+                f"For search by any words, pick a CLIP model in the Model menu ({model}, {tag}: downloaded once, "
+                f"{mb} MB).",
+                warning=False,
+            )
+        else:
+            self.banner.setVisible(False)
+
+    def _set_banner(self, text: str, warning: bool) -> None:
+        self.banner_label.setText(text)
+        self.banner_label.setStyleSheet(WARNING_STYLE if warning else INFO_STYLE)
+        self.banner_warning = warning
+        self.banner.setVisible(True)
+
+    def _dismiss_banner(self) -> None:
+        if not self.banner_warning:
+            self._hint_dismissed = True
+        self.banner.setVisible(False)
+
     # -- checkpoint, settings, skipped ----------------------------------------------------------
     def _on_open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "xmr checkpoints (*.xmr);;All files (*)")
@@ -299,9 +476,12 @@ class MainWindow(QMainWindow):
         self.tasks.start(self.session.set_checkpoint, path, on_result=self._on_checkpoint)
 
     def _on_checkpoint(self, ckpt: Checkpoint) -> None:
-        self.settings.setValue("checkpoint", str(ckpt.path))
+        self._remember_model(ckpt.path, None)
+        opened = [str(ckpt.path)] + [str(p) for p in self._checkpoints() if str(p) != str(ckpt.path)]
+        self.settings.setValue("checkpoints", opened[:MAX_CHECKPOINTS])
         self.statusBar().showMessage(f"Checkpoint {ckpt.path.name} loaded", 8000)
         self._update_status()
+        self._show_decision()
         dialogs.show_model_card(ckpt, self)
         if self.session.library is not None:
             self._start_indexing()
@@ -334,12 +514,24 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         s = self.session.status()
-        if not s.get("folder"):
+        lib = self.session.library
+        if not s.get("folder") or lib is None:
             self.library_label.setText("no folder open")
+            self.model_label.setText(f"Model: {self._chosen_name()}")
             return
-        ckpt = Path(str(s["checkpoint"])).name if s.get("checkpoint") else "raw backbone"
-        self.library_label.setText(f"{s['indexed']} photos · {ckpt} · {s['model']} · {s['precision']}")
+        self.library_label.setText(f"{s['indexed']} photos · {s['precision']}")
+        self.library_label.setToolTip(f"{s['folder']}\n{s['model']}")
+        self.model_label.setText(f"Model: {lib.model_name()}")  # the library's own: no wait on the session's lock
         self.skipped_action.setText(f"Skipped ({s['skipped']})…")
+        self.model_shown.emit(self.model_label.text())
+
+    def _chosen_name(self) -> str:
+        choice = self.session.choice
+        if choice.checkpoint is not None:
+            return f"checkpoint {Path(choice.checkpoint).name}"
+        if choice.spec is not None:
+            return f"{choice.spec.model} ({choice.spec.weights})"
+        return "automatic (chosen per folder)"
 
     # -- drag and drop -----------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPixmap
 
 from .thumbs import SIZE, ThumbnailCache
 
@@ -26,6 +26,7 @@ class ResultsModel(QAbstractListModel):
         self._thumbs = thumbs
         self._placeholder = QPixmap(SIZE, SIZE)
         self._placeholder.fill(QColor(128, 128, 128, 60))
+        self._squares: dict[str, QPixmap] = {}
         thumbs.ready.connect(self._on_thumb)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -39,7 +40,7 @@ class ResultsModel(QAbstractListModel):
             name = os.path.basename(path)
             return name if score is None else f"{score:.3f}  {name}"
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbs.get(path) or self._placeholder
+            return self._square(path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return path if score is None else f"{path}\nscore {score:.4f}"
         if role == PathRole:
@@ -98,6 +99,28 @@ class ResultsModel(QAbstractListModel):
 
     def rows(self) -> list[tuple[str, float | None]]:
         return list(self._rows)
+
+    def _square(self, path: str) -> QPixmap:
+        """The thumbnail on a SIZE×SIZE transparent square, standing on its bottom edge: every cell of the grid
+        the same size (it lays out with uniform item sizes), so a tall photo's caption is not pushed out of view."""
+        square = self._squares.get(path)
+        if square is not None:
+            return square
+        thumb = self._thumbs.get(path)
+        if thumb is None or thumb.isNull():
+            return self._placeholder
+        if thumb.width() == thumb.height() == SIZE:
+            square = thumb
+        else:
+            square = QPixmap(SIZE, SIZE)
+            square.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(square)
+            painter.drawPixmap((SIZE - thumb.width()) // 2, SIZE - thumb.height(), thumb)
+            painter.end()
+        if len(self._squares) > 4 * SIZE:  # a bound, not a cache policy: the ThumbnailCache keeps the decoded ones
+            self._squares.clear()
+        self._squares[path] = square
+        return square
 
     def _on_thumb(self, path: str) -> None:
         row = self._row_of.get(path)

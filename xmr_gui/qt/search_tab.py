@@ -1,5 +1,6 @@
 """The Photos tab: text and photo queries over the session's library, the results as thumbnails (side by side
-when comparing the raw backbone with the checkpoint), and the picked photo's labels.
+when comparing the raw backbone with the checkpoint), and the picked photo's labels. A text query far from all
+the model knows gets a hint above the results naming the nearest concepts it does know.
 
 Its toolbar (search box, compare, score threshold) goes at the top of the window; the window adds it.
 """
@@ -11,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSlider, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.session import Session
 from .results_model import ResultsModel
@@ -30,6 +41,7 @@ class SearchTab(QWidget):
     search_done = Signal(list)  # hits shown
     describe_done = Signal(list)  # LabelRows shown
     message = Signal(str, int)  # for the status bar: text, milliseconds shown (0: until the next one)
+    hint_done = Signal(object)  # the out-of-vocabulary hint for the last text query (a line, or None), once known
     error = Signal(str)
 
     def __init__(
@@ -57,9 +69,18 @@ class SearchTab(QWidget):
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 1)
         split.setSizes([860, 0, 420])
+        self.hint_label = QLabel("")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hint_label.setStyleSheet(
+            "QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c36c; padding: 6px; }"
+        )
+        self.hint_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.hint_label.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split)
+        layout.addWidget(self.hint_label)
+        layout.addWidget(split, 1)
 
     def _build_toolbar(self) -> QToolBar:
         bar = QToolBar("Search")
@@ -100,10 +121,25 @@ class SearchTab(QWidget):
         if not query or self.session.library is None:
             return
         self.message.emit(f"Searching “{query}” …", 0)
+        self.show_hint(None)
         if self.compare_box.isChecked() and self.session.has_checkpoint:
             self.tasks.start(self.session.compare_text, query, MAX_RESULTS, on_result=self._show_compare)
         else:
             self.tasks.start(self.session.search_text, query, MAX_RESULTS, on_result=self._show_hits)
+        # after the search (the session runs one call at a time): the first one for a checkpoint prepares the
+        # offline text model it compares labels in (~30 s, once per cache)
+        self.tasks.start(self.session.query_hint, query, on_result=lambda line: self._on_hint(query, line))
+
+    def _on_hint(self, query: str, line: str | None) -> None:
+        if query != self.query():  # a newer search is on its way, with its own hint
+            return
+        self.show_hint(line)
+        self.hint_done.emit(line)
+
+    def show_hint(self, line: str | None) -> None:
+        self.hint_label.setText(f"⚠ {line}" if line else "")
+        self.hint_label.setToolTip(line or "")
+        self.hint_label.setVisible(bool(line))
 
     def search_for(self, text: str) -> None:
         self.search_box.setText(text)
@@ -160,6 +196,7 @@ class SearchTab(QWidget):
     # -- what the rest of the window shows here ------------------------------------------------
     def clear(self) -> None:
         self.model.clear()
+        self.show_hint(None)
 
     def add_indexed(self, paths: list[str]) -> None:
         """Photos just indexed, shown as they come while there is no query."""

@@ -20,6 +20,7 @@ from .worker import Task, run_task
 
 class TaskRunner(QObject):
     failed = Signal(str)  # what went wrong, as worker.error_message says it
+    stopped = Signal(str)  # a task the user cancelled ended with an error saying so (not a failure to warn about)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -34,9 +35,11 @@ class TaskRunner(QObject):
         with_progress: bool = False,
         on_progress: Callable[[Any], None] | None = None,
         on_finished: Callable[[Task], None] | None = None,
+        **kwargs: Any,
     ) -> Task:
-        """Run fn(*args) off the GUI thread; `on_finished` hears the task end however it ended (after its result)."""
-        task = run_task(fn, *args, with_progress=with_progress, start=False)
+        """Run fn(*args, **kwargs) off the GUI thread; `on_finished` hears the task end however it ended (after its
+        result)."""
+        task = run_task(fn, *args, with_progress=with_progress, start=False, **kwargs)
         self._callbacks[task.signals] = (task, on_result, on_progress)
         if on_finished is not None:
             self._finished[task.signals] = on_finished
@@ -58,7 +61,11 @@ class TaskRunner(QObject):
             entry[2](value)
 
     def _relay_error(self, message: str) -> None:
-        self.failed.emit(message)
+        entry = self._callbacks.get(self.sender())
+        if entry is not None and entry[0].cancelled and "\n" not in message:  # a bug's traceback is still shown
+            self.stopped.emit(message)
+        else:
+            self.failed.emit(message)
 
     def _relay_finished(self) -> None:
         entry = self._callbacks.pop(self.sender(), None)

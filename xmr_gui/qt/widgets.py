@@ -139,6 +139,7 @@ class DescribePanel(QWidget):
             self.photo.setPixmap(pixmap)
         self.caption.setText(os.path.basename(path))
         self.table.clear()
+        self.table.setColumnHidden(2, not any(r.lifted_by for r in rows))  # only a checkpoint's graph lifts labels
         top = max((r.score for r in rows), default=1.0) or 1.0
         for r in rows:
             lifted = ", ".join(f"{n} +{v:.2f}" for n, v in r.lifted_by)
