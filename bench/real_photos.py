@@ -259,13 +259,15 @@ def main(argv: list[str] | None = None) -> int:
                         log=lambda s: print(f"  {s}", file=sys.stderr))  # fmt: skip
             tp.append((pr, r))
         print("| precision | batch | workers | bare forward | JPEG decode (load_pixels) | overlap bound | end to end "
-              "| cores busy | e2e ÷ bare | e2e ÷ decode (aim ≥ 0.90) | e2e ÷ bound |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "| cores busy | e2e ÷ bare | e2e ÷ decode (aim ≥ 0.90) | e2e ÷ bound | CPU ms/photo decode, forward "
+              "| decode's CPU share (ceiling of e2e ÷ decode) | load average |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for pr, r in tp:
             print(f"| {pr} | {r['batch_size']} | {r['workers']} | {r['bare']:.1f} img/s | {r['decode']:.1f} img/s "
                   f"| {r['bound']:.1f} img/s | {r['e2e']:.1f} img/s ({r['n']} in {r['e2e_seconds']:.1f} s) "
                   f"| {r['e2e_cpu_use']:.2f} | {r['e2e_over_bare']:.2f} | {r['e2e_over_decode']:.2f} "
-                  f"| {r['e2e_over_bound']:.2f} |")  # fmt: skip
+                  f"| {r['e2e_over_bound']:.2f} | {r['cpu_ms_decode']:.1f}, {r['cpu_ms_forward']:.1f} "
+                  f"| {r['decode_share']:.2f} | {r['load']:.1f} |")  # fmt: skip
     load1 = os.getloadavg()
     print(f"\nload average at the end {load1[0]:.2f}; {time.perf_counter() - started:.0f} s in all")
     if not args.work:
