@@ -90,8 +90,8 @@ def static_same_padding(net: Any, size: int) -> Any:
             same.bias is not None,
         )  # fmt: skip
         conv.load_state_dict(same.state_dict())
-        pad = pad_same_arg(shape, list(same.kernel_size), list(same.stride), list(same.dilation))
-        setattr(parent, child, torch.nn.Sequential(torch.nn.ZeroPad2d(pad), conv))
+        left, right, top, bottom = pad_same_arg(shape, list(same.kernel_size), list(same.stride), list(same.dilation))
+        setattr(parent, child, torch.nn.Sequential(torch.nn.ZeroPad2d((left, right, top, bottom)), conv))
     return net
 
 
