@@ -138,6 +138,10 @@ class Session:
     ) -> Library | None:
         """Switch to a backbone or a checkpoint (neither: automatic) and re-open the folder with it (downloading,
         exporting as needed; the caller then indexes, which re-encodes the photos for the new model)."""
+        from .runtime.prepare import fetch_weights
+
+        if spec is not None:  # downloaded before the open library is closed: a failed or cancelled download
+            fetch_weights(spec, False, on_progress or quiet, on_bytes, cancel)  # leaves the folder on its model
         with self._lock:
             self.choice = self.choice.with_model(checkpoint, spec)
             if self.library is not None:
