@@ -9,17 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 
 from ..base import paths
 from ..base.errors import XmrError
-from ..base.files import atomic_write
+from ..base.files import atomic_write, atomic_write_text
 from ..runtime.images import ImageSkipped, load_pixels
 from ..runtime.spec import Encoder
 
@@ -28,6 +28,15 @@ PROMPT = "a photo of {}"
 
 class DatasetError(XmrError, ValueError):
     """A labelled dataset that cannot be read, or does not fit what it is used with."""
+
+
+class Row(NamedTuple):
+    """One labels.jsonl row."""
+
+    file: str  # relative to the dataset folder (or absolute)
+    labels: list[str]
+    caption: str
+    split: str
 
 
 @dataclass
@@ -57,7 +66,7 @@ class Dataset:
                 try:
                     row = json.loads(line)
                     rows.append(
-                        (
+                        Row(
                             str(row["file"]),
                             list(row["labels"]),
                             str(row.get("caption", "")),
@@ -68,20 +77,44 @@ class Dataset:
                     raise DatasetError(f"{path}:{n}: bad row ({exc})") from None
         if not rows:
             raise DatasetError(f"{path} has no rows")
-        names = sorted({label for _, labels, _, _ in rows for label in labels})
+        return cls.from_rows(root, rows, hashlib.sha256(raw).hexdigest()[:16])
+
+    @classmethod
+    def from_rows(cls, root: str | os.PathLike[str], rows: Sequence[Row], fingerprint: str) -> Dataset:
+        """A dataset of `rows` (files relative to `root`); `fingerprint` names its content (features are cached
+        by it), so it must change whenever a row or a photo does. A row without a caption gets its labels."""
+        if not rows:
+            raise DatasetError(f"{root}: no labelled photos")
+        names = sorted({label for r in rows for label in r.labels})
         column = {name: i for i, name in enumerate(names)}
         Y = np.zeros((len(rows), len(names)), np.float32)
-        for i, (_, labels, _, _) in enumerate(rows):
-            Y[i, [column[label] for label in labels]] = 1
+        for i, r in enumerate(rows):
+            Y[i, [column[label] for label in r.labels]] = 1
         return cls(
-            root,
-            [r[0] for r in rows],
-            [r[2] or ", ".join(r[1]) for r in rows],
+            Path(root),
+            [r.file for r in rows],
+            [r.caption or ", ".join(r.labels) for r in rows],
             Y,
             names,
-            np.array([r[3] for r in rows]),
-            hashlib.sha256(raw).hexdigest()[:16],
+            np.array([r.split for r in rows]),
+            fingerprint,
         )
+
+    def rows(self) -> list[Row]:
+        return [
+            Row(f, [n for n, y in zip(self.label_names, ys, strict=True) if y], c, str(s))
+            for f, ys, c, s in zip(self.files, self.labels, self.captions, self.splits, strict=True)
+        ]
+
+    def write_jsonl(self, folder: str | os.PathLike[str]) -> Path:
+        """This dataset as `folder`/labels.jsonl with absolute file paths (and its fingerprint on each row, so
+        `load` gives one with a fingerprint that changes with this one's), for what takes a dataset folder."""
+        rows = [
+            {**r._asdict(), "file": str((self.root / r.file).resolve()), "of": self.fingerprint} for r in self.rows()
+        ]
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        atomic_write_text(Path(folder) / "labels.jsonl", text)
+        return Path(folder)
 
     def split(self, name: str) -> np.ndarray:
         idx = np.nonzero(self.splits == name)[0]
