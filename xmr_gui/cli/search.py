@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from .common import CliError, Subparsers, db_option, emit, open_library, result_options, say
 
@@ -34,11 +35,12 @@ def register(sub: Subparsers) -> None:
 
     p = sub.add_parser(
         "describe",
-        help="image → text: rank labels for a photo; score<TAB>label",
-        description="Rank the labels of a vocabulary for PATH: the built-in photo vocabulary, "
-        "or --labels FILE (one label per line). Prints `score<TAB>label`, best first.",
+        help="image → text: rank labels for photos; score<TAB>label (path<TAB>score<TAB>label for several)",
+        description="Rank the labels of a vocabulary for each PATH: the built-in photo vocabulary, "
+        "or --labels FILE (one label per line), or a checkpoint's labels. Prints `score<TAB>label`, best first; "
+        "with several photos `path<TAB>score<TAB>label`, best first per photo (JSON Lines get a path field).",
     )
-    p.add_argument("image", metavar="PATH", help="the photo to describe")
+    p.add_argument("image", metavar="PATH", nargs="+", help="the photo(s) to describe")
     db_option(p)
     p.add_argument("--labels", metavar="FILE", help="vocabulary file, one label per line")
     p.add_argument(
@@ -88,12 +90,24 @@ def run_search(args: argparse.Namespace) -> int:
 def run_describe(args: argparse.Namespace) -> int:
     from ..core.search.labels import describe, read_vocabulary
 
-    if not os.path.isfile(args.image):
-        raise CliError(f"{args.image} is not a file")
+    images: list[str] = args.image
+    for image in images:
+        if not os.path.isfile(image):
+            raise CliError(f"{image} is not a file")
     labels = read_vocabulary(args.labels) if args.labels else None
-    with open_library(args.db, checkpoint=args.checkpoint, near=os.path.dirname(os.path.abspath(args.image))) as lib:
-        ranked = describe(lib, args.image, labels, args.k, args.min_score)
-    emit(ranked, args.json, ("score", "label"), lambda r: f"{r.score:.4f}\t{r.label}")
+    with open_library(args.db, checkpoint=args.checkpoint, near=os.path.dirname(os.path.abspath(images[0]))) as lib:
+        if len(images) == 1:
+            ranked = describe(lib, images[0], labels, args.k, args.min_score)
+            emit(ranked, args.json, ("score", "label"), lambda r: f"{r.score:.4f}\t{r.label}")
+            return 0
+        for image in images:
+            path = os.path.abspath(image)
+            for r in describe(lib, image, labels, args.k, args.min_score):
+                if args.json:
+                    print(json.dumps({"path": path, "score": r.score, "label": r.label}, ensure_ascii=False))
+                else:
+                    print(f"{path}\t{r.score:.4f}\t{r.label}")
+            sys.stdout.flush()  # each photo's rows as soon as they are known
     return 0
 
 

@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, Never
+from typing import TYPE_CHECKING, Any, Never, cast
 
-from .common import Subparsers, say
+from .common import CliError, Subparsers, say
+
+if TYPE_CHECKING:
+    from ..core.runtime.spec import ModelSpec
 
 
 class _HelpWithLosses(argparse.Action):
@@ -28,21 +31,43 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "train",
         help="train a shared space (L2-GCN / USSL / BCLS) into one .xmr checkpoint",
-        description="Train projection heads + the label-graph GCN on cached backbone features of "
-        "DATASET (a folder with labels.jsonl: file, labels, caption[, split]).",
+        description="Train projection heads + the label-graph GCN on cached backbone features of the photos in "
+        "FOLDER, labelled by its labels.jsonl (file, labels, caption[, split]), their XMP/IPTC keywords or their "
+        "folders (--labels-from). Photos without labels are left out and listed.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=False,  # its own -h/--help, below
     )
     p.add_argument("-h", "--help", action=_HelpWithLosses, help="show this help message and exit")
-    p.add_argument("dataset", help="labelled dataset folder (e.g. from `xmr demo --out`)")
+    p.add_argument(
+        "dataset", metavar="FOLDER", help="photo folder, or a labelled dataset folder (e.g. from `xmr demo --out`)"
+    )
+    p.add_argument(
+        "--labels-from",
+        choices=("xmp", "folders", "jsonl"),
+        default=None,
+        help="where the labels are: jsonl = FOLDER/labels.jsonl (the default when it exists); xmp = each photo's "
+        "keywords: XMP dc:subject, Lightroom/digiKam hierarchical keywords (a|b|c gives a, b and c) and IPTC "
+        "keywords, embedded or in a sidecar photo.jpg.xmp or photo.xmp (the default otherwise); folders = each "
+        "folder name between FOLDER and the photo. Split for xmp/folders: fixed by a hash of each photo's path "
+        "(70%% train, 10%% val, 20%% test)",
+    )
     p.add_argument(
         "--config",
         default="l2gcn",
         help="shipped config name (l2gcn, ussl, bcls, l2gcn+bcls, heads-only) or a JSON file (default l2gcn)",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.xmr)")
-    p.add_argument("--model", default="xmr-small", help="backbone architecture (default xmr-small)")
-    p.add_argument("--weights", default="random", help="backbone weights (tag, file or random; default random)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="backbone (as for `xmr index`). Default: the best available, as `xmr index` decides (a CLIP model "
+        "in the local hub cache, else the offline imagenet-minilm); xmr-small with --train-backbone",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="backbone weights (tag, file or random; default: the model's default, random for xmr-small/xmr-tiny)",
+    )
     p.add_argument(
         "--train-backbone",
         type=int,
@@ -77,10 +102,10 @@ def run_train(args: argparse.Namespace) -> int:
     from ..core.learn.recipes import apply_overrides, train_checkpoint
     from ..core.learn.train import EpochLog
     from ..core.runtime.prepare import fetch_weights
-    from ..core.runtime.spec import ModelSpec
 
     cfg = apply_overrides(TrainConfig.load(args.config), args.set)
-    spec = ModelSpec.parse(args.model, args.weights)
+    spec = _backbone(args)
+    dataset = _dataset(args.dataset, args.labels_from)
     fetch_weights(spec, on_step=lambda what: say(f"xmr: {what}"))  # a pretrained tag: downloaded once, as by index
     bar: tqdm[Never] | None = None  # a bar with no iterable: updated by hand
 
@@ -93,7 +118,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     try:
         metrics = train_checkpoint(
-            args.dataset,
+            dataset,
             cfg,
             args.out,
             spec,
@@ -114,6 +139,61 @@ def run_train(args: argparse.Namespace) -> int:
         for key in t:
             print(f"{key}\t{t[key]:.4f}\t{z[key]:.4f}")
     return 0
+
+
+def _backbone(args: argparse.Namespace) -> ModelSpec:
+    """--model/--weights; else xmr-small (random) to train from scratch with --train-backbone; else the best
+    available model, as `xmr index` would decide for the folder."""
+    from ..core import models
+    from ..core.runtime.spec import ModelSpec
+
+    if args.weights is not None and args.model is None and args.train_backbone == 0:
+        raise CliError("--weights needs --model (which model the weights are for)")
+    if args.train_backbone > 0:  # trained from scratch here: no pretrained weights to fetch
+        return ModelSpec.parse(args.model or "xmr-small", args.weights or "random")
+    if args.model is not None and args.weights is None and args.model in ("xmr-small", "xmr-tiny"):
+        return ModelSpec.parse(args.model, "random")  # xmr's own configs have no pretrained weights
+    decision = models.decide(args.dataset, args.model, args.weights)
+    if decision.spec is None:  # the demo world's checkpoint: train on the real backbone, not on its drawings
+        spec = models.offline_spec()
+        say(f"xmr: backbone: {spec.describe()}")
+        return spec
+    say(f"xmr: backbone {decision.line.removeprefix('model: ')}")
+    return decision.spec
+
+
+def _dataset(folder: str, labels_from: str | None) -> str:
+    """The dataset folder to train on: FOLDER itself for jsonl, else the photos' labels (read here, with what
+    was left out said on stderr) written as a labels.jsonl in the cache."""
+    import hashlib
+    import os
+
+    from ..core.base import paths
+    from ..core.learn.keywords import LabelSource, labelled_dataset
+
+    if not os.path.isdir(folder):
+        raise CliError(f"{folder} is not a folder")
+    has_jsonl = os.path.isfile(os.path.join(folder, "labels.jsonl"))
+    if labels_from is None:
+        labels_from = "jsonl" if has_jsonl else "xmp"
+        say(f"xmr: labels from {labels_from}" + (" (FOLDER/labels.jsonl)" if has_jsonl else " (no labels.jsonl)"))
+    if labels_from == "jsonl":
+        return folder
+    ds, unlabelled, problems = labelled_dataset(folder, cast("LabelSource", labels_from))  # argparse's choices
+    for path, problem in problems:
+        say(f"xmr: {path}: {problem}")
+    line = f"xmr: {len(ds.files)} photos with labels from {labels_from} ({len(ds.label_names)} labels)"
+    if unlabelled:
+        shown = ", ".join(str(p) for p in unlabelled[:10])
+        more = " (first 10)" if len(unlabelled) > 10 else ""
+        line += f"; {len(unlabelled)} without labels left out: {shown}{more}"
+    say(line)
+    counts = {s: int((ds.splits == s).sum()) for s in ("train", "val", "test")}
+    say("xmr: split by a hash of each photo's path: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if not counts["test"]:
+        say("xmr: note: no photo fell in the test split, so the test metrics are empty; label more photos")
+    key = hashlib.sha256(f"{os.path.abspath(folder)}|{labels_from}".encode()).hexdigest()[:16]
+    return str(ds.write_jsonl(paths.cache_dir() / "datasets" / key))
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -1,0 +1,341 @@
+"""Labels where people keep them (XMP sidecars, embedded XMP, IPTC, folders), `xmr train --labels-from`,
+`xmr describe` with several photos and `xmr suggest`, on small generated JPEGs: real files, no mocks."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from xmr_gui.cli import main
+from xmr_gui.core.learn.keywords import (
+    KeywordError,
+    folder_labels,
+    labelled_dataset,
+    read_labels,
+    sidecar_for,
+    split_of,
+    write_sidecar,
+)
+
+TINY = ["--model", "xmr-tiny", "--weights", "random"]
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
+def xmp(body: str, extra_ns: str = "") -> str:
+    """An XMP document (as a sidecar holds it) with `body` inside its rdf:Description."""
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        f'<rdf:RDF xmlns:rdf="{RDF}">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/" '
+        f'xmlns:xmp="http://ns.adobe.com/xap/1.0/" {extra_ns}>{body}</rdf:Description></rdf:RDF></x:xmpmeta>'
+    )
+
+
+def bag(prop: str, *items: str, kind: str = "Bag") -> str:
+    lis = "".join(f"<rdf:li>{i}</rdf:li>" for i in items)
+    return f"<{prop}><rdf:{kind}>{lis}</rdf:{kind}></{prop}>"
+
+
+def photo(path: Path, seed: int = 0, **save) -> Path:
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path, quality=85, **save)
+    return path
+
+
+def with_iptc(path: Path, *keywords: str) -> Path:
+    """Add an APP13 segment (Photoshop 3.0 IRB 0x0404 holding IPTC 2:25 records) right after the JPEG's SOI: what
+    Lightroom or Photo Mechanic write. Pillow reads IPTC but cannot write it, so the bytes are laid out here."""
+    iptc = b"".join(b"\x1c\x02\x19" + struct.pack(">H", len(k.encode())) + k.encode() for k in keywords)
+    if len(iptc) % 2:
+        iptc += b"\0"
+    irb = b"8BIM" + struct.pack(">H", 0x0404) + b"\0\0" + struct.pack(">I", len(iptc)) + iptc
+    payload = b"Photoshop 3.0\0" + irb
+    data = path.read_bytes()
+    assert data[:2] == b"\xff\xd8"
+    path.write_bytes(data[:2] + b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
+    return path
+
+
+# -- reading ---------------------------------------------------------------------------------------------------
+def test_sidecar_both_names_and_hierarchical_keywords(tmp_path):
+    a = photo(tmp_path / "a.jpg")
+    (tmp_path / "a.jpg.xmp").write_text(xmp(bag("dc:subject", "Cats", "  garden   party ")))
+    b = photo(tmp_path / "b.jpg")
+    (tmp_path / "b.xmp").write_text(
+        xmp(
+            bag("lr:hierarchicalSubject", "animals|mammals|cats", "places|garden")
+            + bag("digiKam:TagsList", "animals/birds", kind="Seq")
+        )
+    )
+    got = read_labels(a)
+    assert got.labels == ["Cats", "garden party"] and got.sources == ["sidecar a.jpg.xmp"] and not got.problems
+    assert read_labels(b).labels == ["animals", "mammals", "cats", "places", "garden", "birds"]
+    assert sidecar_for(a) == tmp_path / "a.jpg.xmp" and sidecar_for(b) == tmp_path / "b.xmp"
+    assert sidecar_for(photo(tmp_path / "c.jpg")) == tmp_path / "c.jpg.xmp"  # to write: the unambiguous name
+
+
+def test_embedded_xmp_iptc_and_sidecar_are_joined_case_insensitively(tmp_path):
+    packet = f'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>{xmp(bag("dc:subject", "Sea", "boat"))}<?xpacket?>'
+    p = with_iptc(photo(tmp_path / "p.jpg", xmp=packet.encode()), "harbour", "SEA", "Ålesund")
+    assert Image.open(p).info["xmp"]  # the packet really is in the JPEG's APP1
+    (tmp_path / "p.jpg.xmp").write_text(xmp(bag("dc:subject", "sunset", "BOAT")))
+    got = read_labels(p)
+    assert got.labels == ["sunset", "BOAT", "Sea", "harbour", "Ålesund"]
+    assert got.sources == ["sidecar p.jpg.xmp", "embedded XMP", "embedded IPTC"] and not got.problems
+    png = tmp_path / "q.png"
+    Image.new("RGB", (8, 8)).save(png, pnginfo=_png_xmp(xmp(bag("dc:subject", "drawing"))))
+    assert read_labels(png).labels == ["drawing"]
+
+
+def _png_xmp(text: str):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", text)
+    return info
+
+
+def test_photo_without_labels_and_unreadable_files(tmp_path):
+    got = read_labels(photo(tmp_path / "plain.jpg"))
+    assert got.labels == [] and got.sources == [] and got.problems == []
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    assert read_labels(tmp_path / "broken.jpg").labels == []
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("<x:xmpmeta", "not XML"),
+        ("<html><body>oops</body></html>", "not XMP (its root is <html>"),
+        ('<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><x>&b;</x>', "refused: EntitiesForbidden"),
+    ],
+)
+def test_corrupt_sidecar_is_skipped_with_its_reason_and_nothing_is_lost(tmp_path, content, reason):
+    p = photo(tmp_path / "p.jpg", xmp=xmp(bag("dc:subject", "kept")).encode())
+    (tmp_path / "p.xmp").write_text(content)
+    got = read_labels(p)
+    assert got.labels == ["kept"] and got.sources == ["embedded XMP"]
+    assert len(got.problems) == 1 and got.problems[0].startswith(f"sidecar p.xmp skipped: {reason}")
+    with pytest.raises(KeywordError, match="left as it is"):  # writing would lose what it holds
+        write_sidecar(p, ["new"])
+    assert (tmp_path / "p.xmp").read_text() == content
+
+
+# -- writing ---------------------------------------------------------------------------------------------------
+def test_written_sidecar_reads_back_identically_and_the_photo_is_untouched(tmp_path):
+    p = photo(tmp_path / "p.jpg")
+    before = p.read_bytes()
+    car = write_sidecar(p, ["beach", " blue  sky", "Beach", "dog"])
+    assert car == tmp_path / "p.jpg.xmp" and p.read_bytes() == before
+    assert read_labels(p).labels == ["beach", "blue sky", "dog"]
+    assert write_sidecar(p, ["DOG", "cat"]) == car  # added once; what is there stays
+    assert read_labels(p).labels == ["beach", "blue sky", "dog", "cat"]
+    assert "ns0:" not in car.read_text() and "<dc:subject>" in car.read_text()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_writing_keeps_an_existing_sidecars_other_fields(tmp_path):
+    from defusedxml.ElementTree import parse
+
+    p = photo(tmp_path / "p.jpg")
+    ns = 'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" xmlns:my="urn:example:mine"'
+    body = (
+        '<xmp:Rating>4</xmp:Rating><photoshop:City>Oslo</photoshop:City><my:Note my:lang="nb">hei</my:Note>'
+        + bag("dc:subject", "fjord")
+        + bag("lr:hierarchicalSubject", "places|Norway")
+    )
+    (tmp_path / "p.xmp").write_text(xmp(body, ns))  # Lightroom's naming: updated in place, no second sidecar
+    write_sidecar(p, ["boat", "Fjord"])
+    assert not (tmp_path / "p.jpg.xmp").exists()
+    assert read_labels(p).labels == ["fjord", "boat", "places", "Norway"]  # in document order
+    root = parse(tmp_path / "p.xmp").getroot()
+    assert root.find(".//{http://ns.adobe.com/xap/1.0/}Rating").text == "4"
+    assert root.find(".//{http://ns.adobe.com/photoshop/1.0/}City").text == "Oslo"
+    note = root.find(".//{urn:example:mine}Note")
+    assert note.text == "hei" and note.get("{urn:example:mine}lang") == "nb"
+    text = (tmp_path / "p.xmp").read_text()
+    assert "photoshop:City" in text and "my:Note" in text  # its own prefixes, not ns0
+    # a sidecar with a Description but no dc:subject gets one
+    q = photo(tmp_path / "q.jpg")
+    (tmp_path / "q.jpg.xmp").write_text(xmp("<xmp:Rating>2</xmp:Rating>"))
+    write_sidecar(q, ["tree"])
+    assert read_labels(q).labels == ["tree"] and "<xmp:Rating>2</xmp:Rating>" in (tmp_path / "q.jpg.xmp").read_text()
+
+
+# -- datasets --------------------------------------------------------------------------------------------------
+def test_folder_labels_and_datasets(tmp_path):
+    root = tmp_path / "lib"
+    a = photo(root / "animals" / "Cats" / "a.jpg")
+    b = photo(root / "animals" / "dogs" / "b.jpg")
+    c = photo(root / "c.jpg")
+    photo(root / ".hidden" / "d.jpg")
+    assert folder_labels(root, a) == ["animals", "Cats"] and folder_labels(root, c) == []
+    ds, unlabelled, problems = labelled_dataset(root, "folders")
+    assert ds.files == ["animals/Cats/a.jpg", "animals/dogs/b.jpg"] and unlabelled == [c] and problems == []
+    assert ds.label_names == ["Cats", "animals", "dogs"] and ds.labels.tolist() == [[1, 1, 0], [0, 1, 1]]
+    assert ds.captions == ["a photo of animals, Cats", "a photo of animals, dogs"]
+    assert list(ds.splits) == [split_of("animals/Cats/a.jpg"), split_of("animals/dogs/b.jpg")]
+    (root / "c.jpg.xmp").write_text(xmp(bag("dc:subject", "sun")))
+    (root / "animals" / "dogs" / "b.xmp").write_text("garbage")
+    ds2, unlabelled2, problems2 = labelled_dataset(root, "xmp")
+    assert ds2.files == ["c.jpg"] and ds2.label_names == ["sun"] and unlabelled2 == [a, b]
+    assert [(p, r.split(":")[0]) for p, r in problems2] == [(b, "sidecar b.xmp skipped")]
+    assert ds2.fingerprint != ds.fingerprint
+    back = type(ds).load(ds.write_jsonl(tmp_path / "copy"))  # the form `xmr train` hands to training
+    assert back.label_names == ds.label_names and back.captions == ds.captions and list(back.splits) == list(ds.splits)
+    assert back.files == [str(root / f) for f in ds.files]
+
+
+def test_split_is_a_fixed_hash_of_the_name():
+    names = [f"dir/photo_{i}.jpg" for i in range(2000)]
+    splits = [split_of(n) for n in names]
+    assert splits == [split_of(n) for n in names]
+    share = {s: splits.count(s) / len(splits) for s in ("train", "val", "test")}
+    assert share["train"] == pytest.approx(0.7, abs=0.04) and share["val"] == pytest.approx(0.1, abs=0.03)
+
+
+# -- the CLI end to end ----------------------------------------------------------------------------------------
+LABELS = [("animals", "cats"), ("animals", "dogs"), ("places", "beach"), ("places", "city")]
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory, shared_cache):
+    """12 tiny photos in label folders, each with the same labels as XMP keywords (hierarchical in a sidecar for
+    half of them, embedded dc:subject for the other half), and 2 without labels."""
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("home")
+        mp.setenv("XMR_HOME", str(home))
+        mp.setenv("XMR_CACHE_DIR", str(shared_cache))
+        root = home / "photos"
+        for i in range(12):
+            top, leaf = LABELS[i % 4]
+            name = root / top / leaf / f"img{i:02d}.jpg"
+            if i % 2:
+                photo(name, i)
+                (name.parent / f"img{i:02d}.xmp").write_text(xmp(bag("lr:hierarchicalSubject", f"{top}|{leaf}")))
+            else:
+                photo(name, i, xmp=xmp(bag("dc:subject", top, leaf)).encode())
+        for i in range(2):
+            photo(root / f"untagged{i}.jpg", 100 + i)
+        yield home, root
+
+
+def test_all_splits_are_used_by_the_fixture():
+    names = [f"{'/'.join(LABELS[i % 4])}/img{i:02d}.jpg" for i in range(12)]
+    assert {split_of(n) for n in names} == {"train", "val", "test"}
+
+
+@pytest.fixture(scope="module")
+def trained(tagged, shared_cache):
+    """Trained from the folders with the tiny random model (2 epochs)."""
+    home, root = tagged
+    out = home / "folders.xmr"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XMR_HOME", str(home))
+        mp.setenv("XMR_CACHE_DIR", str(shared_cache))
+        argv = ["train", str(root), "--out", str(out), "--labels-from", "folders", *TINY, "--set", "epochs=2"]
+        assert main([*argv, "--json"]) == 0
+    return home, root, out
+
+
+LEARNT = ["animals", "beach", "cats", "city", "dogs", "places"]
+
+
+def check_card(out: Path) -> None:
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+
+    ckpt = Checkpoint.load(out)
+    assert ckpt.labels == LEARNT
+    assert ckpt.card["dataset"]["items"] == 12 and len(ckpt.card["graph"]["counts"]) == len(LEARNT)
+    assert ckpt.card["backbone"]["model"] == "xmr-tiny"
+
+
+def test_train_from_folders_writes_the_labels_into_the_card(trained):
+    check_card(trained[2])
+
+
+def test_train_from_xmp_is_the_default_without_labels_jsonl_and_says_what_it_left_out(tagged, capsys):
+    home, root = tagged
+    out = home / "xmp.xmr"
+    code = main(["train", str(root), "--out", str(out), *TINY, "--set", "epochs=2", "--json"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    check_card(out)
+    assert "labels from xmp (no labels.jsonl)" in err
+    assert "12 photos with labels from xmp (6 labels); 2 without labels left out: " in err
+    assert str(root / "untagged0.jpg") in err and str(root / "untagged1.jpg") in err
+
+
+def test_train_on_a_folder_without_labels_says_so(tmp_path, capsys):
+    photo(tmp_path / "a.jpg")
+    code = main(["train", str(tmp_path), "--out", str(tmp_path / "x.xmr"), *TINY, "--labels-from", "xmp"])
+    err = capsys.readouterr().err
+    assert code == 1 and "no photo under" in err and "1 photos without" in err
+
+
+@pytest.fixture(scope="module")
+def indexed(trained):
+    home, root, ckpt = trained
+    db = home / "db"
+    assert main(["index", str(root), "--db", str(db), "--checkpoint", str(ckpt), "-q"]) == 0
+    return root, ckpt, db
+
+
+def test_describe_one_photo_is_unchanged_and_several_get_a_path_column(indexed, capsys):
+    root, ckpt, db = indexed
+    a, b = root / "animals" / "cats" / "img00.jpg", root / "places" / "city" / "img03.jpg"
+    capsys.readouterr()
+    assert main(["describe", str(a), "--db", str(db), "-k", "3"]) == 0
+    one = capsys.readouterr().out.splitlines()
+    assert len(one) == 3 and all(len(r.split("\t")) == 2 for r in one)
+    assert main(["describe", str(a), str(b), "--db", str(db), "-k", "3"]) == 0
+    rows = [r.split("\t") for r in capsys.readouterr().out.splitlines()]
+    assert [r[0] for r in rows] == [str(a)] * 3 + [str(b)] * 3
+    assert ["\t".join(r[1:]) for r in rows[:3]] == one  # the same ranking as alone
+    for part in (rows[:3], rows[3:]):
+        scores = [float(r[1]) for r in part]
+        assert scores == sorted(scores, reverse=True)
+    assert main(["describe", str(a), str(b), "--db", str(db), "-k", "2", "--json"]) == 0
+    objs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [set(o) for o in objs] == [{"path", "score", "label"}] * 4 and objs[2]["path"] == str(b)
+
+
+def test_suggest_lists_unlabelled_photos_and_writes_sidecars(indexed, capsys):
+    root, ckpt, db = indexed
+    untagged = [root / "untagged0.jpg", root / "untagged1.jpg"]
+    (root / "untagged1.xmp").write_text(xmp("<xmp:Rating>5</xmp:Rating>"))  # a sidecar without keywords
+    before = [p.read_bytes() for p in untagged]
+    capsys.readouterr()
+    argv = ["suggest", str(root), "--checkpoint", str(ckpt), "--db", str(db), "--min-score", "0", "-k", "2"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [r[0] for r in rows] == [str(p) for p in untagged]  # only the photos without labels
+    names = {"animals", "beach", "cats", "city", "dogs", "places"}
+    assert all(len(r[1].split(",")) == 2 and set(r[1].split(",")) <= names for r in rows)
+    assert "2 photos without labels" in err and not (root / "untagged0.jpg.xmp").exists()  # only when asked
+    assert main([*argv, "--write-sidecars"]) == 0
+    out2, err2 = capsys.readouterr()
+    assert out2 == out and "2 sidecars written" in err2
+    assert [p.read_bytes() for p in untagged] == before  # never into the originals
+    for p, r in zip(untagged, rows, strict=True):
+        assert read_labels(p).labels == r[1].split(",")
+    assert (root / "untagged0.jpg.xmp").is_file() and not (root / "untagged1.jpg.xmp").exists()
+    assert "<xmp:Rating>5</xmp:Rating>" in (root / "untagged1.xmp").read_text()
+    assert main(argv) == 0  # now every photo has labels: nothing left to suggest
+    out3, err3 = capsys.readouterr()
+    assert out3 == "" and "0 photos without labels" in err3
+
+
+def test_suggest_on_a_folder_not_indexed_says_what_to_run(tmp_path, capsys, trained):
+    photo(tmp_path / "p" / "a.jpg")
+    code = main(["suggest", str(tmp_path / "p"), "--checkpoint", str(trained[2])])
+    assert code == 1 and "is not indexed yet: run `xmr index" in capsys.readouterr().err

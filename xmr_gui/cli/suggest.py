@@ -1,0 +1,98 @@
+"""`xmr suggest`: labels from a checkpoint for the photos that have none, optionally written to XMP sidecars."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .common import CliError, Subparsers, db_option, say
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "suggest",
+        help="labels for the photos that have none (by a checkpoint's classifiers); path<TAB>label,label,...",
+        description="For each photo under FOLDER without labels (no XMP or IPTC keywords, embedded or in a "
+        "sidecar, as `xmr train --labels-from xmp` reads them), the checkpoint's labels whose classifier "
+        "probability is at least --min-score, best first: `path<TAB>label,label,...`. Photos already labelled "
+        "are left alone; with --write-sidecars the suggestions are added to each photo's XMP sidecar "
+        "(photo.jpg.xmp, or the photo.xmp that exists), never to the photo itself, keeping every other field "
+        "of an existing sidecar. FOLDER must be indexed first: `xmr index FOLDER --checkpoint FILE`.",
+    )
+    p.add_argument("folder", metavar="FOLDER", help="indexed photo folder")
+    p.add_argument("--checkpoint", required=True, metavar="FILE", help="a trained .xmr checkpoint (its labels)")
+    db_option(p)
+    p.add_argument("-k", type=int, default=5, metavar="N", help="at most N labels per photo (default 5)")
+    p.add_argument(
+        "--min-score",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="only labels whose classifier probability is at least S (default 0.5)",
+    )
+    p.add_argument(
+        "--write-sidecars",
+        action="store_true",
+        help="add the suggested labels to XMP sidecars (dc:subject); the photos themselves are never modified",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON Lines {path, labels, scores}")
+    p.set_defaults(run=run_suggest)
+
+
+def run_suggest(args: argparse.Namespace) -> int:
+    from ..core.learn.keywords import KeywordError, photos_under, read_labels, write_sidecar
+    from ..core.learn.space import LabelSpace
+    from ..core.runtime.images import ImageSkipped
+    from ..core.search.labels import describe
+    from ..core.store.library import Library, find_library
+
+    folder = os.path.abspath(args.folder)
+    if not os.path.isdir(folder):
+        raise CliError(f"{args.folder} is not a folder")
+    db = args.db or find_library(folder)
+    if db is None:
+        hint = f"xmr index {args.folder} --checkpoint {args.checkpoint}"
+        raise CliError(f"{args.folder} is not indexed yet: run `{hint}` first (or pass --db)")
+    unlabelled = []
+    for photo in photos_under(folder):
+        found = read_labels(photo)
+        for problem in found.problems:
+            say(f"xmr: {photo}: {problem}")
+        if not found.labels:
+            unlabelled.append(photo)
+    written = none = 0
+    with Library.open(db) as lib:
+        lib.attach_checkpoint(args.checkpoint, remember=False)
+        if not isinstance(lib.space, LabelSpace):
+            raise CliError(f"{args.checkpoint} has no label classifiers to suggest with")
+        for photo in unlabelled:
+            try:
+                ranked = describe(lib, photo, None, args.k, args.min_score)
+            except ImageSkipped as exc:
+                say(f"xmr: skipped {photo}: {exc}")
+                continue
+            if not ranked:
+                none += 1
+                continue
+            labels = [r.label for r in ranked]
+            if args.json:
+                row = {"path": str(photo), "labels": labels, "scores": [round(r.score, 4) for r in ranked]}
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                print(f"{photo}\t{','.join(labels)}")
+            sys.stdout.flush()
+            if args.write_sidecars:
+                try:
+                    write_sidecar(photo, labels)
+                    written += 1
+                except KeywordError as exc:
+                    say(f"xmr: not written: {exc}")
+    line = f"xmr: {len(unlabelled)} photos without labels"
+    if none:
+        line += f"; {none} with no label at --min-score {args.min_score:g}"
+    if args.write_sidecars:
+        line += f"; {written} sidecars written"
+    say(line)
+    return 0
