@@ -9,8 +9,10 @@ from typing import cast
 
 import numpy as np
 
+from ..learn.space import LabelSpace
 from ..runtime.images import load_pixels
 from ..store.library import Library
+from . import label_query
 
 
 @dataclass(frozen=True)
@@ -29,15 +31,15 @@ class _TextCache:
 
     def __init__(self, capacity: int = 256) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
 
-    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+    def get(self, key: tuple[str, str, str]) -> np.ndarray | None:
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
         return None
 
-    def put(self, key: tuple[str, str], value: np.ndarray) -> None:
+    def put(self, key: tuple[str, str, str], value: np.ndarray) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
         while len(self._items) > self.capacity:
@@ -48,10 +50,16 @@ _TEXT_CACHE = _TextCache()
 
 
 def text_vector(lib: Library, text: str) -> np.ndarray:
-    key = (lib.space.identity, text)
+    """The query's unit vector in the library's space. With a checkpoint, a query naming its labels is answered
+    with their classifiers (label_query.py): the labels it names are part of the cache key."""
+    space = lib.space
+    named = label_query.resolve(space, text) if isinstance(space, LabelSpace) else None
+    key = (space.identity, text, named.key if named is not None else "")
     cached = _TEXT_CACHE.get(key)
     if cached is None:
-        cached = lib.space.texts(lib.encoder.encode_texts([text]))[0]
+        cached = space.texts(lib.encoder.encode_texts([text]))[0]
+        if named is not None and isinstance(space, LabelSpace):
+            cached = label_query.combine(space, named, cached)
         _TEXT_CACHE.put(key, cached)
     return cached
 

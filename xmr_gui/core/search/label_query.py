@@ -1,0 +1,161 @@
+"""Queries that name a checkpoint's labels, answered with the labels' GCN classifier embeddings.
+
+A checkpoint's text tower learnt its labels only inside captions, so a one-word query is a poor text vector: on the
+demo world "sea", "stars" and "umbrella" found none of their photos. The GCN classifier of a label is what the
+checkpoint learnt that label looks like (ranking photos by it is ranking them by that label's probability), so:
+
+- a query that is one of the labels (case-insensitive, singular or plural, "a"/"the"/"photo of" stripped) is answered
+  with that label's classifier plus `WHOLE_TEXT` × the query's own text vector;
+- a one- or two-word query that is none of them goes to its nearest label judged in MiniLM's space (the offline
+  model's text tower, the judge `known.py` uses for a checkpoint's vocabulary), when that label is at least
+  `NEAR` away (cosine of "a photo of a {word}." to "a photo of a {label}.");
+- a longer query keeps its text vector and adds `WORDS_LABELS` × the classifiers of the labels it names word for word
+  ("a dog on the beach": its text vector + dog's classifier).
+
+Anything else, and any library without a checkpoint, is searched as before. The weights and the threshold are
+measured with bench/label_queries.py (bench/RESULTS.md, "Label queries that work"): on the demo labels, near words
+("doggy" 0.87, "ocean" 0.90, "hills" 0.74, "moonlight" 0.72 to their labels) score at least 0.724 and unrelated ones
+at most 0.711 ("desert" → sand; "fish" → sea 0.67, "horse" → dog 0.63, "cat" → dog 0.62), hence `NEAR` = 0.72.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+
+from ..base.errors import XmrError
+from ..learn.space import LabelSpace
+from ..runtime import offline
+
+WHOLE_TEXT = 0.25  # the query's text vector beside the classifier when the query is one label
+WORDS_LABELS = 1.0  # each named label's classifier beside a longer query's text vector
+NEAR = 0.72  # MiniLM cosine from which a short query stands for its nearest label (measured: see above)
+NEAR_MAX_WORDS = 2
+
+_LEADING = re.compile(r"^(?:(?:a|an|the|some|photos?|pictures?|images?|of|with)\s+)+")
+_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+_IRREGULAR = {"people": "person", "persons": "person", "men": "man", "women": "woman", "children": "child"}
+
+
+@dataclass(frozen=True)
+class Named:
+    """The labels a query names (indices into the space's labels) and how: "label" (the query is that label),
+    "near" (its nearest label in MiniLM's space, with `similarity`) or "words" (named inside a longer query)."""
+
+    labels: tuple[int, ...]
+    how: str
+    similarity: float = 1.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.how}:{','.join(map(str, self.labels))}"
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of `text`, leading articles and "photo of" dropped: "A photo of the Dogs." → ["dogs"]."""
+    core = _LEADING.sub("", " ".join(_WORD.findall(text.lower())))
+    return core.split()
+
+
+def singular(word: str) -> str:
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes", "zes", "oes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _key(words: Sequence[str]) -> tuple[str, ...]:
+    return tuple(singular(w) for w in words)
+
+
+@functools.lru_cache(maxsize=8)
+def _label_keys(labels: tuple[str, ...]) -> dict[tuple[str, ...], int]:
+    """Each label's words (singular) → its index; a label may itself be plural or several words."""
+    return {_key(words(name) or name.lower().split()): i for i, name in reversed(list(enumerate(labels)))}
+
+
+def name_labels(
+    labels: Sequence[str], text: str, near: Callable[[str], tuple[int, float]] | None = None
+) -> Named | None:
+    """The labels `text` names, or None. `near(phrase)` → (nearest label, cosine) in a language model's space."""
+    keys = _label_keys(tuple(labels))
+    found = words(text)
+    if not found:
+        return None
+    whole = _key(found)
+    if whole in keys:
+        return Named((keys[whole],), "label")
+    if near is not None and len(found) <= NEAR_MAX_WORDS:
+        label, similarity = near(" ".join(found))
+        if similarity >= NEAR:
+            return Named((label,), "near", similarity)
+    longest = max((len(k) for k in keys), default=0)
+    named: list[int] = []
+    i, singulars = 0, _key(found)
+    while i < len(singulars):  # longest label first at each position: "ice cream" before "ice"
+        for n in range(min(longest, len(singulars) - i), 0, -1):
+            hit = keys.get(singulars[i : i + n])
+            if hit is not None:
+                if hit not in named:
+                    named.append(hit)
+                i += n
+                break
+        else:
+            i += 1
+    return Named(tuple(named), "words") if named else None
+
+
+def resolve(space: LabelSpace, text: str) -> Named | None:
+    """The labels a query names in a checkpoint's space (MiniLM judges a near word when it can be loaded)."""
+    return name_labels(space.labels, text, functools.partial(_nearest, tuple(space.labels)))
+
+
+def combine(space: LabelSpace, named: Named, text_vector: np.ndarray) -> np.ndarray:
+    """The query vector: the named labels' unit classifiers with the query's own text vector (both unit length)."""
+    rows = space.classifiers[list(named.labels)]
+    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    if named.how == "words":
+        v = text_vector + WORDS_LABELS * rows.sum(0)
+    else:
+        v = rows.sum(0) + WHOLE_TEXT * text_vector
+    return cast(np.ndarray, (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32))
+
+
+def _nearest(labels: tuple[str, ...], phrase: str) -> tuple[int, float]:
+    """The label nearest to `phrase` in MiniLM's space and its cosine; (-1, -1.0) when MiniLM cannot be loaded."""
+    judge = _judge(labels)
+    if judge is None:
+        return -1, -1.0
+    encode, vectors = judge
+    scores = vectors @ encode(phrase)
+    best = int(np.argmax(scores))
+    return best, float(scores[best])
+
+
+@functools.lru_cache(maxsize=8)
+def _judge(labels: tuple[str, ...]) -> tuple[Callable[[str], np.ndarray], np.ndarray] | None:
+    """MiniLM (the offline model's text tower, as `known.known` judges a checkpoint's labels) and the labels' unit
+    vectors in its space, phrased with the offline model's template; None when it cannot be loaded here."""
+    from ..runtime.factory import load_encoder
+    from ..runtime.spec import ModelSpec
+
+    try:
+        encoder = load_encoder(ModelSpec.parse(offline.OFFLINE_MODEL, offline.DEFAULT_VARIANT), device="cpu")
+        vectors = encoder.encode_texts([offline.TEMPLATE.format(label) for label in labels])
+    except (XmrError, OSError):
+        return None
+
+    def encode(phrase: str) -> np.ndarray:
+        return cast(np.ndarray, encoder.encode_texts([offline.TEMPLATE.format(phrase)])[0])
+
+    return encode, vectors
