@@ -58,6 +58,16 @@ def _runs_on_onnx(spec: ModelSpec, device: str) -> bool:
     return runtime == "onnx" or resolve_device(device) == "cpu"
 
 
+def can_quantise() -> bool:
+    """Whether this install can quantise and check an image tower (onnx and ONNX Runtime's quantiser)."""
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime.quantization"))
+    except ImportError:  # the parent package is missing
+        return False
+
+
 def fetch_weights(
     spec: ModelSpec,
     offline: bool = False,
@@ -123,6 +133,10 @@ def prepare_model(
     folder = ensure_export(spec.with_precision("fp32"), on_step, cancel)
     record = int8_record(folder)
     checked_now = record is None
+    if record is None and precision == "auto" and not can_quantise():
+        # a packaged app leaves the quantiser out: it serves int8 checked where it was built, else fp32
+        reason = "fp32: this install cannot make and check an int8 tower (no onnx); int8 needs the Python package"
+        return Prepared(spec.with_precision("fp32"), precision, reason, seconds=time.perf_counter() - started)
     if record is None:
         folder = ensure_export(spec.with_precision("int8"), on_step, cancel)
         record = int8_record(folder) or {}
