@@ -1,6 +1,8 @@
 """Render the README's screenshots of the window on real photographs with the offline model (imagenet-minilm).
 
     .venv/bin/python docs/screenshots.py [--out assets/screenshots] [--photos FOLDER]
+    .venv/bin/python docs/screenshots.py --teaching CHECKPOINT --photos FOLDER   # the label graph and the map
+    .venv/bin/python docs/screenshots.py --demo-views                             # the same on the demo world
 
 The real window, offscreen (QT_QPA_PLATFORM=offscreen; no display or Xvfb needed), 1280×800, grabbed to PNG:
 
@@ -11,6 +13,17 @@ The photos are the scikit-image samples whose notes say public domain or CC0 (co
 nothing is downloaded). --photos uses another folder instead (for looking only: commit screenshots of photos you
 may publish). A fresh data dir is used, so the folder is indexed from scratch; the model's ONNX export is made
 once per cache dir (~30 s).
+
+--teaching: the Label graph and Map tabs of a checkpoint over its photos, which show no photo (names and dots
+only), so they may be published whatever the photos' licence:
+
+- real-labels-graph.png: the checkpoint's label graph (layered when its labels form a hierarchy), --select chosen;
+- real-labels-map.png: the map (UMAP) of the photos, coloured by their top label, every label named.
+
+For the README: a checkpoint trained on Debian's tuxpaint-stamps-default by folder (`cartoon/` and `symbols/`
+left out, as bench/offline_model.py does), `xmr train STAMPS --labels-from folders --out /tmp/tux.xmr`.
+--demo-views: the same two tabs on the demo world (200 drawn scenes, the demo checkpoint), as label-graph.png
+and embedding-map.png, with --query placed on the map.
 """
 
 from __future__ import annotations
@@ -87,6 +100,33 @@ def settle(app, ms: int = 1500) -> None:  # type: ignore[no-untyped-def]
     app.processEvents()
 
 
+def views_shots(app, window, out: Path, prefix: str, select: str, query: str) -> None:  # type: ignore[no-untyped-def]
+    """Grab the Label graph tab (with `select` picked) and the Map tab (once UMAP is shown)."""
+    names = {
+        "real-labels": ("real-labels-graph.png", "real-labels-map.png"),
+        "demo": ("label-graph.png", "embedding-map.png"),
+    }[prefix]
+    if query:
+        window.search.search_for(query)
+        wait(app, window.search_done)
+    window.tabs.setCurrentIndex(1)
+    wait(app, window.graph_shown)
+    view = window.graph_view
+    if select in view.graph.labels:
+        view._select(view.graph.labels.index(select))
+    settle(app)
+    shot = out / names[0]
+    window.grab().save(str(shot))
+    print(shot)
+    window.tabs.setCurrentIndex(2)
+    while wait(app, window.map_shown)[0] != "umap":
+        pass
+    settle(app)
+    shot = out / names[1]
+    window.grab().save(str(shot))
+    print(shot)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
@@ -94,23 +134,40 @@ def main() -> int:
     p.add_argument("--query", default=SEARCH)
     p.add_argument("--query-2", default=SEARCH_2, help="the text search under the describe panel")
     p.add_argument("--describe", default=DESCRIBE, help="file name of the photo to describe")
+    p.add_argument("--teaching", type=Path, metavar="CHECKPOINT", help="the label graph and map of this checkpoint")
+    p.add_argument("--demo-views", action="store_true", help="the label graph and map of the demo world")
+    p.add_argument("--select", default="", help="the label picked in the graph (default: cats, or cloud for the demo)")
     args = p.parse_args()
+    if args.teaching and not args.photos:
+        p.error("--teaching needs --photos (the folder the checkpoint's labels describe)")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["XMR_GUI_NO_DIALOGS"] = "1"
     work = Path(tempfile.mkdtemp(prefix="xmr-shots-"))
     os.environ["XMR_HOME"] = str(work / "home")  # a fresh library; the model cache stays the user's
-    photos = args.photos.resolve() if args.photos else sample_photos(work / "photos")
+    if args.demo_views:
+        from xmr_gui.core.demo.world import write_demo
+
+        photos = write_demo(work / "world", 200, seed=0) / "images"
+    else:
+        photos = args.photos.resolve() if args.photos else sample_photos(work / "photos")
 
     from PySide6.QtCore import QSettings, QThreadPool
     from PySide6.QtWidgets import QApplication
 
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
     from xmr_gui.core.runtime.spec import ModelSpec
     from xmr_gui.core.session import ModelChoice, Session
     from xmr_gui.qt.main_window import MainWindow
 
     app = QApplication([sys.argv[0]])
     app.setApplicationName("xmr")
-    session = Session(ModelChoice(None, ModelSpec.parse("imagenet-minilm", "lite0"), "cpu"))
+    if args.teaching:
+        choice = ModelChoice(args.teaching.resolve(), None, "cpu")
+    elif args.demo_views:
+        choice = ModelChoice(shipped_demo_checkpoint(), None, "cpu")
+    else:
+        choice = ModelChoice(None, ModelSpec.parse("imagenet-minilm", "lite0"), "cpu")
+    session = Session(choice)
     window = MainWindow(session, QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
     window.resize(1280, 800)
     window.show()
@@ -118,6 +175,11 @@ def main() -> int:
     wait(app, window.indexing_done)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
+        if args.teaching or args.demo_views:
+            prefix, select = ("real-labels", "cats") if args.teaching else ("demo", "cloud")
+            query = "" if args.teaching else "a city at night with the moon"
+            views_shots(app, window, args.out, prefix, args.select or select, query)
+            return 0
         window.search.search_for(args.query)
         wait(app, window.search.hint_done)
         window.search.describe(window.search.model.path_at(0))  # the top hit's labels, on the right

@@ -1,5 +1,10 @@
 """The label-graph view: nodes sized by frequency, edges by re-weighted adjacency, live τ / p sliders,
-P(j | i) of the selected label, and its nearest labels before and after the GCN."""
+P(j | i) of the selected label, and its nearest labels before and after the GCN.
+
+A hierarchical graph (labels from folders or hierarchical keywords: core.views.graph_layout.is_hierarchical) is
+laid out in layers, parents above children, and its one-way edges carry an arrowhead i → j where P(j | i) ≥ τ but
+not the reverse (cats → mammals: every cat is a mammal); an implication that follows through another label
+(cats → animals) is drawn faint. A graph of labels side by side (the demo's) keeps its spring layout."""
 
 from __future__ import annotations
 
@@ -35,13 +40,17 @@ class GraphView(QWidget):
 
     def __init__(self, graph: NamedGraph, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from ..core.views.graph_layout import spring_layout
+        from ..core.views.graph_layout import direct_parents, layout, parents
 
         self.graph = graph
         self.selected = 0
         # One layout per graph source, from the τ/p it came with: it stays put while the sliders move.
-        A = graph.graph.reweighted
-        self.pos = spring_layout(A + A.T)
+        g0 = graph.graph
+        A = g0.reweighted
+        self.pos, self.layered = layout(g0.probabilities, g0.frequencies, A + A.T, graph.labels)
+        H = parents(g0.probabilities, g0.frequencies)
+        self.implied = H & ~direct_parents(H)  # i → j only through another label: drawn faint
+        self.arrows: list[pg.ArrowItem] = []
         self.plot = pg.PlotWidget()
         self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
         self.plot.setAspectLocked(True)
@@ -55,9 +64,10 @@ class GraphView(QWidget):
         self.plot.addItem(self.edges)
         self.plot.addItem(self.nodes)
         self.texts = []
+        offset = 0.022 if self.layered else 0.045  # clear of the dot (a layered graph is drawn smaller)
         for name, (x, y) in zip(graph.labels, self.pos, strict=False):
             t = pg.TextItem(name, anchor=(0, 0.5), color=(30, 30, 30) if self._light() else (230, 230, 230))
-            t.setPos(x + 0.045, y)
+            t.setPos(x + offset, y)
             self.plot.addItem(t)
             self.texts.append(t)
 
@@ -129,9 +139,13 @@ class GraphView(QWidget):
         self.p_label.setText(f"p = {g.p:.2f}")
         B, A = g.binary, g.reweighted
         src, dst = np.nonzero(B)
-        widths = 1 + 10 * A[src, dst]
+        if self.layered:  # one line per pair, the faint implied ones last drawn least
+            widths = 1 + 4 * np.maximum(A[src, dst], A[dst, src])
+            alpha = np.where(self.implied[src, dst] | self.implied[dst, src], 45, 190)
+        else:
+            widths, alpha = 1 + 10 * A[src, dst], np.full(len(src), 170)
         pens = np.array(
-            [(90, 120, 200, 170, w) for w in widths],
+            [(90, 120, 200, a, w) for w, a in zip(widths, alpha, strict=True)],
             dtype=[("red", np.ubyte), ("green", np.ubyte), ("blue", np.ubyte), ("alpha", np.ubyte), ("width", float)],
         )
         self.edges.setData(
@@ -142,8 +156,13 @@ class GraphView(QWidget):
             symbolPen=None,
             symbolBrush=None,
         )
+        self._draw_arrows(B)
         freq = g.frequencies.astype(float)
-        sizes = 10 + 30 * np.sqrt(freq / max(freq.max(), 1))
+        sizes = (
+            (8 + 16 * np.sqrt(freq / max(freq.max(), 1)))
+            if self.layered
+            else 10 + 30 * np.sqrt(freq / max(freq.max(), 1))
+        )
         brushes = [
             pg.mkBrush(250, 120, 40) if i == self.selected else pg.mkBrush(250, 185, 70) for i in range(len(freq))
         ]
@@ -153,6 +172,29 @@ class GraphView(QWidget):
         self.edge_label.setText(f"{g.n_edges} edges (P(j|i) ≥ τ)")
         self._update_table()
         self.graph_changed.emit(g.n_edges)
+
+    def _draw_arrows(self, B: np.ndarray) -> None:
+        """Layered graphs: an arrowhead half way along every one-way edge i → j (P(j|i) ≥ τ > P(i|j)), except
+        the faint implied ones."""
+        for a in self.arrows:
+            self.plot.removeItem(a)
+        self.arrows = []
+        if not self.layered:
+            return
+        Bb = B > 0
+        for i, j in zip(*np.nonzero(Bb & ~Bb.T & ~self.implied), strict=False):
+            (x0, y0), (x1, y1) = self.pos[i], self.pos[j]
+            # ArrowItem points left at angle 0 and turns clockwise on screen, where y grows downwards
+            a = pg.ArrowItem(
+                pos=((x0 + x1) / 2, (y0 + y1) / 2),
+                angle=float(np.degrees(np.arctan2(y1 - y0, -(x1 - x0)))),
+                headLen=11,
+                tipAngle=32,
+                brush=pg.mkBrush(70, 100, 190, 220),
+                pen=None,
+            )
+            self.plot.addItem(a)
+            self.arrows.append(a)
 
     def _select(self, i: int) -> None:
         self.selected = i

@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         self.graph_tab.query_requested.connect(self.search.search_for)
         self.map_tab.map_shown.connect(self.map_shown)
         self.map_tab.photos_selected.connect(self._on_map_selection)
+        self.map_tab.label_selected.connect(self._on_map_label)
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message.splitlines()[0], 10000)
@@ -354,6 +355,11 @@ class MainWindow(QMainWindow):
             self.search.describe(paths[0])
         else:
             self.tabs.setCurrentIndex(0)
+
+    def _on_map_label(self, label: str, paths: list[str]) -> None:
+        """A label marker clicked on the map: its photos in the grid, shown (as a box selection is)."""
+        self.search.show_paths(paths, f"with the label {label} (map)")
+        self.tabs.setCurrentIndex(0)
 
     # -- the model -------------------------------------------------------------------------------
     def refresh_model_menu(self) -> None:

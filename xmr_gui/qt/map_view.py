@@ -1,7 +1,10 @@
 """The map of the shared space: images, label embeddings and the text query as one scatter (pyqtgraph).
 
-Colour = a chosen label (or the image's first label), symbol = modality. Hover shows the photo's thumbnail
-(or the text), click selects a photo, a box selects many; both go to the grid, and can be exported to CSV.
+Colour = a chosen label (or the image's top label), symbol = modality; every label marker carries its name, in
+the label's own colour of a palette where no two labels share one (core.views.palette). Hover shows the photo's
+thumbnail (or the text), click selects a photo, a click on a label marker selects that label's photos (those the
+map lists with it: the folder's labels.jsonl, else the checkpoint's classifiers at probability >= 0.5), a box
+selects many; all go to the grid, and can be exported to CSV.
 """
 
 from __future__ import annotations
@@ -29,22 +32,13 @@ if TYPE_CHECKING:
     from ..core.views.embedding_map import MapData
 
 SYMBOLS = {"image": "o", "label": "t", "text": "star"}
-PALETTE = [
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-]
+NO_LABEL = (150, 150, 150)
+MAX_LEGEND = 40  # legend entries shown (the labels colouring most photos); every label is named on the map
 
 
 class MapView(QWidget):
     photos_selected = Signal(list)  # absolute paths
+    label_selected = Signal(str, list)  # a label marker was clicked: the label, its photos' absolute paths
     data_shown = Signal(str)  # "pca" / "umap" when a layout is drawn
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -52,6 +46,9 @@ class MapView(QWidget):
         self.data: MapData | None = None
         self.method = ""
         self.selection: list[int | np.intp] = []  # rows of self.data (np.nonzero gives numpy integers)
+        self.colours: dict[str, tuple[int, int, int]] = {}  # label -> its colour (no two alike)
+        self.names: list[pg.TextItem] = []  # one per label marker, in data order
+        self._top_counts: dict[str, int] = {}  # label -> photos it is the top label of
         self.plot = pg.PlotWidget()
         self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
         self.plot.setMenuEnabled(False)
@@ -61,9 +58,10 @@ class MapView(QWidget):
         self.box = pg.RectROI([0, 0], [1, 1], pen=pg.mkPen(220, 60, 60, width=2))
         self.box.setVisible(False)
         self.plot.addItem(self.box)
+        self.plot.getViewBox().sigRangeChanged.connect(lambda *_a: self._declutter())
         self._hover = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
         self.colour_by = QComboBox()
-        self.colour_by.addItem("first label")
+        self.colour_by.addItem("top label")
         self.colour_by.currentTextChanged.connect(lambda _t: self._restyle())
         self.status = QLabel("")
         self.busy = QProgressBar()
@@ -99,52 +97,108 @@ class MapView(QWidget):
         self.status.setText(text)
 
     def set_data(self, data: MapData, method: str) -> None:
+        from ..core.views.palette import distinct_colours
+
         self.data, self.method = data, method
         names = sorted({x for s in data.labels for x in s.split(";") if x})
+        # The most distinct colours go to the labels that colour most photos (the top label of each).
+        tops = [lab.split(";")[0] for k, lab in zip(data.kinds, data.labels, strict=False) if k == "image" and lab]
+        order = sorted(names, key=lambda n: (-tops.count(n), n))
+        self.colours = dict(zip(order, distinct_colours(len(order)), strict=True))
+        self._top_counts = {n: tops.count(n) for n in order}
         current = self.colour_by.currentText()
         self.colour_by.blockSignals(True)
         self.colour_by.clear()
-        self.colour_by.addItems(["first label", *names])
+        self.colour_by.addItems(["top label", *names])
         if current in names:
             self.colour_by.setCurrentText(current)
         self.colour_by.blockSignals(False)
+        self._name_markers()
         self._restyle()
         self.plot.autoRange()
+        self._declutter()
         n = {k: data.kinds.count(k) for k in SYMBOLS}
         self.status.setText(f"{method.upper()}: {n['image']} photos, {n['label']} labels, {n['text']} queries")
         self.data_shown.emit(method)
+
+    def _light(self) -> bool:
+        return self.plot.backgroundBrush().color().lightness() > 128
+
+    def _name_markers(self) -> None:
+        """A text item beside every label marker (and query star): its name, on a halo of the plot's background so
+        it reads over the photos, in dark text on a light theme and light text on a dark one."""
+        for t in self.names:
+            self.plot.removeItem(t)
+        self.names = []
+        assert self.data is not None and self.data.xy is not None
+        bg = self.plot.backgroundBrush().color()
+        fill = pg.mkBrush(bg.red(), bg.green(), bg.blue(), 190)
+        ink = (25, 25, 25) if self._light() else (235, 235, 235)
+        for i, kind in enumerate(self.data.kinds):
+            if kind == "image":
+                continue
+            t = pg.TextItem(self.data.refs[i], color=ink, anchor=(-0.08, 0.5), fill=fill)
+            t.setPos(float(self.data.xy[i, 0]), float(self.data.xy[i, 1]))
+            t.setZValue(5)
+            self.plot.addItem(t)
+            self.names.append(t)
+
+    def _declutter(self) -> None:
+        """Names that would cover each other move down, one line at a time, below the name they ran into (several
+        labels often share their nearest photos, hence one spot); each stays at its marker's height or below."""
+        if self.data is None or self.data.xy is None or not self.names:
+            return
+        sx, sy = self.plot.getViewBox().viewPixelSize()
+        if not (sx > 0 and sy > 0):
+            return
+        rows = [i for i, k in enumerate(self.data.kinds) if k != "image"]
+        placed: list[tuple[float, float, float, float]] = []  # pixel boxes (x0, y0, x1, y1), y downwards
+        for t, i in sorted(zip(self.names, rows, strict=True), key=lambda ti: -float(self.data.xy[ti[1], 1])):  # type: ignore[index]
+            x, y = float(self.data.xy[i, 0]), float(self.data.xy[i, 1])  # type: ignore[index]
+            rect = t.boundingRect()
+            w, h = rect.width(), rect.height() * 0.8
+            px, py = x / sx + 6, -y / sy - h / 2
+            while any(px < b[2] and b[0] < px + w and py < b[3] and b[1] < py + h for b in placed):
+                py += h
+            placed.append((px, py, px + w, py + h))
+            t.setPos(x, -(py + h / 2) * sy)
+
+    def colour_of(self, label: str) -> tuple[int, int, int]:
+        return self.colours.get(label, NO_LABEL)
 
     def _restyle(self) -> None:
         if self.data is None or self.data.xy is None:
             return
         key = self.colour_by.currentText()
-        names = sorted({x for s in self.data.labels for x in s.split(";") if x})
-        index = {n: i for i, n in enumerate(names)}
-        brushes, symbols, sizes = [], [], []
-        for kind, labels in zip(self.data.kinds, self.data.labels, strict=False):
-            first = labels.split(";")[0] if labels else ""
-            if key != "first label":
-                colour = (220, 50, 50) if key in labels.split(";") else (190, 190, 190)
-            elif first:
-                colour = PALETTE[index[first] % len(PALETTE)]
+        brushes, symbols, sizes, pens = [], [], [], []
+        for kind, ref, labels in zip(self.data.kinds, self.data.refs, self.data.labels, strict=False):
+            mine = labels.split(";") if labels else []
+            if kind == "label":
+                colour = self.colour_of(ref) if key in ("top label", ref) else (200, 200, 200)
+            elif kind == "text":
+                colour = (255, 215, 0)
+            elif key != "top label":
+                colour = (220, 50, 50) if key in mine else (200, 200, 200)
             else:
-                colour = (120, 120, 120)
-            brushes.append(pg.mkBrush(*colour, 200))
+                colour = self.colour_of(mine[0]) if mine else NO_LABEL
+            brushes.append(pg.mkBrush(*colour, 215))
             symbols.append(SYMBOLS[kind])
-            sizes.append(7 if kind == "image" else 14 if kind == "label" else 20)
-        pens = [pg.mkPen(30, 30, 30) if kind != "image" else None for kind in self.data.kinds]
+            sizes.append(7 if kind == "image" else 15 if kind == "label" else 20)
+            pens.append(pg.mkPen(30, 30, 30) if kind != "image" else None)
         self.scatter.setData(
             pos=self.data.xy, brush=brushes, symbol=symbols, size=sizes, pen=pens, data=np.arange(len(self.data))
         )
-        swatches = (
-            [
-                f'<span style="color: rgb{PALETTE[index[n] % len(PALETTE)]}">■</span> {html.escape(n)}'
-                for n in names[:24]
-            ]
-            if key == "first label"
-            else [f'<span style="color: rgb(220, 50, 50)">■</span> {html.escape(key)}']
-        )
-        self.legend.setText("● photo   ▲ label embedding   ★ text query     " + "  ".join(swatches))
+        if key == "top label":
+            shown = [n for n, c in sorted(self._top_counts.items(), key=lambda kv: -kv[1]) if c][:MAX_LEGEND]
+            more = sum(1 for c in self._top_counts.values() if c) - len(shown)
+            swatches = [
+                f'<span style="color: rgb{self.colour_of(n)}">■</span>&nbsp;{html.escape(n)}' for n in shown
+            ] + ([f"… {more} more"] if more > 0 else [])
+            head = "● photo (colour: its top label)   ▲ label, named   ★ text query     "
+        else:
+            swatches = [f'<span style="color: rgb(220, 50, 50)">■</span>&nbsp;{html.escape(key)}']
+            head = "● photo   ▲ label, named   ★ text query     "
+        self.legend.setText(head + "  ".join(swatches))
 
     # -- hover, click, box -------------------------------------------------------------------
     def nearest(self, x: float, y: float, radius_px: float = 8.0) -> int | None:
@@ -182,10 +236,35 @@ class MapView(QWidget):
     def _on_clicked(self, _item, points, _ev=None) -> None:  # type: ignore[no-untyped-def]
         if self.data is None or not len(points):
             return
-        i = int(points[0].data())
-        if self.data.kinds[i] == "image":
-            self.selection = [i]
-            self.photos_selected.emit([self.data.refs[i]])
+        rows = [int(p.data()) for p in points]
+        labels = [i for i in rows if self.data.kinds[i] == "label"]  # drawn on top of the photos: they win
+        if labels:
+            self.select_label(self.data.refs[labels[-1]])
+        elif self.data.kinds[rows[0]] == "image":
+            self.selection = [rows[0]]
+            self.photos_selected.emit([self.data.refs[rows[0]]])
+
+    def select_label(self, label: str) -> list[str]:
+        """Select the photos carrying `label` (core `photos_with_label`); returns their paths (and emits them)."""
+        from ..core.views.embedding_map import photos_with_label
+
+        if self.data is None:
+            return []
+        paths = photos_with_label(self.data, label)
+        wanted = set(paths)
+        self.selection = [i for i, r in enumerate(self.data.refs) if self.data.kinds[i] == "image" and r in wanted]
+        self.label_selected.emit(label, paths)
+        return paths
+
+    def label_marker_pos(self, label: str) -> tuple[float, float]:
+        """Where `label`'s marker is, in data coordinates."""
+        assert self.data is not None and self.data.xy is not None
+        i = next(
+            i
+            for i, (k, r) in enumerate(zip(self.data.kinds, self.data.refs, strict=False))
+            if k == "label" and r == label
+        )
+        return float(self.data.xy[i, 0]), float(self.data.xy[i, 1])
 
     def _on_box_toggled(self, on: bool) -> None:
         if on and self.data is not None and self.data.xy is not None:

@@ -78,6 +78,7 @@ class MapTab(QWidget):
 
     map_shown = Signal(str)  # "pca" / "umap"
     photos_selected = Signal(list)  # absolute paths
+    label_selected = Signal(str, list)  # a label marker was clicked: the label and its photos
 
     def __init__(self, session: Session, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +94,7 @@ class MapTab(QWidget):
 
         self.view = MapView()
         self.view.photos_selected.connect(self.photos_selected)
+        self.view.label_selected.connect(self.label_selected)
         self.view.data_shown.connect(self.map_shown)
         QVBoxLayout(self).addWidget(self.view)
 
