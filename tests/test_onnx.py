@@ -160,7 +160,8 @@ def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, phot
     raw = library.catalog.vectors_for([library.catalog.id_for_path(p) for p in paths], d)
     labels = ["dog", "beach", "car"]
     raw_labels = library.encoder.encode_texts([PROMPT.format(x) for x in labels])
-    raw_query = library.encoder.encode_texts(["a dog"])
+    query = "an animal playing outside"  # names none of the labels: searched by its text vector alone
+    raw_query = library.encoder.encode_texts([query])
     ckpt = tmp_path / "model.xmr"
 
     def unit(x):
@@ -172,7 +173,7 @@ def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, phot
         library.attach_checkpoint(ckpt)
         images = unit(raw @ t["img_head.0.weight"].T)
         expected_hits = [paths[i] for i in np.argsort(-(images @ unit(raw_query @ t["txt_head.0.weight"].T)[0]))[:5]]
-        assert [h.path for h in search_text(library, "a dog", k=5)] == expected_hits
+        assert [h.path for h in search_text(library, query, k=5)] == expected_hits
         scores = unit(raw_labels @ t["txt_head.0.weight"].T) @ images[0]
         got = describe(library, paths[0], labels=labels, k=3)
         assert [r.label for r in got] == [labels[i] for i in np.argsort(-scores)]
