@@ -1,0 +1,147 @@
+"""Label queries (issue #18, item 3): with a checkpoint, a query naming one of its labels is answered with that
+label's GCN classifier, so every demo label found by its own name; near words stand for their label, others not."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from xmr_gui.core.demo_run import demo_checkpoint
+from xmr_gui.core.search import label_query
+from xmr_gui.core.search.label_query import name_labels
+
+LABELS = ["night", "cloud", "sun", "moon", "stars", "sea", "person", "umbrella", "dog", "bird", "ice cream"]
+needs_checkpoint = pytest.mark.skipif(demo_checkpoint() is None, reason="models/xmr-demo.xmr is not in this checkout")
+
+
+def _index(name: str) -> tuple[int, ...]:
+    return (LABELS.index(name),)
+
+
+@pytest.mark.parametrize(
+    "query, label",
+    [
+        ("dog", "dog"),
+        ("Dogs", "dog"),
+        ("a dog", "dog"),
+        ("a photo of the dogs.", "dog"),
+        ("  Umbrellas ", "umbrella"),
+        ("star", "stars"),
+        ("stars", "stars"),
+        ("people", "person"),
+        ("clouds", "cloud"),
+        ("ice creams", "ice cream"),
+    ],
+)
+def test_a_label_its_plural_and_its_article_name_the_label(query, label):
+    assert name_labels(LABELS, query) == label_query.Named(_index(label), "label")
+
+
+def test_a_longer_query_names_the_labels_in_it():
+    named = name_labels(LABELS, "a city at night with the moon and stars")
+    assert named is not None and named.how == "words"
+    assert [LABELS[i] for i in named.labels] == ["night", "moon", "stars"]
+    assert name_labels(LABELS, "an ice cream by the sea").labels == (LABELS.index("ice cream"), LABELS.index("sea"))
+
+
+def test_no_label_named_without_a_judge():
+    assert name_labels(LABELS, "guitar") is None
+    assert name_labels(LABELS, "a photo of") is None
+    assert name_labels(LABELS, "") is None
+
+
+def test_a_near_word_goes_to_its_label_only_above_the_threshold():
+    def near(phrase: str) -> tuple[int, float]:
+        return {"doggy": (LABELS.index("dog"), 0.87), "cat": (LABELS.index("dog"), 0.62)}[phrase]
+
+    assert name_labels(LABELS, "a doggy", near) == label_query.Named(_index("dog"), "near", 0.87)
+    assert name_labels(LABELS, "cat", near) is None
+
+
+@pytest.mark.slow
+@needs_checkpoint
+@pytest.mark.parametrize(
+    "query, label",
+    [("doggy", "dog"), ("puppies", "dog"), ("ocean", "sea"), ("automobile", "car"), ("hills", "mountain")]
+    + [(word, None) for word in ("cat", "pizza", "guitar", "fish", "desert")],
+)
+def test_minilm_judges_near_words(query, label):
+    """With the real judge (MiniLM, the offline model's text tower; exported once per test session)."""
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+
+    labels = Checkpoint.load(demo_checkpoint()).card["labels"]
+    named = name_labels(labels, query, lambda phrase: label_query._nearest(tuple(labels), phrase))
+    if label is None:
+        assert named is None, (query, named)
+    else:
+        assert named is not None and named.how == "near" and labels[named.labels[0]] == label, (query, named)
+
+
+@pytest.fixture(scope="module")
+def unseen_world(tmp_path_factory):
+    """A fresh demo world of 300 the shipped checkpoint was not trained on (it saw seed 0's first 2,000)."""
+    from xmr_gui.core.demo.world import write_demo
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.core.store.library import Library
+
+    root = tmp_path_factory.mktemp("labels")
+    world = write_demo(root / "w", 300, seed=1)
+    rows = {
+        str(world / r["file"]): r["labels"] for r in map(json.loads, (world / "labels.jsonl").read_text().splitlines())
+    }
+    lib = Library.create(root / "db", world / "images", Checkpoint.load(demo_checkpoint()).backbone_spec())
+    lib.attach_checkpoint(demo_checkpoint())
+    index_folder(lib, world / "images")
+    yield lib, rows
+    lib.close()
+
+
+def _label_precision(lib, rows) -> dict[str, float]:
+    from xmr_gui.core.search.photos import search_text
+
+    precision = {}
+    for label in lib.space.labels:
+        hits = search_text(lib, label, k=10)
+        precision[label] = sum(label in rows[h.path] for h in hits) / 10
+    return precision
+
+
+@needs_checkpoint
+def test_labels_are_found_by_their_names(unseen_world):
+    """Held today (shipped checkpoint, seed 1): mean 0.929, worst flower 0.5, bird and person 0.6; the text vector
+    alone gave mean 0.746 with sea and umbrella at 0.0."""
+    precision = _label_precision(*unseen_world)
+    assert np.mean(list(precision.values())) >= 0.9, precision
+    assert min(precision.values()) >= 0.5, precision
+
+
+@needs_checkpoint
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue #18 item 3's floor (every label >= 0.6) needs a new demo checkpoint: the shipped one's 64-px "
+    "backbone barely sees flowers and birds (even the bird photos' own mean vector gives bird P@10 0.3); "
+    "drop this marker when models/xmr-demo.xmr reaches it",
+)
+def test_every_label_is_found_by_its_name(unseen_world):
+    precision = _label_precision(*unseen_world)
+    assert np.mean(list(precision.values())) >= 0.9, precision
+    assert min(precision.values()) >= 0.6, precision
+
+
+@needs_checkpoint
+def test_the_query_vector_cache_keeps_label_and_text_queries_apart(unseen_world):
+    from xmr_gui.core.search.photos import text_vector
+
+    lib, _ = unseen_world
+    space = lib.space
+    dog = space.classifiers[space.labels.index("dog")]
+    as_label = text_vector(lib, "dog")
+    raw = space.texts(lib.encoder.encode_texts(["dog"]))[0]
+    expected = dog / np.linalg.norm(dog) + label_query.WHOLE_TEXT * raw
+    assert np.allclose(as_label, expected / np.linalg.norm(expected), atol=1e-5)
+    sentence = text_vector(lib, "a dog on the grass")
+    assert not np.allclose(sentence, space.texts(lib.encoder.encode_texts(["a dog on the grass"]))[0])
+    assert text_vector(lib, "dog") is as_label  # cached
