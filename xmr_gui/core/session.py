@@ -154,7 +154,13 @@ class Session:
         from .search.known import outside
 
         with self._lock:
-            hint = outside(self._lib(), query)
+            lib = self._lib()
+        # Not under the session's lock: the first hint for a checkpoint prepares MiniLM (the offline model's export,
+        # ~30 s once per machine), and searches must not wait for it. The hint reads the model and the space only.
+        try:
+            hint = outside(lib, query)
+        except XmrError:  # the library was switched or closed meanwhile: no hint is the right answer
+            return None
         return hint.line() if hint is not None else None
 
     def model_name(self) -> str:
