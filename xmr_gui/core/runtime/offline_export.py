@@ -249,18 +249,9 @@ def export_offline(spec: ModelSpec, out: Path, on_step: Step = quiet) -> Path:
 
 
 def _main(argv: list[str]) -> int:
-    """The exporter's subprocess protocol (as onnx_export's): "step: " lines, a user error as one "error: " line."""
-    from ..base.errors import XmrError
+    from .onnx_export import serve  # the same subprocess protocol as the CLIP exporter's
 
-    def tell(what: str) -> None:
-        print(f"step: {what}", file=sys.stderr, flush=True)
-
-    try:
-        export_offline(ModelSpec.from_json(argv[0]), Path(argv[1]), on_step=tell)
-    except XmrError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    return 0
+    return serve(export_offline, argv)
 
 
 if __name__ == "__main__":

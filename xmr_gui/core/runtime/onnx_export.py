@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +93,9 @@ def _tell_parent(what: str) -> None:
     print(f"step: {what}", file=sys.stderr, flush=True)
 
 
-def _main(argv: list[str]) -> int:
-    """`python -m ... SPEC_JSON OUT_DIR`: a user-caused failure is one `error:` line, exit 2.
+def serve(export: Callable[[ModelSpec, Path, Step], Path], argv: list[str]) -> int:
+    """`python -m ... SPEC_JSON OUT_DIR` for an exporter (this module's, offline_export's): each step a "step: "
+    line, a user-caused failure one `error:` line and exit 2.
 
     The export never touches the network: HF_HUB_OFFLINE is set before huggingface_hub is imported (it reads it
     once). A trailing --allow-download (older parents pass it) is ignored."""
@@ -103,12 +105,15 @@ def _main(argv: list[str]) -> int:
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        spec, out = ModelSpec.from_json(argv[0]), Path(argv[1])
-        export_model(spec, out, on_step=_tell_parent)
+        export(ModelSpec.from_json(argv[0]), Path(argv[1]), _tell_parent)
     except XmrError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
     return 0
+
+
+def _main(argv: list[str]) -> int:
+    return serve(lambda spec, out, on_step: export_model(spec, out, on_step), argv)
 
 
 if __name__ == "__main__":
