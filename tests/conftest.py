@@ -104,3 +104,30 @@ def shuffled(seq, seed=0):
     seq = list(seq)
     random.Random(seed).shuffle(seq)
     return seq
+
+
+@pytest.fixture
+def window_maker(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """make(choice) → a real MainWindow on a Session with that ModelChoice, shown offscreen, its settings in
+    tmp_path; every window's background work is waited for and its session closed afterwards."""
+    from PySide6.QtCore import QSettings, QThreadPool
+
+    from xmr_gui.core.session import Session
+    from xmr_gui.qt.main_window import MainWindow
+
+    monkeypatch.setenv("XMR_GUI_NO_DIALOGS", "1")
+    made = []
+
+    def make(choice):
+        session = Session(choice)
+        window = MainWindow(session, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window.show()
+        made.append((window, session))
+        return window
+
+    yield make
+    QThreadPool.globalInstance().waitForDone()
+    for window, session in made:
+        window.thumbs.wait()
+        session.close()

@@ -16,32 +16,15 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
-
+def make_window(window_maker):
     from xmr_gui.core.runtime.spec import ModelSpec
-    from xmr_gui.core.session import ModelChoice, Session
-    from xmr_gui.qt.main_window import MainWindow
-
-    monkeypatch.setenv("XMR_GUI_NO_DIALOGS", "1")
-    made = []
+    from xmr_gui.core.session import ModelChoice
 
     def make(checkpoint: Path | None = None):
-        choice = ModelChoice(checkpoint, None if checkpoint else ModelSpec.parse("xmr-tiny", "random"), "cpu", 16)
-        session = Session(choice)
-        window = MainWindow(session, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        qtbot.addWidget(window)
-        window.show()
-        made.append((window, session))
-        return window
+        spec = None if checkpoint else ModelSpec.parse("xmr-tiny", "random")
+        return window_maker(ModelChoice(checkpoint, spec, "cpu", 16))
 
-    yield make
-    from PySide6.QtCore import QThreadPool
-
-    QThreadPool.globalInstance().waitForDone()
-    for window, session in made:
-        window.thumbs.wait()
-        session.close()
+    return make
 
 
 @pytest.fixture

@@ -21,30 +21,10 @@ PHOTOS = ("chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "motorcycl
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
+def make_window(window_maker):
+    from xmr_gui.core.session import ModelChoice
 
-    from xmr_gui.core.session import ModelChoice, Session
-    from xmr_gui.qt.main_window import MainWindow
-
-    monkeypatch.setenv("XMR_GUI_NO_DIALOGS", "1")
-    made = []
-
-    def make(spec=None, checkpoint=None):
-        session = Session(ModelChoice(checkpoint, spec, "cpu", 16))
-        window = MainWindow(session, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        qtbot.addWidget(window)
-        window.show()
-        made.append((window, session))
-        return window
-
-    yield make
-    from PySide6.QtCore import QThreadPool
-
-    QThreadPool.globalInstance().waitForDone()
-    for window, session in made:
-        window.thumbs.wait()
-        session.close()
+    return lambda spec=None, checkpoint=None: window_maker(ModelChoice(checkpoint, spec, "cpu", 16))
 
 
 @pytest.fixture
