@@ -151,10 +151,11 @@ class MapView(QWidget):
         sx, sy = self.plot.getViewBox().viewPixelSize()
         if not (sx > 0 and sy > 0):
             return
-        rows = [i for i, k in enumerate(self.data.kinds) if k != "image"]
+        data, xy = self.data, self.data.xy  # both checked above
+        rows = [i for i, k in enumerate(data.kinds) if k != "image"]
         placed: list[tuple[float, float, float, float]] = []  # pixel boxes (x0, y0, x1, y1), y downwards
-        for t, i in sorted(zip(self.names, rows, strict=True), key=lambda ti: -float(self.data.xy[ti[1], 1])):  # type: ignore[index]
-            x, y = float(self.data.xy[i, 0]), float(self.data.xy[i, 1])  # type: ignore[index]
+        for t, i in sorted(zip(self.names, rows, strict=True), key=lambda ti: -float(xy[ti[1], 1])):
+            x, y = float(xy[i, 0]), float(xy[i, 1])
             rect = t.boundingRect()
             w, h = rect.width(), rect.height() * 0.8
             px, py = x / sx + 6, -y / sy - h / 2
