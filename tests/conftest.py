@@ -131,3 +131,44 @@ def window_maker(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     for window, session in made:
         window.thumbs.wait()
         session.close()
+
+
+def indexed_demo_world(root: Path, size: int, seed: int):
+    """A demo world of `size` drawn photos indexed with the shipped checkpoint: (library, {path: labels})."""
+    import json
+
+    from xmr_gui.core.demo.world import write_demo
+    from xmr_gui.core.demo_run import demo_checkpoint
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.core.store.library import Library
+
+    world = write_demo(root / "w", size, seed=seed)
+    rows = {
+        str(world / r["file"]): r["labels"] for r in map(json.loads, (world / "labels.jsonl").read_text().splitlines())
+    }
+    lib = Library.create(root / "db", world / "images", Checkpoint.load(demo_checkpoint()).backbone_spec())
+    lib.attach_checkpoint(demo_checkpoint())
+    index_folder(lib, world / "images")
+    return lib, rows
+
+
+@pytest.fixture
+def demo_world_window(qtbot, tmp_path: Path, window_maker):
+    """open(size, seed) → a window on a fresh demo world indexed with the shipped checkpoint: (window, world)."""
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
+    from xmr_gui.core.demo.world import write_demo
+    from xmr_gui.core.session import ModelChoice
+
+    if shipped_demo_checkpoint() is None:
+        pytest.skip("models/xmr-demo.xmr is not in this checkout")
+
+    def open_world(size: int, seed: int):
+        world = write_demo(tmp_path / "world", size, seed=seed)
+        window = window_maker(ModelChoice(shipped_demo_checkpoint(), None, "cpu", 16))
+        window.resize(1280, 800)
+        with qtbot.waitSignal(window.indexing_done, timeout=180_000):
+            window.open_folder(str(world / "images"))
+        return window, world
+
+    return open_world

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
+from conftest import indexed_demo_world
 from xmr_gui.core.demo_run import demo_checkpoint
 
 pytestmark = pytest.mark.skipif(demo_checkpoint() is None, reason="models/xmr-demo.xmr is not in this checkout")
@@ -13,19 +12,7 @@ pytestmark = pytest.mark.skipif(demo_checkpoint() is None, reason="models/xmr-de
 
 @pytest.fixture(scope="module")
 def indexed_world(tmp_path_factory):
-    from xmr_gui.core.demo.world import write_demo
-    from xmr_gui.core.indexing.indexer import index_folder
-    from xmr_gui.core.learn.checkpoint import Checkpoint
-    from xmr_gui.core.store.library import Library
-
-    root = tmp_path_factory.mktemp("world")
-    world = write_demo(root / "w", 120, seed=7)
-    rows = {
-        str(world / r["file"]): r["labels"] for r in map(json.loads, (world / "labels.jsonl").read_text().splitlines())
-    }
-    lib = Library.create(root / "db", world / "images", Checkpoint.load(demo_checkpoint()).backbone_spec())
-    lib.attach_checkpoint(demo_checkpoint())
-    index_folder(lib, world / "images")
+    lib, rows = indexed_demo_world(tmp_path_factory.mktemp("world"), 120, seed=7)
     yield lib, rows
     lib.close()
 

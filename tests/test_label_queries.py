@@ -3,11 +3,10 @@ label's GCN classifier, so every demo label found by its own name; near words st
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
+from conftest import indexed_demo_world
 from xmr_gui.core.demo_run import demo_checkpoint
 from xmr_gui.core.search import label_query
 from xmr_gui.core.search.label_query import name_labels
@@ -82,19 +81,7 @@ def test_minilm_judges_near_words(query, label):
 @pytest.fixture(scope="module")
 def unseen_world(tmp_path_factory):
     """A fresh demo world of 300 the shipped checkpoint was not trained on (it saw seed 0's first 2,000)."""
-    from xmr_gui.core.demo.world import write_demo
-    from xmr_gui.core.indexing.indexer import index_folder
-    from xmr_gui.core.learn.checkpoint import Checkpoint
-    from xmr_gui.core.store.library import Library
-
-    root = tmp_path_factory.mktemp("labels")
-    world = write_demo(root / "w", 300, seed=1)
-    rows = {
-        str(world / r["file"]): r["labels"] for r in map(json.loads, (world / "labels.jsonl").read_text().splitlines())
-    }
-    lib = Library.create(root / "db", world / "images", Checkpoint.load(demo_checkpoint()).backbone_spec())
-    lib.attach_checkpoint(demo_checkpoint())
-    index_folder(lib, world / "images")
+    lib, rows = indexed_demo_world(tmp_path_factory.mktemp("labels"), 300, seed=1)
     yield lib, rows
     lib.close()
 

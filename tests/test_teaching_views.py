@@ -92,29 +92,8 @@ def test_map_spreads_clustered_photos_over_the_plot():
 
 
 @pytest.fixture
-def demo_window(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings, QThreadPool
-
-    from xmr_gui.core.base.paths import shipped_demo_checkpoint
-    from xmr_gui.core.demo.world import write_demo
-    from xmr_gui.core.session import ModelChoice, Session
-    from xmr_gui.qt.main_window import MainWindow
-
-    if shipped_demo_checkpoint() is None:
-        pytest.skip("models/xmr-demo.xmr is not in this checkout")
-    monkeypatch.setenv("XMR_GUI_NO_DIALOGS", "1")
-    world = write_demo(tmp_path / "world", 40, seed=7)
-    session = Session(ModelChoice(shipped_demo_checkpoint(), None, "cpu", 16))
-    window = MainWindow(session, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    with qtbot.waitSignal(window.indexing_done, timeout=180_000):
-        window.open_folder(str(world / "images"))
-    yield window, world
-    QThreadPool.globalInstance().waitForDone()
-    window.thumbs.wait()
-    session.close()
+def demo_window(demo_world_window):
+    return demo_world_window(40, seed=7)
 
 
 def test_clicking_a_label_marker_selects_its_photos_in_the_grid(qtbot, demo_window):

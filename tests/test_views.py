@@ -10,28 +10,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def window_on_world(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings, QThreadPool
-
-    from xmr_gui.core.base.paths import shipped_demo_checkpoint
-    from xmr_gui.core.demo.world import write_demo
-    from xmr_gui.core.session import ModelChoice, Session
-    from xmr_gui.qt.main_window import MainWindow
-
-    if shipped_demo_checkpoint() is None:
-        pytest.skip("models/xmr-demo.xmr is not in this checkout")
-    monkeypatch.setenv("XMR_GUI_NO_DIALOGS", "1")
-    world = write_demo(tmp_path / "world", 60, seed=4)
-    session = Session(ModelChoice(shipped_demo_checkpoint(), None, "cpu", 16))
-    window = MainWindow(session, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.indexing_done, timeout=180_000):
-        window.open_folder(str(world / "images"))
-    yield window, world
-    QThreadPool.globalInstance().waitForDone()
-    window.thumbs.wait()
-    session.close()
+def window_on_world(demo_world_window):
+    return demo_world_window(60, seed=4)
 
 
 def test_tau_and_p_sliders_give_the_core_edge_count(qtbot):
