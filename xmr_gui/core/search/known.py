@@ -17,16 +17,14 @@ bench/RESULTS.md "Queries outside what a model knows"):
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..learn.space import LabelSpace
-from ..runtime import offline
-from ..runtime.spec import Encoder
 from ..store.library import Library
+from .label_query import judge, judge_encoder
 
 MIN_SIMILARITY = 0.5
 NEAREST = 3
@@ -65,10 +63,12 @@ def known(lib: Library) -> Known | None:
     if isinstance(space, LabelSpace):
         labels = list(space.labels)
         shown = ", ".join(labels[:6]) + (", …" if len(labels) > 6 else "")
-        reference = _reference_encoder()
-        vectors = reference.encode_texts([offline.TEMPLATE.format(label) for label in labels])
+        found = judge(tuple(labels))
+        if found is None:  # MiniLM cannot be loaded here: no judge, so no hint
+            return None
+        reference = judge_encoder()
         what = f"the {len(labels)} labels it was trained on: {shown}"
-        return Known(labels, vectors, what, lambda text: reference.encode_texts([text])[0])
+        return Known(labels, found[1], what, lambda text: reference.encode_texts([text])[0])
     concepts = getattr(lib.encoder, "concepts", None)
     found = concepts() if concepts is not None else None
     if found is None:
@@ -76,15 +76,6 @@ def known(lib: Library) -> Known | None:
     names, vectors = found
     what = getattr(lib.encoder, "knows", None) or f"{len(names)} concepts"
     return Known(names, space.texts(vectors), what, lambda text: text_vector(lib, text))
-
-
-@functools.cache
-def _reference_encoder() -> Encoder:
-    """MiniLM (the offline model's text tower): a general language model to judge a checkpoint's vocabulary."""
-    from ..runtime.factory import load_encoder
-    from ..runtime.spec import ModelSpec
-
-    return load_encoder(ModelSpec.parse(offline.OFFLINE_MODEL, offline.DEFAULT_VARIANT), device="cpu")
 
 
 def nearest(k: Known, vector: np.ndarray, n: int = NEAREST) -> list[tuple[str, float]]:

@@ -31,6 +31,7 @@ import numpy as np
 from ..base.errors import XmrError
 from ..learn.space import LabelSpace
 from ..runtime import offline
+from ..runtime.spec import Encoder
 
 WHOLE_TEXT = 0.25  # the query's text vector beside the classifier when the query is one label
 WORDS_LABELS = 1.0  # each named label's classifier beside a longer query's text vector
@@ -133,24 +134,21 @@ def combine(space: LabelSpace, named: Named, text_vector: np.ndarray) -> np.ndar
 
 def _nearest(labels: tuple[str, ...], phrase: str) -> tuple[int, float]:
     """The label nearest to `phrase` in MiniLM's space and its cosine; (-1, -1.0) when MiniLM cannot be loaded."""
-    judge = _judge(labels)
-    if judge is None:
+    found = judge(labels)
+    if found is None:
         return -1, -1.0
-    encode, vectors = judge
+    encode, vectors = found
     scores = vectors @ encode(phrase)
     best = int(np.argmax(scores))
     return best, float(scores[best])
 
 
 @functools.lru_cache(maxsize=8)
-def _judge(labels: tuple[str, ...]) -> tuple[Callable[[str], np.ndarray], np.ndarray] | None:
-    """MiniLM (the offline model's text tower, as `known.known` judges a checkpoint's labels) and the labels' unit
-    vectors in its space, phrased with the offline model's template; None when it cannot be loaded here."""
-    from ..runtime.factory import load_encoder
-    from ..runtime.spec import ModelSpec
-
+def judge(labels: tuple[str, ...]) -> tuple[Callable[[str], np.ndarray], np.ndarray] | None:
+    """MiniLM (the offline model's text tower, which `known.known` also judges a checkpoint's labels with) and the
+    labels' unit vectors in its space, phrased with the offline model's template; None when it cannot be loaded."""
     try:
-        encoder = load_encoder(ModelSpec.parse(offline.OFFLINE_MODEL, offline.DEFAULT_VARIANT), device="cpu")
+        encoder = judge_encoder()
         vectors = encoder.encode_texts([offline.TEMPLATE.format(label) for label in labels])
     except (XmrError, OSError):
         return None
@@ -159,3 +157,12 @@ def _judge(labels: tuple[str, ...]) -> tuple[Callable[[str], np.ndarray], np.nda
         return cast(np.ndarray, encoder.encode_texts([offline.TEMPLATE.format(phrase)])[0])
 
     return encode, vectors
+
+
+@functools.cache
+def judge_encoder() -> Encoder:
+    """MiniLM, loaded once per process: a general language model to judge a checkpoint's vocabulary with."""
+    from ..runtime.factory import load_encoder
+    from ..runtime.spec import ModelSpec
+
+    return load_encoder(ModelSpec.parse(offline.OFFLINE_MODEL, offline.DEFAULT_VARIANT), device="cpu")
