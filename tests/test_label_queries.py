@@ -132,3 +132,30 @@ def test_the_query_vector_cache_keeps_label_and_text_queries_apart(unseen_world)
     sentence = text_vector(lib, "a dog on the grass")
     assert not np.allclose(sentence, space.texts(lib.encoder.encode_texts(["a dog on the grass"]))[0])
     assert text_vector(lib, "dog") is as_label  # cached
+
+
+@needs_checkpoint
+@pytest.mark.parametrize(
+    "query, said",
+    [
+        ("umbrellas", "answered as the label 'umbrella': its classifier"),
+        ("ocean", "answered as the nearest label 'sea' (similarity 0."),
+        ("a dog by the sea", "answered by its text, with the classifiers of 'dog', 'sea'"),
+    ],
+)
+def test_search_says_how_a_label_query_was_answered(unseen_world, capsys, query, said):
+    from xmr_gui.cli import main
+
+    lib, _ = unseen_world
+    assert main(["search", query, "--db", str(lib.db_dir), "-k", "3"]) == 0
+    err = capsys.readouterr().err
+    assert said in err, err
+
+
+@needs_checkpoint
+def test_search_says_nothing_of_labels_for_a_query_naming_none(unseen_world, capsys):
+    from xmr_gui.cli import main
+
+    lib, _ = unseen_world
+    assert main(["search", "a quiet afternoon", "--db", str(lib.db_dir), "-k", "3"]) == 0
+    assert "answered as" not in capsys.readouterr().err

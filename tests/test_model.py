@@ -354,3 +354,99 @@ def test_set_overrides_fields_and_loss_parameters_and_refuses_the_unknown():
     ):
         with pytest.raises(ConfigError, match=message):
             apply_overrides(base, [bad])
+
+
+# -- what training keeps: classifiers judged as label queries, probabilities at the trained scale ---------------
+def synthetic_features(n=160, labels=6, d=24, seed=0):
+    """A dataset whose image and caption vectors are noisy sums of per-label directions (no files are read)."""
+    from xmr_gui.core.learn.dataset import Dataset, Features, Row
+
+    rng = np.random.default_rng(seed)
+    names = [f"l{c}" for c in range(labels)]
+    directions = rng.standard_normal((labels, d)).astype(np.float32)
+    rows, Y = [], np.zeros((n, labels), np.float32)
+    for i in range(n):
+        chosen = rng.choice(labels, size=rng.integers(1, 3), replace=False)
+        Y[i, chosen] = 1
+        split = "train" if i < 0.6 * n else "val" if i < 0.8 * n else "test"
+        rows.append(Row(f"p{i}.jpg", [names[c] for c in sorted(chosen)], "", split))
+    ds = Dataset.from_rows("/nonexistent", rows, f"synthetic-{seed}")
+
+    def unit(x):
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    img = unit(Y @ directions + 0.8 * rng.standard_normal((n, d)))
+    txt = unit(Y @ directions + 0.8 * rng.standard_normal((n, d)))
+    feats = Features(img, txt, unit(directions), unit(rng.standard_normal((n, 8))), np.ones(n, bool))
+    return ds, feats
+
+
+@pytest.mark.parametrize("config, weight", [("l2gcn", 0.5), ("heads-only", 0.0)])
+def test_the_epoch_kept_is_the_best_mix_of_retrieval_and_label_queries(config, weight):
+    from xmr_gui.core.learn.model import TrainConfig
+    from xmr_gui.core.learn.recipes import apply_overrides
+    from xmr_gui.core.learn.train import label_query_map, project, train_space
+
+    ds, feats = synthetic_features()
+    cfg = apply_overrides(
+        TrainConfig.load(config), ["epochs=12", "patience=100", "dim=16", "hidden=32", "gcn_hidden=16"]
+    )
+    result = train_space(ds, feats, cfg)
+    history = result.history
+    assert len(history) == 12
+    for log in history:
+        assert log.val_score == pytest.approx((1 - weight) * log.val_map + weight * log.val_labels)
+    scores = [log.val_score for log in history]
+    assert result.best_epoch == 1 + int(np.argmax(scores))
+    # the model handed back is the kept epoch's: its validation numbers are that epoch's
+    val = ds.split("val")
+    zi, _ = project(result.model, feats.img[val], feats.txt[val])
+    with torch.no_grad():
+        kept = label_query_map(result.model.classifiers().numpy(), zi, ds.labels[val])
+    assert kept == pytest.approx(history[result.best_epoch - 1].val_labels, abs=1e-6)
+
+
+def test_saved_classifiers_give_the_probabilities_the_loss_trained():
+    from xmr_gui.core.learn.heads import CheckpointSpace
+    from xmr_gui.core.learn.losses.multilabel import MultiLabelLoss
+    from xmr_gui.core.learn.model import SharedSpaceModel, TrainConfig
+    from xmr_gui.core.learn.recipes import apply_overrides
+    from xmr_gui.core.learn.train import TrainResult, checkpoint_tensors, logit_scale
+
+    ds, feats = synthetic_features()
+    cfg = apply_overrides(TrainConfig.load("l2gcn"), ["multilabel.scale=7", "dim=16"])
+    assert logit_scale(cfg) == 7 and logit_scale(TrainConfig.load("heads-only")) == MultiLabelLoss.DEFAULT_SCALE
+    graph = LabelGraph.from_labels(ds.labels, cfg.tau, cfg.p)
+    model = SharedSpaceModel(cfg, 24, 24, feats.label_inputs, *graph.edges()).eval()
+    tensors = checkpoint_tensors(TrainResult(model, graph))
+    space = CheckpointSpace("x", "b", [], [], ds.label_names, tensors["classifiers"])
+    z = F.normalize(torch.randn(5, 16, generator=torch.Generator().manual_seed(0)), dim=-1)
+    with torch.no_grad():
+        trained = torch.sigmoid(7 * z @ model.classifiers().T).numpy()
+    np.testing.assert_allclose(space.label_probabilities(z.numpy()), trained, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(  # the GCN's parts are scaled alike: lifted_by amounts add up to the logit
+        tensors["gcn.adjacency"] @ tensors["gcn.messages"] + tensors["gcn.bias"], tensors["classifiers"], atol=1e-4
+    )
+
+
+def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from xmr_gui.core.learn.checkpoint import Checkpoint, read_card
+    from xmr_gui.core.search import label_query
+
+    card = read_card(trained[1])
+    for split in ("val", "test"):
+        measured = card["metrics"][f"label_queries_{split}"]
+        assert set(measured) == {"classifier", "text", "combined"} and all(0 < v <= 1 for v in measured.values())
+    tensors = load_file(str(trained[1]))
+    for combined, text, expected in [(0.4, 0.6, False), (0.6, 0.4, True)]:
+        changed = dict(
+            card, metrics=dict(card["metrics"], label_queries_val={**measured, "combined": combined, "text": text})
+        )
+        path = tmp_path / f"{expected}.xmr"
+        save_file(tensors, str(path), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(changed)})
+        space = Checkpoint.load(path).space()
+        assert space.classifier_queries is expected
+        named = label_query.resolve(space, "dog")
+        assert (named is not None and named.how == "label") is expected

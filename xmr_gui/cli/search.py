@@ -64,6 +64,8 @@ def register(sub: Subparsers) -> None:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from ..core.learn.space import LabelSpace
+    from ..core.search import label_query
     from ..core.search.known import outside
     from ..core.search.photos import Hit, search_image, search_text
 
@@ -80,6 +82,9 @@ def run_search(args: argparse.Namespace) -> int:
         with open_library(args.db, args.folder, args.checkpoint) as lib:
             hits = search_text(lib, args.query, args.k, args.min_score)
             say(f"xmr: answered by {lib.model_name()}")
+            how = label_query.explain(lib.space, args.query) if isinstance(lib.space, LabelSpace) else None
+            if how is not None:
+                say(f"xmr: answered {how}")
             hint = outside(lib, args.query)
             if hint is not None:
                 say(f"xmr: note: {hint.line()}")

@@ -120,7 +120,22 @@ class Checkpoint:
             self.labels,
             self.tensors["classifiers"],
             gcn,
+            self.classifier_queries,
         )
+
+    @property
+    def classifier_queries(self) -> bool:
+        """Whether a query naming a label is better answered with its classifier than with its text vector, by the
+        card's measurement on the validation split (`label_queries_val`: classifier + text vs text alone; the test
+        split's is kept to report, not to decide). A card without it (trained before it was measured) is taken at
+        its word: classifiers."""
+        measured = (self.card.get("metrics") or {}).get("label_queries_val")
+        if not isinstance(measured, dict):
+            return True
+        try:
+            return float(measured["combined"]) >= float(measured["text"])
+        except (KeyError, TypeError, ValueError):
+            return True
 
 
 def choose_backbone(checkpoint: str | os.PathLike[str] | None, model: ModelSpec | None) -> ModelSpec:

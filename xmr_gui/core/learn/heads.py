@@ -33,6 +33,7 @@ class CheckpointSpace:
         labels: list[str],
         classifiers: np.ndarray,
         gcn: dict[str, np.ndarray] | None = None,
+        classifier_queries: bool = True,
     ) -> None:
         self.identity = identity
         self.backbone_identity = backbone_identity
@@ -41,6 +42,7 @@ class CheckpointSpace:
         self.classifiers = classifiers.astype(np.float32)
         self.dim: int | None = int(classifiers.shape[1])
         self.gcn = gcn  # adjacency (C, C), messages (C, d), bias (d,): classifiers = adjacency @ messages + bias
+        self.classifier_queries = classifier_queries  # label queries answered by classifiers (Checkpoint says)
 
     def images(self, feats: np.ndarray) -> np.ndarray:
         return _normalize(mlp(feats, self._img))

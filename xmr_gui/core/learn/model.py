@@ -41,7 +41,8 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    patience: int = 10  # epochs without validation-mAP gain before stopping
+    patience: int = 10  # epochs without a better validation score before stopping
+    select_labels: float = 0.5  # share of the validation score from the classifiers' label-query mAP (train.py)
     seed: int = 0
 
     def __post_init__(self) -> None:

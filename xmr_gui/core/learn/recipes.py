@@ -20,7 +20,15 @@ from .checkpoint import Checkpoint, save_checkpoint
 from .dataset import Dataset, DatasetError, compute_features
 from .evaluate import retrieval_report
 from .model import ConfigError, TrainConfig
-from .train import EpochLog, checkpoint_tensors, evaluate_split, train_backbone, train_space, zero_shot
+from .train import (
+    EpochLog,
+    checkpoint_tensors,
+    evaluate_split,
+    label_query_report,
+    train_backbone,
+    train_space,
+    zero_shot,
+)
 
 Say = Callable[[str], None]
 
@@ -120,6 +128,10 @@ def train_checkpoint(
     metrics = {
         "test": evaluate_split(result.model, ds, feats, "test"),
         "zero_shot_test": zero_shot(ds, feats, "test"),
+        "label_queries_val": label_query_report(
+            result.model, ds, feats, "val"
+        ),  # decides: Checkpoint.classifier_queries
+        "label_queries_test": label_query_report(result.model, ds, feats, "test"),
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "seconds_per_epoch": float(np.mean([h.seconds for h in result.history])),

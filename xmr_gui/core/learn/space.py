@@ -11,6 +11,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+# A query that is one of a checkpoint's labels is answered with that label's unit classifier plus this much of its
+# own unit text vector (search/label_query.py); training measures the same mix (train.label_query_report).
+LABEL_QUERY_TEXT = 0.25
+
 
 class Space(Protocol):
     identity: str  # names the space; the index file is keyed by it
@@ -30,6 +34,7 @@ class LabelSpace(Space, Protocol):
 
     labels: list[str]
     classifiers: np.ndarray  # (C, dim): one row per label
+    classifier_queries: bool  # answer a query naming a label with its classifier (its card shows it beats text)
 
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:
         """Vectors z (n, dim) in this space → (n, C) probability of each label."""

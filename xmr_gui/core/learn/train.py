@@ -13,18 +13,26 @@ import torch
 
 from ..runtime.spec import OPENAI_MEAN, OPENAI_STD
 from .dataset import Dataset, Features
-from .evaluate import retrieval_report
+from .evaluate import mean_average_precision, retrieval_report
 from .label_graph import LabelGraph
 from .losses import build_loss
+from .losses.multilabel import MultiLabelLoss
 from .model import SharedSpaceModel, TrainConfig
+from .space import LABEL_QUERY_TEXT
+
+# Losses that train the label classifiers (directly, or through USSL's label-set nodes): with one of them, the
+# epoch kept is chosen on the classifiers' quality as label queries too, not only on retrieval.
+CLASSIFIER_LOSSES = frozenset({"multilabel", "isomorphic"})
 
 
 @dataclass
 class EpochLog:
     epoch: int
     loss: float
-    val_map: float
+    val_map: float  # retrieval mAP on the validation split (average of both ways)
     seconds: float
+    val_labels: float = 0.0  # mAP of the label classifiers as queries over the validation photos
+    val_score: float = 0.0  # what early stopping compares: see `selection_weight`
 
 
 @dataclass
@@ -44,6 +52,19 @@ def _losses(cfg: TrainConfig) -> list[tuple[float, torch.nn.Module]]:
     return out
 
 
+def selection_weight(cfg: TrainConfig) -> float:
+    """The share of the validation score that comes from the classifiers as label queries (`cfg.select_labels`),
+    0 when no configured loss trains them (their mAP would be noise)."""
+    return cfg.select_labels if CLASSIFIER_LOSSES & set(cfg.losses) else 0.0
+
+
+def label_query_map(classifiers: np.ndarray, zi: np.ndarray, labels: np.ndarray) -> float:
+    """mAP of each label's unit classifier as a query over images zi (relevant: the photos with that label), labels
+    without a photo left out: how well the checkpoint answers a query that names a label."""
+    q = classifiers / np.maximum(np.linalg.norm(classifiers, axis=1, keepdims=True), 1e-12)
+    return mean_average_precision(q.astype(np.float32), zi, np.eye(len(q), dtype=np.float32), labels)
+
+
 def project(model: SharedSpaceModel, img: np.ndarray, txt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     model.eval()
     with torch.no_grad():
@@ -59,7 +80,12 @@ def train_space(
     on_epoch: Callable[[EpochLog, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
-    """Train heads + GCN with the config's losses; early stopping on validation mAP (average of both ways)."""
+    """Train heads + GCN with the config's losses; early stopping on the validation score: retrieval mAP (average of
+    both ways), mixed with the classifiers' label-query mAP when a loss trains them (`selection_weight`).
+
+    Why the mix: on few photos retrieval mAP peaks within a few epochs, before the classifiers have learnt anything
+    (176 real photos: epoch 4-15 of 60, and every label query then returned the same photos); a checkpoint is also
+    used for its classifiers (label queries, suggestions), so the epoch kept must be good at both."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     train_idx = ds.split("train")
@@ -75,6 +101,7 @@ def train_space(
     Y, pseudo_emb = torch.as_tensor(ds.labels), torch.as_tensor(feats.pseudo)
     result = TrainResult(model, graph)
     best, best_state, stale = -1.0, None, 0
+    w_labels = selection_weight(cfg)
     for epoch in range(1, cfg.epochs + 1):
         started = time.perf_counter()
         model.train()
@@ -93,12 +120,15 @@ def train_space(
             batches += 1
         zi, zt = project(model, feats.img[val_idx], feats.txt[val_idx])
         val = retrieval_report(zi, zt, ds.labels[val_idx])["map_avg"]
-        log = EpochLog(epoch, total / max(batches, 1), val, time.perf_counter() - started)
+        with torch.no_grad():
+            val_labels = label_query_map(model.classifiers().numpy(), zi, ds.labels[val_idx])
+        score = (1 - w_labels) * val + w_labels * val_labels
+        log = EpochLog(epoch, total / max(batches, 1), val, time.perf_counter() - started, val_labels, score)
         result.history.append(log)
         if on_epoch:
             on_epoch(log, cfg.epochs)
-        if val > best:
-            best, best_state, stale, result.best_epoch = val, copy.deepcopy(model.state_dict()), 0, epoch
+        if score > best:
+            best, best_state, stale, result.best_epoch = score, copy.deepcopy(model.state_dict()), 0, epoch
         else:
             stale += 1
             if stale >= cfg.patience:
@@ -118,6 +148,24 @@ def evaluate_split(model: SharedSpaceModel, ds: Dataset, feats: Features, split:
     return retrieval_report(zi, zt, ds.labels[idx])
 
 
+def label_query_report(model: SharedSpaceModel, ds: Dataset, feats: Features, split: str) -> dict[str, float]:
+    """How a one-label query is best answered on a split: mAP of the label's classifier, of its text vector ("a photo
+    of {label}" through the text head) and of the two combined as label_query.py does. The card keeps it for the
+    validation and test splits; a library answers label queries with the classifiers only where they beat the text
+    vector on validation (`Checkpoint.classifier_queries`)."""
+    idx = ds.split(split)
+    idx = idx[feats.ok[idx]]
+    zi, label_text = project(model, feats.img[idx], feats.label_inputs)
+    with torch.no_grad():
+        cls = model.classifiers().numpy()
+    cls = cls / np.maximum(np.linalg.norm(cls, axis=1, keepdims=True), 1e-12)
+    return {
+        "classifier": label_query_map(cls, zi, ds.labels[idx]),
+        "text": label_query_map(label_text, zi, ds.labels[idx]),
+        "combined": label_query_map(cls + LABEL_QUERY_TEXT * label_text, zi, ds.labels[idx]),
+    }
+
+
 def zero_shot(ds: Dataset, feats: Features, split: str) -> dict[str, float]:
     """The raw backbone space (images vs captions) on the same split: the baseline every model must beat."""
     idx = ds.split(split)
@@ -125,20 +173,27 @@ def zero_shot(ds: Dataset, feats: Features, split: str) -> dict[str, float]:
     return retrieval_report(feats.img[idx], feats.txt[idx], ds.labels[idx])
 
 
+def logit_scale(cfg: TrainConfig) -> float:
+    """The factor the classification loss puts on z · Hᵀ (`multilabel.scale`): baked into the saved classifiers, so
+    a checkpoint's sigmoid(z · Hᵀ) is the probability the model was trained to give."""
+    return float(cfg.losses.get("multilabel", {}).get("scale", MultiLabelLoss.DEFAULT_SCALE))
+
+
 def checkpoint_tensors(result: TrainResult) -> dict[str, np.ndarray]:
     m = result.model
+    scale = logit_scale(m.cfg)
     tensors: dict[str, np.ndarray] = {}
     for which in ("img", "txt"):
         for n, (w, b) in enumerate(m.head_arrays(which)):
             tensors[f"{which}_head.{n}.weight"], tensors[f"{which}_head.{n}.bias"] = w, b
     with torch.no_grad():
-        tensors["classifiers"] = m.classifiers().cpu().numpy()
+        tensors["classifiers"] = scale * m.classifiers().cpu().numpy()
     tensors["label_inputs"] = m.label_inputs.cpu().numpy()
     if m.gcn is not None:
         with torch.no_grad():
             messages, bias = m.gcn.last_layer_parts(m.label_inputs, m.edge_index, m.edge_weight)
-        tensors["gcn.messages"] = messages.detach().cpu().numpy()
-        tensors["gcn.bias"] = bias.detach().cpu().numpy()
+        tensors["gcn.messages"] = scale * messages.detach().cpu().numpy()
+        tensors["gcn.bias"] = scale * bias.detach().cpu().numpy()
         tensors["gcn.adjacency"] = result.graph.normalized.astype(np.float32)
     return tensors
 

@@ -12,7 +12,9 @@ checkpoint learnt that label looks like (ranking photos by it is ranking them by
 - a longer query keeps its text vector and adds `WORDS_LABELS` × the classifiers of the labels it names word for word
   ("a dog on the beach": its text vector + dog's classifier).
 
-Anything else, and any library without a checkpoint, is searched as before. The weights and the threshold are
+Anything else, any library without a checkpoint, and a checkpoint whose card shows its classifiers answering label
+queries worse than the text vector on held-out photos (`Checkpoint.classifier_queries`; few training photos can do
+that) is searched as before. The weights and the threshold are
 measured with bench/label_queries.py (bench/RESULTS.md, "Label queries that work"): on the demo labels, near words
 ("doggy" 0.87, "ocean" 0.90, "hills" 0.74, "moonlight" 0.72 to their labels) score at least 0.724 and unrelated ones
 at most 0.711 ("desert" → sand; "fish" → sea 0.67, "horse" → dog 0.63, "cat" → dog 0.62), hence `NEAR` = 0.72.
@@ -29,11 +31,11 @@ from typing import cast
 import numpy as np
 
 from ..base.errors import XmrError
-from ..learn.space import LabelSpace
+from ..learn.space import LABEL_QUERY_TEXT, LabelSpace
 from ..runtime import offline
 from ..runtime.spec import Encoder
 
-WHOLE_TEXT = 0.25  # the query's text vector beside the classifier when the query is one label
+WHOLE_TEXT = LABEL_QUERY_TEXT  # the query's text vector beside the classifier when the query is one label
 WORDS_LABELS = 1.0  # each named label's classifier beside a longer query's text vector
 NEAR = 0.72  # MiniLM cosine from which a short query stands for its nearest label (measured: see above)
 NEAR_MAX_WORDS = 2
@@ -117,8 +119,28 @@ def name_labels(
 
 
 def resolve(space: LabelSpace, text: str) -> Named | None:
-    """The labels a query names in a checkpoint's space (MiniLM judges a near word when it can be loaded)."""
+    """The labels a query names in a checkpoint's space (MiniLM judges a near word when it can be loaded); None when
+    the checkpoint's own measurement says its classifiers answer label queries worse than text does."""
+    if not space.classifier_queries:
+        return None
     return name_labels(space.labels, text, functools.partial(_nearest, tuple(space.labels)))
+
+
+def explain(space: LabelSpace, text: str) -> str | None:
+    """How a checkpoint answers `text` when it names its labels, in one line for the CLI and the window; None when it
+    names none (searched by its text vector alone, as any query)."""
+    named = resolve(space, text)
+    if named is None:
+        if not space.classifier_queries and name_labels(space.labels, text) is not None:
+            return "by its text: this checkpoint's label classifiers found fewer photos than text on its validation set"
+        return None
+    names = ", ".join(repr(space.labels[i]) for i in named.labels)
+    if named.how == "label":
+        return f"as the label {names}: its classifier, with the query's text"
+    if named.how == "near":
+        near = f"as the nearest label {names} (similarity {named.similarity:.2f})"
+        return f"{near}: its classifier, with the query's text"
+    return f"by its text, with the classifiers of {names}"
 
 
 def combine(space: LabelSpace, named: Named, text_vector: np.ndarray) -> np.ndarray:
