@@ -42,10 +42,10 @@ def register(sub: Subparsers) -> None:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
-    from ..core.learn.keywords import KeywordError, photos_under, read_labels, write_sidecar
+    from ..core.learn.keywords import KeywordError
     from ..core.learn.space import LabelSpace
     from ..core.runtime.images import ImageSkipped
-    from ..core.search.labels import describe
+    from ..core.search.suggest import add_to_sidecar, suggest, unlabelled_photos
     from ..core.store.library import Library, find_library
 
     folder = os.path.abspath(args.folder)
@@ -55,21 +55,17 @@ def run_suggest(args: argparse.Namespace) -> int:
     if db is None:
         hint = f"xmr index {args.folder} --checkpoint {args.checkpoint}"
         raise CliError(f"{args.folder} is not indexed yet: run `{hint}` first (or pass --db)")
-    unlabelled = []
-    for photo in photos_under(folder):
-        found = read_labels(photo)
-        for problem in found.problems:
-            say(f"xmr: {photo}: {problem}")
-        if not found.labels:
-            unlabelled.append(photo)
+    unlabelled = unlabelled_photos(folder)
+    for photo, problem in unlabelled.problems:
+        say(f"xmr: {photo}: {problem}")
     written = none = 0
     with Library.open(db) as lib:
         lib.attach_checkpoint(args.checkpoint, remember=False)
         if not isinstance(lib.space, LabelSpace):
             raise CliError(f"{args.checkpoint} has no label classifiers to suggest with")
-        for photo in unlabelled:
+        for photo in unlabelled.photos:
             try:
-                ranked = describe(lib, photo, None, args.k, args.min_score)
+                ranked = suggest(lib, photo, args.k, args.min_score)
             except ImageSkipped as exc:
                 say(f"xmr: skipped {photo}: {exc}")
                 continue
@@ -85,11 +81,11 @@ def run_suggest(args: argparse.Namespace) -> int:
             sys.stdout.flush()
             if args.write_sidecars:
                 try:
-                    write_sidecar(photo, labels)
+                    add_to_sidecar(photo, labels)
                     written += 1
                 except KeywordError as exc:
                     say(f"xmr: not written: {exc}")
-    line = f"xmr: {len(unlabelled)} photos without labels"
+    line = f"xmr: {len(unlabelled.photos)} photos without labels"
     if none:
         line += f"; {none} with no label at --min-score {args.min_score:g}"
     if args.write_sidecars:

@@ -1,0 +1,80 @@
+"""Labels for photos that have none: which photos under a folder have no keywords, what a checkpoint's classifiers
+suggest for one photo, and adding chosen labels to its XMP sidecar (never to the photo).
+
+`xmr suggest` and the window's describe panel both call these, so the two suggest and write the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..base.errors import XmrError
+from ..learn.keywords import photos_under, read_labels, sidecar_for, write_sidecar
+from ..learn.space import LabelSpace
+from ..store.library import Library
+from .labels import top_labels
+from .photos import image_vector
+
+
+class SuggestError(XmrError):
+    """A library whose space has no label classifiers to suggest labels with."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    label: str
+    score: float  # the label classifier's probability
+    lifted_by: list[tuple[str, float]] = field(default_factory=list)  # graph neighbours that raised it, by how much
+
+
+@dataclass
+class Unlabelled:
+    """The photos under a folder without keywords, and what could not be read on the way, (photo, one line) each."""
+
+    photos: list[Path] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def unlabelled_photos(folder: str | os.PathLike[str]) -> Unlabelled:
+    """The photos under `folder` with no XMP or IPTC keywords (embedded or in a sidecar), in `photos_under` order.
+
+    A sidecar or packet that cannot be read is reported in `problems`, not raised; the photo's other keywords still
+    count, so a photo whose only sidecar is corrupt is unlabelled."""
+    out = Unlabelled()
+    for photo in photos_under(folder):
+        found = read_labels(photo)
+        out.problems += [(photo, problem) for problem in found.problems]
+        if not found.labels:
+            out.photos.append(photo)
+    return out
+
+
+def suggest(lib: Library, photo: str | os.PathLike[str], k: int = 5, min_score: float = 0.5) -> list[Suggestion]:
+    """The library's checkpoint labels for `photo` whose probability is at least `min_score`, at most `k`, best
+    first, each with the graph neighbours that lifted it (none when the checkpoint has no GCN).
+
+    The photo's vector comes from the catalog when it is indexed, else it is encoded now (ImageSkipped when it
+    cannot be read). SuggestError when the library's space has no label classifiers."""
+    space = lib.space
+    if not isinstance(space, LabelSpace):
+        raise SuggestError("suggesting labels needs a trained checkpoint (one with label classifiers)")
+    z = image_vector(lib, photo)
+    ranked = top_labels(space.label_probabilities(z)[0], space.labels, k, min_score)
+    index = {name: i for i, name in enumerate(space.labels)}
+    return [Suggestion(r.label, r.score, space.lifted_by(z, index[r.label])) for r in ranked]
+
+
+def add_to_sidecar(photo: str | os.PathLike[str], labels: Sequence[str]) -> Path:
+    """Add `labels` to the photo's XMP sidecar (`keywords.write_sidecar`: the photo is never modified, an existing
+    sidecar keeps its other fields, a corrupt one is left alone with a KeywordError); returns the sidecar's path.
+
+    An OSError names the sidecar (not the temp file written beside it)."""
+    try:
+        return write_sidecar(photo, labels)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(sidecar_for(photo))) from exc
