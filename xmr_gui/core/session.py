@@ -22,6 +22,7 @@ from .runtime.spec import ModelSpec
 if TYPE_CHECKING:
     from .indexing.indexer import IndexReport, Progress
     from .learn.checkpoint import Checkpoint
+    from .learn.keywords import Labels
     from .learn.label_graph import NamedGraph
     from .models import Decision
     from .runtime.prepare import Prepared
@@ -223,6 +224,37 @@ class Session:
             z = image_vector(lib, path)
             index = {name: i for i, name in enumerate(space.labels)}
             return [LabelRow(r.label, r.score, space.lifted_by(z, index[r.label])) for r in ranked]
+
+    # -- a photo's keywords and a checkpoint's suggestions (search/suggest.py, as `xmr suggest`) --------------
+    @property
+    def can_suggest(self) -> bool:
+        """Whether the open library's space has label classifiers (a trained checkpoint's) to suggest labels with."""
+        from .learn.space import LabelSpace
+
+        lib = self.library
+        return lib is not None and isinstance(lib.space, LabelSpace)
+
+    def keywords(self, path: str | os.PathLike[str]) -> Labels:
+        """The labels the photo already has (XMP and IPTC keywords, embedded or in a sidecar), with any sidecar or
+        packet that could not be read listed in its `problems`."""
+        from .learn.keywords import read_labels
+
+        return read_labels(path)
+
+    def suggestions(self, path: str | os.PathLike[str], k: int = 10, min_score: float = -1.0) -> list[LabelRow]:
+        """The checkpoint's labels for the photo with probability >= `min_score`, at most `k`, best first, each with
+        the graph neighbours that lifted it (SuggestError without a checkpoint's classifiers)."""
+        from .search.suggest import suggest
+
+        with self._lock:
+            return [LabelRow(s.label, s.score, s.lifted_by) for s in suggest(self._lib(), path, k, min_score)]
+
+    def add_labels(self, path: str | os.PathLike[str], labels: list[str]) -> Path:
+        """Add `labels` to the photo's XMP sidecar (never to the photo; an existing sidecar keeps its other fields,
+        a corrupt one is left alone with a KeywordError); returns the sidecar's path."""
+        from .search.suggest import add_to_sidecar
+
+        return add_to_sidecar(path, labels)
 
     def compare_text(self, query: str, k: int = 200) -> tuple[list[Hit], list[Hit]]:
         """The same query in the raw backbone space (zero-shot) and in the checkpoint's space."""

@@ -1,5 +1,6 @@
 """The Photos tab: text and photo queries over the session's library, the results as thumbnails (side by side
-when comparing the raw backbone with the checkpoint), and the picked photo's labels. A text query far from all
+when comparing the raw backbone with the checkpoint), and the picked photo's labels (with a checkpoint, also its
+keywords and the checkpoint's suggestions, which can be added to its XMP sidecar). A text query far from all
 the model knows gets a hint above the results naming the nearest concepts it does know.
 
 Its toolbar (search box, compare, score threshold) goes at the top of the window; the window adds it.
@@ -31,6 +32,9 @@ from .thumbs import ThumbnailCache, make_thumbnail
 from .widgets import DescribePanel, ResultsGrid
 
 if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is imported
+    from pathlib import Path
+
+    from ..core.learn.keywords import Labels
     from ..core.search.photos import Hit
     from ..core.session import LabelRow
 
@@ -40,6 +44,7 @@ MAX_RESULTS = 500
 class SearchTab(QWidget):
     search_done = Signal(list)  # hits shown
     describe_done = Signal(list)  # LabelRows shown
+    labels_added = Signal(str)  # the describe panel's line after adding labels to a sidecar: done, or why not
     message = Signal(str, int)  # for the status bar: text, milliseconds shown (0: until the next one)
     hint_done = Signal(object)  # the out-of-vocabulary hint for the last text query (a line, or None), once known
     error = Signal(str)
@@ -58,6 +63,7 @@ class SearchTab(QWidget):
         self.compare_grid = ResultsGrid(self.compare_model, "checkpoint space")
         self.compare_grid.setVisible(False)
         self.describe_panel = DescribePanel()
+        self.describe_panel.add_requested.connect(self.add_labels)
         for g in (self.grid, self.compare_grid):
             g.find_similar.connect(self.query_image)
             g.picked.connect(self.describe)
@@ -155,14 +161,44 @@ class SearchTab(QWidget):
         self.describe(path)
 
     def describe(self, path: str) -> None:
+        """The photo's labels; with a checkpoint's classifiers, its keywords and the checkpoint's suggestions."""
+        session = self.session
+
+        def work() -> tuple[list[LabelRow], Labels | None, Any]:
+            if session.can_suggest:
+                return session.suggestions(path, 10), session.keywords(path), make_thumbnail(path)
+            return session.describe(path, 10), None, make_thumbnail(path)
+
+        self.tasks.start(work, on_result=lambda out: self._show_description(path, *out))
+
+    def _show_description(self, path: str, rows: list[LabelRow], keywords: Labels | None, image: Any) -> None:
+        pixmap = QPixmap.fromImage(image) if image is not None else None
+        self.describe_panel.show_labels(path, rows, pixmap, keywords)
+        self.describe_done.emit(rows)
+
+    def add_labels(self, path: str, labels: list[str]) -> None:
+        """Add `labels` to the photo's XMP sidecar, then show its keywords as they are now."""
+        session = self.session
         self.tasks.start(
-            lambda: (self.session.describe(path, 10), make_thumbnail(path)),
-            on_result=lambda out: self._show_description(path, *out),
+            lambda: (session.add_labels(path, labels), session.keywords(path)),
+            on_result=lambda out: self._on_labels_added(path, labels, *out),
+            on_error=lambda line: self._on_labels_not_added(path, line),
         )
 
-    def _show_description(self, path: str, rows: list[LabelRow], image: Any) -> None:
-        self.describe_panel.show_labels(path, rows, QPixmap.fromImage(image) if image is not None else None)
-        self.describe_done.emit(rows)
+    def _on_labels_added(self, path: str, labels: list[str], sidecar: Path, keywords: Labels) -> None:
+        line = f"Added {', '.join(labels)} to {sidecar.name} (the photo itself is unchanged)"
+        if self.describe_panel.path == path:  # another photo may have been picked meanwhile
+            self.describe_panel.show_keywords(keywords)
+            self.describe_panel.show_status(line)
+        self.message.emit(line, 8000)
+        self.labels_added.emit(line)
+
+    def _on_labels_not_added(self, path: str, error: str) -> None:
+        line = f"Not added: {error}"
+        if self.describe_panel.path == path:
+            self.describe_panel.show_status(line, error=True)
+        self.message.emit(line, 10000)
+        self.labels_added.emit(line)
 
     def _show_hits(self, hits: list[Hit]) -> None:
         self._hits = hits

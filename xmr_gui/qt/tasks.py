@@ -26,6 +26,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._callbacks: dict[QObject, tuple[Task, Callable[[Any], None], Callable[[Any], None] | None]] = {}
         self._finished: dict[QObject, Callable[[Task], None]] = {}
+        self._errors: dict[QObject, Callable[[str], None]] = {}
 
     def start(
         self,
@@ -35,14 +36,18 @@ class TaskRunner(QObject):
         with_progress: bool = False,
         on_progress: Callable[[Any], None] | None = None,
         on_finished: Callable[[Task], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
         **kwargs: Any,
     ) -> Task:
         """Run fn(*args, **kwargs) off the GUI thread; `on_finished` hears the task end however it ended (after its
-        result)."""
+        result); `on_error`, when given, gets the one line of an error the user can fix instead of `failed` (a bug's
+        traceback still goes to `failed`)."""
         task = run_task(fn, *args, with_progress=with_progress, start=False, **kwargs)
         self._callbacks[task.signals] = (task, on_result, on_progress)
         if on_finished is not None:
             self._finished[task.signals] = on_finished
+        if on_error is not None:
+            self._errors[task.signals] = on_error
         task.signals.result.connect(self._relay_result)
         task.signals.progress.connect(self._relay_progress)
         task.signals.error.connect(self._relay_error)
@@ -62,13 +67,17 @@ class TaskRunner(QObject):
 
     def _relay_error(self, message: str) -> None:
         entry = self._callbacks.get(self.sender())
+        on_error = self._errors.get(self.sender())
         if entry is not None and entry[0].cancelled and "\n" not in message:  # a bug's traceback is still shown
             self.stopped.emit(message)
+        elif on_error is not None and "\n" not in message:
+            on_error(message)
         else:
             self.failed.emit(message)
 
     def _relay_finished(self) -> None:
         entry = self._callbacks.pop(self.sender(), None)
         on_finished = self._finished.pop(self.sender(), None)
+        self._errors.pop(self.sender(), None)
         if entry is not None and on_finished is not None:
             on_finished(entry[0])

@@ -1,4 +1,5 @@
-"""Presentation widgets: the thumbnail grid and the image → text panel. No logic beyond showing things."""
+"""Presentation widgets: the thumbnail grid and the image → text panel (with a checkpoint, its suggestions to add to
+a photo's sidecar). No logic beyond showing things."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDoubleSpinBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListView,
     QMenu,
     QProgressBar,
+    QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -26,6 +30,7 @@ from .results_model import PathRole, ResultsModel
 from .thumbs import SIZE
 
 if TYPE_CHECKING:
+    from ..core.learn.keywords import Labels
     from ..core.session import LabelRow
 
 
@@ -113,31 +118,87 @@ class ResultsGrid(QWidget):
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
 
+MIN_SCORE = 0.5  # suggestions at or above it start checked: `xmr suggest --min-score`'s default
+NEEDS_CHECKPOINT = "Suggesting labels needs a trained checkpoint (its label classifiers): File → Open checkpoint…"
+
+
 class DescribePanel(QWidget):
-    """Image → text: the query photo and its ranked labels as bars; with a checkpoint, who lifted each label."""
+    """Image → text: the query photo and its ranked labels as bars; with a checkpoint, who lifted each label, the
+    photo's own keywords, and the suggestions as check boxes to add to its XMP sidecar."""
+
+    add_requested = Signal(str, list)  # photo path, the checked labels it does not have yet
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.path = ""
         self.photo = QLabel("Drop a photo here, or pick one in the grid,\nto see its labels.")
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.photo.setMinimumHeight(SIZE)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
+        self.keywords = QLabel("")
+        self.keywords.setWordWrap(True)
+        self.keywords.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.keywords.setVisible(False)
         self.table = QTreeWidget()
         self.table.setColumnCount(3)
         self.table.setHeaderLabels(["label", "score", "lifted by (graph neighbours)"])
         self.table.setRootIsDecorated(False)
         self.table.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(1, 120)
+        self.table.itemChanged.connect(self._update_add_button)
+        self.min_score = QDoubleSpinBox()
+        self.min_score.setRange(0.0, 1.0)
+        self.min_score.setSingleStep(0.05)
+        self.min_score.setDecimals(2)
+        self.min_score.setValue(MIN_SCORE)
+        self.min_score.setPrefix("check ≥ ")
+        self.min_score.setToolTip("Check the suggestions whose classifier probability is at least this")
+        self.min_score.valueChanged.connect(self._check_by_score)
+        self.min_score.setVisible(False)
+        self.add_button = QPushButton("Add checked labels to sidecar")
+        self.add_button.setToolTip(NEEDS_CHECKPOINT)
+        self.add_button.setEnabled(False)
+        self.add_button.clicked.connect(self._on_add)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        controls = QHBoxLayout()
+        controls.addWidget(self.min_score)
+        controls.addWidget(self.add_button, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.photo)
         layout.addWidget(self.caption)
+        layout.addWidget(self.keywords)
         layout.addWidget(self.table)
+        layout.addLayout(controls)
+        layout.addWidget(self.status)
+        self._scores: dict[str, float] = {}
+        self._kept: set[str] = set()  # the photo's keywords, casefolded
+        self._busy = False
+        self.suggesting = False  # the rows shown are a checkpoint's suggestions: check boxes, the add button
 
-    def show_labels(self, path: str, rows: list[LabelRow], pixmap: QPixmap | None) -> None:
+    def show_labels(
+        self, path: str, rows: list[LabelRow], pixmap: QPixmap | None, keywords: Labels | None = None
+    ) -> None:
+        """The photo's ranked labels; given its `keywords` (a checkpoint suggests), also those and check boxes."""
         if pixmap is not None and not pixmap.isNull():
             self.photo.setPixmap(pixmap)
+        self.path = path
         self.caption.setText(os.path.basename(path))
+        self.status.setText("")
+        self._busy = False
+        self._scores = {r.label: r.score for r in rows}
+        self.suggesting = suggesting = keywords is not None
+        self.keywords.setVisible(suggesting)
+        self.min_score.setVisible(suggesting)
+        self.add_button.setToolTip(
+            "Add the checked labels to the photo's XMP sidecar (photo.jpg.xmp) as keywords; the photo itself is never"
+            " modified and an existing sidecar keeps its other fields"
+            if suggesting
+            else NEEDS_CHECKPOINT
+        )
+        self.table.blockSignals(True)  # itemChanged for each new row would re-check the button once per row
         self.table.clear()
         self.table.setColumnHidden(2, not any(r.lifted_by for r in rows))  # only a checkpoint's graph lifts labels
         top = max((r.score for r in rows), default=1.0) or 1.0
@@ -152,9 +213,71 @@ class DescribePanel(QWidget):
             bar.setFormat(f"{r.score:.3f}")
             bar.setTextVisible(True)
             self.table.setItemWidget(item, 1, bar)
+        self.table.blockSignals(False)
+        if keywords is not None:
+            self.show_keywords(keywords)
+        else:
+            self._kept = set()
+            self._update_add_button()
+
+    def show_keywords(self, keywords: Labels) -> None:
+        """The photo's own keywords (and what could not be read); suggestions it already has are shown checked and
+        cannot be unchecked (the sidecar keeps them), the others checked by score."""
+        text = "Keywords: " + (", ".join(keywords.labels) if keywords.labels else "no labels")
+        if keywords.problems:
+            text += "\n⚠ " + "; ".join(keywords.problems)
+        self.keywords.setText(text)
+        self.keywords.setToolTip("from " + "; ".join(keywords.sources) if keywords.sources else "")
+        self._kept = {label.casefold() for label in keywords.labels}
+        self._check_by_score()
+
+    def show_status(self, line: str, error: bool = False) -> None:
+        """One line under the table: what the last write did, or why it did not."""
+        self._busy = False
+        self.status.setText(("⚠ " if error else "") + line)
+        self.status.setStyleSheet("QLabel { color: #b02a37; }" if error else "")
+        self._update_add_button()
 
     def labels(self) -> list[str]:
-        # topLevelItem(i) is never None for i < topLevelItemCount()
+        return [self._item(i).text(0) for i in range(self.table.topLevelItemCount())]
+
+    def checked_labels(self) -> list[str]:
+        """The checked suggestions the photo does not have yet, best first."""
+        items = (self._item(i) for i in range(self.table.topLevelItemCount()))
         return [
-            cast(QTreeWidgetItem, self.table.topLevelItem(i)).text(0) for i in range(self.table.topLevelItemCount())
+            it.text(0)
+            for it in items
+            if it.checkState(0) == Qt.CheckState.Checked and it.flags() & Qt.ItemFlag.ItemIsUserCheckable
         ]
+
+    def _item(self, i: int) -> QTreeWidgetItem:
+        return cast(QTreeWidgetItem, self.table.topLevelItem(i))  # never None for i < topLevelItemCount()
+
+    def _check_by_score(self) -> None:
+        if not self.suggesting:
+            return
+        self.table.blockSignals(True)
+        for i in range(self.table.topLevelItemCount()):
+            item = self._item(i)
+            label = item.text(0)
+            kept = label.casefold() in self._kept
+            choice = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled  # a kept one is greyed, fixed
+            item.setFlags(item.flags() & ~choice if kept else item.flags() | choice)
+            checked = kept or self._scores.get(label, 0.0) >= self.min_score.value()
+            item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            item.setToolTip(0, "already one of the photo's keywords" if kept else f"{label}: check to add it")
+        self.table.blockSignals(False)
+        self._update_add_button()
+
+    def _update_add_button(self) -> None:
+        self.add_button.setEnabled(self.suggesting and not self._busy and bool(self.checked_labels()))
+
+    def _on_add(self) -> None:
+        labels = self.checked_labels()
+        if not labels or not self.path:
+            return
+        self._busy = True
+        self.add_button.setEnabled(False)
+        self.status.setStyleSheet("")
+        self.status.setText(f"Adding {', '.join(labels)} …")
+        self.add_requested.emit(self.path, labels)
