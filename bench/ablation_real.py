@@ -20,6 +20,8 @@ Metrics on the test half:
     test photos; relevant = photos with that label. "cls": the label's classifier row (normalised; cosine with the
     photos' shared-space vectors), what a label query with a checkpoint is answered with; for zero-shot, the
     backbone's "a photo of {label}" embedding. "text": the plain text embedding of the label through the text head.
+    "answered": what `xmr search LABEL` ranks by — the classifier + 0.25 × text (search/label_query.py) when the
+    checkpoint's card shows that mix beating text on the validation split (`Checkpoint.classifier_queries`), else text.
   * top-3: share of test photos with ≥ 1 true label among the 3 most probable labels (classifier sigmoid; zero-shot:
     the label prompt embeddings); "leaf": the photo's deepest folder among the 3.
 Paired bootstraps (2,000 resamples over queries / photos, seed-averaged per-query values) compare variants that
@@ -50,33 +52,39 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 CACHE = Path(os.environ.get("XMR_ABLATION_CACHE", "/tmp/xmr_ablation_real"))
-VERSION = "1"  # bump when what a cached run holds changes
+VERSION = "3"  # bump when what a cached run holds changes
 
 # (row name, shipped config, --set overrides). Pairs that differ only in use_gcn are bootstrapped.
 VARIANTS: list[tuple[str, str, list[str]]] = [
     ("heads only", "heads-only", []),
     ("heads + classifier loss", "heads-only", ["multilabel.weight=1"]),
     ("+ GCN", "heads-only", ["multilabel.weight=1", "use_gcn=true"]),
-    # the same pair with the classifier logits scaled 10x (z and the classifiers meet at |z·c| < ~2 otherwise)
-    ("heads + classifier loss ×10", "heads-only", ["multilabel.weight=1", "multilabel.scale=10"]),
-    ("+ GCN ×10", "heads-only", ["multilabel.weight=1", "multilabel.scale=10", "use_gcn=true"]),
+    # before issue #18's training fixes: logits unscaled (z and the classifiers meet at |z·c| < ~2) ...
+    ("heads + classifier loss, scale 1", "heads-only", ["multilabel.weight=1", "multilabel.scale=1"]),
+    ("+ GCN, scale 1", "heads-only", ["multilabel.weight=1", "multilabel.scale=1", "use_gcn=true"]),
+    # ... and the epoch kept chosen on retrieval mAP alone
+    ("+ GCN, kept by retrieval", "heads-only", ["multilabel.weight=1", "use_gcn=true", "select_labels=0"]),
     ("l2gcn without GCN", "l2gcn", ["use_gcn=false"]),
     ("l2gcn", "l2gcn", []),
+    ("l2gcn, scale 1, kept by retrieval", "l2gcn", ["multilabel.scale=1", "select_labels=0"]),
     ("ussl", "ussl", []),
     ("bcls", "bcls", []),
     ("l2gcn+bcls", "l2gcn+bcls", []),
 ]
 PAIRS = [
     ("+ GCN", "heads + classifier loss"),
-    ("+ GCN ×10", "heads + classifier loss ×10"),
+    ("+ GCN, scale 1", "heads + classifier loss, scale 1"),
     ("l2gcn", "l2gcn without GCN"),
     ("+ GCN", "heads only"),
+    ("+ GCN", "+ GCN, kept by retrieval"),
+    ("l2gcn", "l2gcn, scale 1, kept by retrieval"),
 ]
 COLUMNS = [
     ("map_i2t", "mAP i→t"),
     ("map_t2i", "mAP t→i"),
     ("p5_cls", "P@5 label (cls)"),
     ("p5_text", "P@5 label (text)"),
+    ("p5_product", "P@5 label (answered)"),
     ("top3", "top-3"),
     ("top3_leaf", "top-3 leaf"),
 ]
@@ -167,6 +175,7 @@ def measure(
     Y: np.ndarray,
     queries: np.ndarray,
     leaf: np.ndarray,
+    product_vectors: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-query / per-photo values of every column (their means are the table)."""
     from xmr_gui.core.learn.evaluate import mean_average_precision
@@ -181,6 +190,9 @@ def measure(
         "map_t2i": t2i,
         "p5_cls": precision_at(unit(cls_vectors[queries]) @ zi.T, relevant),
         "p5_text": precision_at(unit(text_vectors[queries]) @ zi.T, relevant),
+        "p5_product": precision_at(
+            unit((text_vectors if product_vectors is None else product_vectors)[queries]) @ zi.T, relevant
+        ),
         "top3": hit.astype(float),
         "top3_leaf": leaf_hit.astype(float),
     }
@@ -212,18 +224,24 @@ def run_variant(data: Data, config: str, overrides: list[str], seed: int) -> dic
 def trained_values(
     data: Data, run: dict[str, Any], feats: Any, test: np.ndarray, queries: np.ndarray, label_text: np.ndarray
 ) -> dict[str, np.ndarray]:
+    from xmr_gui.core.learn.space import LABEL_QUERY_TEXT
+
     space = run["ckpt"].space()
     assert space.labels == data.ds.label_names
     zi, zt = space.images(feats.img[test]), space.texts(feats.txt[test])
+    text = space.texts(label_text)
+    # what `xmr search LABEL` answers with: label_query.combine's mix when the card lets the classifiers answer
+    product = unit(space.classifiers) + LABEL_QUERY_TEXT * text if space.classifier_queries else text
     values = measure(
         zi,
         zt,
         space.classifiers,
-        space.texts(label_text),
+        text,
         space.label_probabilities(zi),
         data.ds.labels[test],
         queries,
         data.leaf[test],
+        product,
     )
     product = run["info"]["metrics"]["test"]  # train_checkpoint's own test report (torch heads): must agree
     for k in ("map_i2t", "map_t2i"):
