@@ -265,10 +265,15 @@ def test_train_from_folders_writes_the_labels_into_the_card(trained):
 def test_train_from_xmp_is_the_default_without_labels_jsonl_and_says_what_it_left_out(tagged, capsys):
     home, root = tagged
     out = home / "xmp.xmr"
-    code = main(["train", str(root), "--out", str(out), *TINY, "--set", "epochs=2", "--json"])
-    err = capsys.readouterr().err
+    code = main(["train", str(root), "--out", str(out), *TINY, "--set", "epochs=2"])
+    printed = capsys.readouterr()
+    err = printed.err
     assert code == 0, err
     check_card(out)
+    rows = dict(line.split("\t", 1) for line in printed.out.splitlines())
+    answered, zero_shot = map(float, rows["label_query_map"].split("\t"))  # as the checkpoint will answer them
+    assert 0 < answered <= 1 and 0 < zero_shot <= 1
+    assert "a query naming one label will be answered by its " in err
     assert "labels from xmp (no labels.jsonl)" in err
     assert "12 photos with labels from xmp (6 labels); 2 without labels left out: " in err
     assert str(root / "untagged0.jpg") in err and str(root / "untagged1.jpg") in err

@@ -438,7 +438,9 @@ def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp
     card = read_card(trained[1])
     for split in ("val", "test"):
         measured = card["metrics"][f"label_queries_{split}"]
-        assert set(measured) == {"classifier", "text", "combined"} and all(0 < v <= 1 for v in measured.values())
+        assert set(measured) == {"classifier", "text", "combined", "zero_shot"} and all(
+            0 < v <= 1 for v in measured.values()
+        )
     tensors = load_file(str(trained[1]))
     for combined, text, expected in [(0.4, 0.6, False), (0.6, 0.4, True)]:
         changed = dict(

@@ -138,6 +138,14 @@ def run_train(args: argparse.Namespace) -> int:
         print("metric\tcheckpoint\tzero_shot")
         for key in t:
             print(f"{key}\t{t[key]:.4f}\t{z[key]:.4f}")
+        # one-label queries, as the checkpoint will answer them (label_query.py; Checkpoint.classifier_queries)
+        q, v = metrics["label_queries_test"], metrics["label_queries_val"]
+        by_classifiers = v["combined"] >= v["text"]
+        print(f"label_query_map\t{q['combined'] if by_classifiers else q['text']:.4f}\t{q['zero_shot']:.4f}")
+        how = (
+            "its label classifiers" if by_classifiers else "its text vectors (its classifiers did worse on validation)"
+        )
+        say(f"xmr: a query naming one label will be answered by {how}")
     return 0
 
 

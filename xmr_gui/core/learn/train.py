@@ -152,7 +152,8 @@ def label_query_report(model: SharedSpaceModel, ds: Dataset, feats: Features, sp
     """How a one-label query is best answered on a split: mAP of the label's classifier, of its text vector ("a photo
     of {label}" through the text head) and of the two combined as label_query.py does. The card keeps it for the
     validation and test splits; a library answers label queries with the classifiers only where they beat the text
-    vector on validation (`Checkpoint.classifier_queries`)."""
+    vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's own "a photo of {label}"
+    vector over its own image vectors, the baseline."""
     idx = ds.split(split)
     idx = idx[feats.ok[idx]]
     zi, label_text = project(model, feats.img[idx], feats.label_inputs)
@@ -163,6 +164,7 @@ def label_query_report(model: SharedSpaceModel, ds: Dataset, feats: Features, sp
         "classifier": label_query_map(cls, zi, ds.labels[idx]),
         "text": label_query_map(label_text, zi, ds.labels[idx]),
         "combined": label_query_map(cls + LABEL_QUERY_TEXT * label_text, zi, ds.labels[idx]),
+        "zero_shot": label_query_map(feats.label_inputs, feats.img[idx], ds.labels[idx]),  # the backbone alone
     }
 
 
