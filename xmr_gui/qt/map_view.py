@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 if TYPE_CHECKING:
     from ..core.views.embedding_map import MapData
 
-SYMBOLS = {"image": "o", "label": "t", "text": "star"}
+SYMBOLS = {"image": "o", "label": "t1", "text": "star"}  # t1: triangle up, as the legend draws it
 NO_LABEL = (150, 150, 150)
 MAX_LEGEND = 40  # legend entries shown (the labels colouring most photos); every label is named on the map
 
