@@ -210,20 +210,16 @@ class Session:
             return search_image(self._lib(), path, k, min_score)
 
     def describe(self, path: str | os.PathLike[str], k: int = 10) -> list[LabelRow]:
-        """Ranked labels; with a checkpoint, each with the graph neighbours that lifted it."""
+        """Ranked labels; with a checkpoint, its suggestions at any score (each with the graph neighbours that lifted
+        it), else the model's vocabulary."""
         from .learn.space import LabelSpace
         from .search.labels import describe
-        from .search.photos import image_vector
 
         with self._lock:
-            lib = self._lib()
-            ranked: list[LabelScore] = describe(lib, path, None, k)
-            space = lib.space
-            if not isinstance(space, LabelSpace):
-                return [LabelRow(r.label, r.score) for r in ranked]
-            z = image_vector(lib, path)
-            index = {name: i for i, name in enumerate(space.labels)}
-            return [LabelRow(r.label, r.score, space.lifted_by(z, index[r.label])) for r in ranked]
+            if isinstance(self._lib().space, LabelSpace):
+                return self.suggestions(path, k)
+            ranked: list[LabelScore] = describe(self._lib(), path, None, k)
+            return [LabelRow(r.label, r.score) for r in ranked]
 
     # -- a photo's keywords and a checkpoint's suggestions (search/suggest.py, as `xmr suggest`) --------------
     @property
