@@ -214,3 +214,14 @@ def test_model_preparation_is_shown_and_an_int8_fallback_said(qtbot, make_window
     assert summary.startswith("Indexed: 60 added") and "no int8 recipe agrees with fp32 on this CPU" in summary
     assert "using fp32" in summary and sum("no int8 recipe" in m for m in said) == 1
     assert window.library_label.text().endswith("fp32")
+
+
+def test_a_clipped_status_message_is_shown_whole_on_hover(window_maker):
+    from xmr_gui.core.session import ModelChoice
+
+    window = window_maker(ModelChoice())
+    long = "Indexed: 430 added, 0 updated — " + "no int8 recipe agrees with fp32 on this CPU " * 4
+    window.statusBar().showMessage(long)
+    assert window.statusBar().toolTip() == long
+    window.statusBar().clearMessage()
+    assert window.statusBar().toolTip() == ""

@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         status.addWidget(self.cancel_button)
         status.addPermanentWidget(self.library_label)
         status.addPermanentWidget(self.model_label)
+        status.messageChanged.connect(status.setToolTip)  # a long message is clipped there: hover shows it whole
 
     def _build_banner(self) -> QWidget:
         """A line above the tabs about the model: a warning (the demo checkpoint on real photos), or where a better
