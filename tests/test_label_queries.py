@@ -159,3 +159,17 @@ def test_search_says_nothing_of_labels_for_a_query_naming_none(unseen_world, cap
     lib, _ = unseen_world
     assert main(["search", "a quiet afternoon", "--db", str(lib.db_dir), "-k", "3"]) == 0
     assert "answered as" not in capsys.readouterr().err
+
+
+@needs_checkpoint
+def test_the_map_places_a_label_query_by_the_vector_its_search_ranks_by(unseen_world):
+    from xmr_gui.core.search.photos import text_vector
+    from xmr_gui.core.views.embedding_map import build_map
+
+    lib, _ = unseen_world
+    data = build_map(lib, "pca", ["umbrellas", "a quiet afternoon"])
+    assert data.kinds[-2:] == ["text", "text"]
+    np.testing.assert_allclose(data.vectors[-2], text_vector(lib, "umbrellas"), atol=1e-6)  # the classifier's mix
+    raw = lib.space.texts(lib.encoder.encode_texts(["umbrellas"]))[0]
+    assert float(data.vectors[-2] @ raw) < 0.99  # not the plain text vector
+    np.testing.assert_allclose(data.vectors[-1], text_vector(lib, "a quiet afternoon"), atol=1e-6)

@@ -233,11 +233,14 @@ def photos_with_label(data: MapData, label: str) -> list[str]:
 
 
 def add_queries(lib: Library, data: MapData, queries: Sequence[str]) -> MapData:
-    """Place text queries on the map (as labels are placed: at their closest photos)."""
+    """Place text queries on the map (as labels are placed: at their closest photos), each by the vector its search
+    ranks by (`search.photos.text_vector`: with a checkpoint, a query naming a label is its classifier's)."""
+    from ..search.photos import text_vector
+
     queries = [q for q in queries if q.strip()]
     if not queries or data.xy is None or len(data) == 0:
         return data
-    q = lib.space.texts(lib.encoder.encode_texts(list(queries)))
+    q = np.stack([text_vector(lib, query) for query in queries]).astype(np.float32)
     is_image = np.array([k == "image" for k in data.kinds], bool)
     xy = place(q, data.vectors[is_image], data.xy[is_image])
     return MapData(
