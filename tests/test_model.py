@@ -112,10 +112,12 @@ def test_multilabel_and_adversarial_match_loop():
         p = 1 / (1 + math.exp(-logit))
         return -(t * math.log(p) + (1 - t) * math.log(1 - p))
 
-    total = 0.0
-    for z in (out.img, out.txt):
-        logits = (z @ out.classifiers.T).tolist()
-        total += sum(bce(logits[i][c], y[i][c]) for i in range(5) for c in range(4)) / 20
+    for scale in (1.0, 10.0):  # 10 is the default (the logits of unit vectors are otherwise within ±|H|)
+        total = 0.0
+        for z in (out.img, out.txt):
+            logits = (scale * z @ out.classifiers.T).tolist()
+            total += sum(bce(logits[i][c], y[i][c]) for i in range(5) for c in range(4)) / 20
+        assert float(build_loss("multilabel", scale=scale)(out)) == pytest.approx(total / 2, rel=1e-5)
     assert float(build_loss("multilabel")(out)) == pytest.approx(total / 2, rel=1e-5)
     mod = out.modality_logits.tolist()
     expect = sum(bce(v, 1.0 if i < 5 else 0.0) for i, v in enumerate(mod)) / 10
