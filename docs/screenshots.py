@@ -23,7 +23,8 @@ only), so they may be published whatever the photos' licence:
 For the README: a checkpoint trained on Debian's tuxpaint-stamps-default by folder (`cartoon/` and `symbols/`
 left out, as bench/offline_model.py does), `xmr train STAMPS --labels-from folders --out /tmp/tux.xmr`.
 --demo-views: the same two tabs on the demo world (200 drawn scenes, the demo checkpoint), as label-graph.png
-and embedding-map.png, with --query placed on the map.
+and embedding-map.png, with --query placed on the map; and search-and-describe.png: that query's results with the
+top hit's labels (the checkpoint's suggestions, each with the neighbours that lifted it) on the right.
 """
 
 from __future__ import annotations
@@ -178,6 +179,15 @@ def main() -> int:
         if args.teaching or args.demo_views:
             prefix, select = ("real-labels", "cats") if args.teaching else ("demo", "cloud")
             query = "" if args.teaching else "a city at night with the moon"
+            if args.demo_views:  # the search tab first: results, and the top hit's labels as suggestions
+                window.search.search_for(query)
+                wait(app, window.search.hint_done)
+                window.search.describe(window.search.model.path_at(0))
+                wait(app, window.describe_done)
+                settle(app)
+                shot = args.out / "search-and-describe.png"
+                window.grab().save(str(shot))
+                print(shot)
             views_shots(app, window, args.out, prefix, args.select or select, query)
             return 0
         window.search.search_for(args.query)
