@@ -340,6 +340,25 @@ def test_suggest_lists_unlabelled_photos_and_writes_sidecars(indexed, capsys):
     assert out3 == "" and "0 photos without labels" in err3
 
 
+def test_suggest_goes_on_when_a_sidecar_cannot_be_written(indexed, capsys):
+    root, ckpt, db = indexed
+    blocked = root / "blocked.jpg"
+    photo(blocked)
+    (root / "blocked.jpg.xmp").mkdir()  # where its sidecar would go (a read-only folder fails alike, but not as root)
+    try:
+        capsys.readouterr()
+        argv = ["suggest", str(root), "--checkpoint", str(ckpt), "--db", str(db), "--min-score", "0", "-k", "1"]
+        code = main([*argv, "--write-sidecars"])
+        out, err = capsys.readouterr()
+        assert code == 1, err
+        assert str(blocked) in out  # its suggestion is still listed
+        assert f"xmr: not written: {root / 'blocked.jpg.xmp'}: " in err and "Traceback" not in err
+        assert "1 not written (above)" in err
+    finally:
+        (root / "blocked.jpg.xmp").rmdir()
+        blocked.unlink()
+
+
 def test_suggest_on_a_folder_not_indexed_says_what_to_run(tmp_path, capsys, trained):
     photo(tmp_path / "p" / "a.jpg")
     code = main(["suggest", str(tmp_path / "p"), "--checkpoint", str(trained[2])])

@@ -58,7 +58,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     unlabelled = unlabelled_photos(folder)
     for photo, problem in unlabelled.problems:
         say(f"xmr: {photo}: {problem}")
-    written = none = 0
+    written = none = failed = 0
     with Library.open(db) as lib:
         lib.attach_checkpoint(args.checkpoint, remember=False)
         if not isinstance(lib.space, LabelSpace):
@@ -85,10 +85,14 @@ def run_suggest(args: argparse.Namespace) -> int:
                     written += 1
                 except KeywordError as exc:
                     say(f"xmr: not written: {exc}")
+                    failed += 1
+                except OSError as exc:  # this photo's folder is read-only, the disk is full, ...: say so, go on
+                    say(f"xmr: not written: {exc.filename or photo}: {exc.strerror or exc}")
+                    failed += 1
     line = f"xmr: {len(unlabelled.photos)} photos without labels"
     if none:
         line += f"; {none} with no label at --min-score {args.min_score:g}"
     if args.write_sidecars:
-        line += f"; {written} sidecars written"
+        line += f"; {written} sidecars written" + (f", {failed} not written (above)" if failed else "")
     say(line)
-    return 0
+    return 1 if failed else 0
