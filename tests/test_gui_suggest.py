@@ -173,3 +173,12 @@ def test_without_a_checkpoint_the_panel_only_describes(qtbot, window_maker, tmp_
     item = panel.table.topLevelItem(0)
     assert item.data(0, Qt.ItemDataRole.CheckStateRole) is None  # no check boxes
     assert panel.checked_labels() == [] and not list(folder.glob("*.xmp"))
+
+
+def test_a_photos_labels_arriving_after_the_next_photo_was_picked_are_dropped(qtbot, demo):
+    window, images = demo
+    first, second = images / "demo_00001.jpg", images / "demo_00002.jpg"
+    rows = window.session.describe(first, 10)
+    panel = pick(qtbot, window, second)
+    window.search._show_description(str(first), rows, None, None)  # the first pick's answer, late
+    assert panel.path == str(second) and panel.caption.text() == "demo_00002.jpg"

@@ -146,7 +146,8 @@ def test_search_says_nothing_of_labels_for_a_query_naming_none(unseen_world, cap
 
     lib, _ = unseen_world
     assert main(["search", "a quiet afternoon", "--db", str(lib.db_dir), "-k", "3"]) == 0
-    assert "answered as" not in capsys.readouterr().err
+    answered = [line for line in capsys.readouterr().err.splitlines() if line.startswith("xmr: answered")]
+    assert answered == [f"xmr: answered by {lib.model_name()}"]  # which model, and nothing about labels
 
 
 @needs_checkpoint

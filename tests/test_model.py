@@ -417,7 +417,9 @@ def test_saved_classifiers_give_the_probabilities_the_loss_trained():
 
     ds, feats = synthetic_features()
     cfg = apply_overrides(TrainConfig.load("l2gcn"), ["multilabel.scale=7", "dim=16"])
-    assert logit_scale(cfg) == 7 and logit_scale(TrainConfig.load("heads-only")) == MultiLabelLoss.DEFAULT_SCALE
+    assert logit_scale(cfg) == 7 and logit_scale(TrainConfig.load("heads-only")) == 1.0  # no classification loss
+    with_bce = apply_overrides(TrainConfig.load("heads-only"), ["multilabel.weight=1"])
+    assert logit_scale(with_bce) == MultiLabelLoss.DEFAULT_SCALE == 10
     graph = LabelGraph.from_labels(ds.labels, cfg.tau, cfg.p)
     model = SharedSpaceModel(cfg, 24, 24, feats.label_inputs, *graph.edges()).eval()
     tensors = checkpoint_tensors(TrainResult(model, graph))
@@ -438,6 +440,7 @@ def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp
     from xmr_gui.core.search import label_query
 
     card = read_card(trained[1])
+    assert card["train_config"]["losses"]["multilabel"]["scale"] == 10  # the scale its classifiers were saved at
     for split in ("val", "test"):
         measured = card["metrics"][f"label_queries_{split}"]
         assert set(measured) == {"classifier", "text", "combined", "zero_shot"} and all(
@@ -454,3 +457,13 @@ def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp
         assert space.classifier_queries is expected
         named = label_query.resolve(space, "dog")
         assert (named is not None and named.how == "label") is expected
+
+
+def test_without_a_validation_split_the_held_out_photos_are_not_trained_on():
+    from xmr_gui.core.learn.dataset import Dataset, Row
+
+    rows = [Row(f"p{i}.jpg", ["a"], "", "train" if i < 30 else "test") for i in range(40)]
+    ds = Dataset.from_rows("/nonexistent", rows, "no-val")
+    train, val = ds.split("train"), ds.split("val")
+    assert len(val) == 3 and not set(train) & set(val) and sorted({*train, *val}) == list(range(30))
+    assert list(ds.split("test")) == list(range(30, 40))

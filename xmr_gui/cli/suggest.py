@@ -19,7 +19,8 @@ def register(sub: Subparsers) -> None:
         "probability is at least --min-score, best first: `path<TAB>label,label,...`. Photos already labelled "
         "are left alone; with --write-sidecars the suggestions are added to each photo's XMP sidecar "
         "(photo.jpg.xmp, or the photo.xmp that exists), never to the photo itself, keeping every other field "
-        "of an existing sidecar. FOLDER must be indexed first: `xmr index FOLDER --checkpoint FILE`.",
+        "of an existing sidecar; a sidecar that cannot be written is named and the others are still written (exit "
+        "status 1). FOLDER must be indexed first: `xmr index FOLDER --checkpoint FILE`.",
     )
     p.add_argument("folder", metavar="FOLDER", help="indexed photo folder")
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="a trained .xmr checkpoint (its labels)")

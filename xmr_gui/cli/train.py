@@ -114,7 +114,7 @@ def run_train(args: argparse.Namespace) -> int:
         if bar is None:
             bar = tqdm(total=total, unit="epoch", desc=f"train {cfg.name}", file=sys.stderr)
         bar.update(1)
-        bar.set_postfix(loss=f"{log.loss:.4f}", val_mAP=f"{log.val_map:.4f}")
+        bar.set_postfix(loss=f"{log.loss:.4f}", val_mAP=f"{log.val_map:.4f}", val_score=f"{log.val_score:.4f}")
 
     try:
         metrics = train_checkpoint(

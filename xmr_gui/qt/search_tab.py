@@ -56,6 +56,7 @@ class SearchTab(QWidget):
         self.session = session
         self.tasks = tasks
         self._hits: list[Hit] = []
+        self._describing = ""  # the photo whose labels the describe panel is waiting for
         self.model = ResultsModel(thumbs, self)
         self.compare_model = ResultsModel(thumbs, self)
         self.toolbar = self._build_toolbar()
@@ -163,15 +164,18 @@ class SearchTab(QWidget):
     def describe(self, path: str) -> None:
         """The photo's labels; with a checkpoint's classifiers, its keywords and the checkpoint's suggestions."""
         session = self.session
+        self._describing = path  # the latest photo asked for: an earlier one's answer arriving later is dropped
 
         def work() -> tuple[list[LabelRow], Labels | None, Any]:
-            if session.can_suggest:
-                return session.suggestions(path, 10), session.keywords(path), make_thumbnail(path)
-            return session.describe(path, 10), None, make_thumbnail(path)
+            suggesting = session.can_suggest
+            rows = session.describe(path, 10)  # with a checkpoint's classifiers: its suggestions, at any score
+            return rows, session.keywords(path) if suggesting else None, make_thumbnail(path)
 
         self.tasks.start(work, on_result=lambda out: self._show_description(path, *out))
 
     def _show_description(self, path: str, rows: list[LabelRow], keywords: Labels | None, image: Any) -> None:
+        if path != self._describing:
+            return
         pixmap = QPixmap.fromImage(image) if image is not None else None
         self.describe_panel.show_labels(path, rows, pixmap, keywords)
         self.describe_done.emit(rows)

@@ -117,10 +117,11 @@ class Dataset:
         return Path(folder)
 
     def split(self, name: str) -> np.ndarray:
-        idx = np.nonzero(self.splits == name)[0]
-        if len(idx) == 0 and name == "val":  # no validation split: hold out every 10th training item
-            idx = np.nonzero(self.splits == "train")[0][::10]
-        return idx
+        if name in ("train", "val") and not (self.splits == "val").any():
+            # no validation split: every 10th training item is held out for it (and not trained on)
+            train = np.nonzero(self.splits == "train")[0]
+            return train[::10] if name == "val" else np.setdiff1d(train, train[::10])
+        return np.nonzero(self.splits == name)[0]
 
 
 @dataclass

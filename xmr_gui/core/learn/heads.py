@@ -52,7 +52,8 @@ class CheckpointSpace:
 
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:
         """sigmoid(z · Hᵀ): the multi-label classifier's output for shared-space vectors z."""
-        return (1.0 / (1.0 + np.exp(-(np.atleast_2d(z) @ self.classifiers.T)))).astype(np.float32)
+        logits = np.atleast_2d(z) @ self.classifiers.T
+        return cast(np.ndarray, (0.5 * (1.0 + np.tanh(0.5 * logits))).astype(np.float32))  # sigmoid; exp overflows
 
     def lifted_by(self, z: np.ndarray, label: int, top: int = 3) -> list[tuple[str, float]]:
         """Neighbour labels j that raised label `label`'s logit for z the most: Â_ij (z · M_j), j ≠ i, > 0."""

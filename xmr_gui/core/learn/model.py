@@ -49,6 +49,8 @@ class TrainConfig:
         unknown = set(self.losses) - set(REGISTRY)
         if unknown:
             raise ConfigError(f"unknown loss {sorted(unknown)[0]!r}; known: {', '.join(REGISTRY)}")
+        if not 0.0 <= float(self.select_labels) <= 1.0:
+            raise ConfigError(f"select_labels is a share of the validation score, 0 to 1 (not {self.select_labels})")
 
     @classmethod
     def load(cls, name_or_path: str) -> TrainConfig:

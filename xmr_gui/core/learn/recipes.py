@@ -25,6 +25,7 @@ from .train import (
     checkpoint_tensors,
     evaluate_split,
     label_query_report,
+    logit_scale,
     train_backbone,
     train_space,
     zero_shot,
@@ -56,6 +57,16 @@ def apply_overrides(cfg: TrainConfig, pairs: Sequence[str]) -> TrainConfig:
             changes[key] = value
         else:
             raise ConfigError(f"unknown hyper-parameter {key!r} (see `xmr train --help`)")
+    return TrainConfig(**changes)
+
+
+def with_resolved_scale(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` with the multilabel loss's logit scale written out when it relies on the default (older cards, trained
+    at scale 1, have none: their saved classifiers are unscaled alike)."""
+    if "multilabel" not in cfg.losses or "scale" in cfg.losses["multilabel"]:
+        return cfg
+    changes = cfg.to_dict()
+    changes["losses"]["multilabel"]["scale"] = logit_scale(cfg)
     return TrainConfig(**changes)
 
 
@@ -124,14 +135,15 @@ def train_checkpoint(
         encoder = load_encoder(spec, device)
     say(f"features: encoding {len(ds.files)} images and captions with {encoder.identity} (cached)")
     feats = compute_features(ds, encoder)
+    typed = encoder.encode_texts(list(ds.label_names))
+    cfg = with_resolved_scale(cfg)  # the card names the logit scale the classifiers were trained (and saved) at
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
     metrics = {
         "test": evaluate_split(result.model, ds, feats, "test"),
         "zero_shot_test": zero_shot(ds, feats, "test"),
-        "label_queries_val": label_query_report(
-            result.model, ds, feats, "val"
-        ),  # decides: Checkpoint.classifier_queries
-        "label_queries_test": label_query_report(result.model, ds, feats, "test"),
+        # decides Checkpoint.classifier_queries; the labels as typed, as `xmr search LABEL` encodes them
+        "label_queries_val": label_query_report(result.model, ds, feats, "val", typed),
+        "label_queries_test": label_query_report(result.model, ds, feats, "test", typed),
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "seconds_per_epoch": float(np.mean([h.seconds for h in result.history])),

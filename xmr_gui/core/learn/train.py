@@ -55,7 +55,8 @@ def _losses(cfg: TrainConfig) -> list[tuple[float, torch.nn.Module]]:
 def selection_weight(cfg: TrainConfig) -> float:
     """The share of the validation score that comes from the classifiers as label queries (`cfg.select_labels`),
     0 when no configured loss trains them (their mAP would be noise)."""
-    return cfg.select_labels if CLASSIFIER_LOSSES & set(cfg.losses) else 0.0
+    training = {name for name, params in cfg.losses.items() if float(params.get("weight", 1.0)) > 0}
+    return cfg.select_labels if CLASSIFIER_LOSSES & training else 0.0
 
 
 def label_query_map(classifiers: np.ndarray, zi: np.ndarray, labels: np.ndarray) -> float:
@@ -148,15 +149,19 @@ def evaluate_split(model: SharedSpaceModel, ds: Dataset, feats: Features, split:
     return retrieval_report(zi, zt, ds.labels[idx])
 
 
-def label_query_report(model: SharedSpaceModel, ds: Dataset, feats: Features, split: str) -> dict[str, float]:
-    """How a one-label query is best answered on a split: mAP of the label's classifier, of its text vector ("a photo
-    of {label}" through the text head) and of the two combined as label_query.py does. The card keeps it for the
+def label_query_report(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str, typed: np.ndarray | None = None
+) -> dict[str, float]:
+    """How a one-label query is best answered on a split: mAP of the label's classifier, of its text vector (the
+    label as typed, `typed`: the backbone's vectors of the bare label names, as `xmr search dog` encodes "dog"; the
+    prompt vectors when not given) and of the two combined as label_query.py does. The card keeps it for the
     validation and test splits; a library answers label queries with the classifiers only where they beat the text
-    vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's own "a photo of {label}"
-    vector over its own image vectors, the baseline."""
+    vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's own vector of the typed
+    label over its own image vectors, the baseline."""
     idx = ds.split(split)
     idx = idx[feats.ok[idx]]
-    zi, label_text = project(model, feats.img[idx], feats.label_inputs)
+    typed = feats.label_inputs if typed is None else typed
+    zi, label_text = project(model, feats.img[idx], typed)
     with torch.no_grad():
         cls = model.classifiers().numpy()
     cls = cls / np.maximum(np.linalg.norm(cls, axis=1, keepdims=True), 1e-12)
@@ -164,7 +169,7 @@ def label_query_report(model: SharedSpaceModel, ds: Dataset, feats: Features, sp
         "classifier": label_query_map(cls, zi, ds.labels[idx]),
         "text": label_query_map(label_text, zi, ds.labels[idx]),
         "combined": label_query_map(cls + LABEL_QUERY_TEXT * label_text, zi, ds.labels[idx]),
-        "zero_shot": label_query_map(feats.label_inputs, feats.img[idx], ds.labels[idx]),  # the backbone alone
+        "zero_shot": label_query_map(typed, feats.img[idx], ds.labels[idx]),  # the backbone alone
     }
 
 
@@ -178,7 +183,9 @@ def zero_shot(ds: Dataset, feats: Features, split: str) -> dict[str, float]:
 def logit_scale(cfg: TrainConfig) -> float:
     """The factor the classification loss puts on z · Hᵀ (`multilabel.scale`): baked into the saved classifiers, so
     a checkpoint's sigmoid(z · Hᵀ) is the probability the model was trained to give."""
-    return float(cfg.losses.get("multilabel", {}).get("scale", MultiLabelLoss.DEFAULT_SCALE))
+    if "multilabel" not in cfg.losses:  # no classification loss: the classifiers were never read as logits
+        return 1.0
+    return float(cfg.losses["multilabel"].get("scale", MultiLabelLoss.DEFAULT_SCALE))
 
 
 def checkpoint_tensors(result: TrainResult) -> dict[str, np.ndarray]:

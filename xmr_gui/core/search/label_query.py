@@ -127,7 +127,7 @@ def resolve(space: LabelSpace, text: str) -> Named | None:
 
 
 def explain(space: LabelSpace, text: str) -> str | None:
-    """How a checkpoint answers `text` when it names its labels, in one line for the CLI and the window; None when it
+    """How a checkpoint answers `text` when it names its labels, in one line (`xmr search` prints it); None when it
     names none (searched by its text vector alone, as any query)."""
     named = resolve(space, text)
     if named is None:
