@@ -98,6 +98,7 @@ def register(sub: Subparsers) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ..core.learn.checkpoint import classifiers_answer
     from ..core.learn.model import TrainConfig
     from ..core.learn.recipes import apply_overrides, train_checkpoint
     from ..core.learn.train import EpochLog
@@ -140,10 +141,12 @@ def run_train(args: argparse.Namespace) -> int:
             print(f"{key}\t{t[key]:.4f}\t{z[key]:.4f}")
         # one-label queries, as the checkpoint will answer them (label_query.py; Checkpoint.classifier_queries)
         q, v = metrics["label_queries_test"], metrics["label_queries_val"]
-        by_classifiers = v["combined"] >= v["text"]
+        by_classifiers = classifiers_answer(v)
         print(f"label_query_map\t{q['combined'] if by_classifiers else q['text']:.4f}\t{q['zero_shot']:.4f}")
         how = (
-            "its label classifiers" if by_classifiers else "its text vectors (its classifiers did worse on validation)"
+            "its label classifiers"
+            if by_classifiers
+            else "its text vectors (its classifiers were not clearly better on validation)"
         )
         say(f"xmr: a query naming one label will be answered by {how}")
     return 0

@@ -34,7 +34,7 @@ class LabelSpace(Space, Protocol):
 
     labels: list[str]
     classifiers: np.ndarray  # (C, dim): one row per label
-    classifier_queries: bool  # answer a query naming a label with its classifier (its card shows it beats text)
+    classifier_queries: bool  # answer a query naming a label with its classifier (its card shows it clearly beats text)
 
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:
         """Vectors z (n, dim) in this space → (n, C) probability of each label."""

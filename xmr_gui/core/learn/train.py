@@ -155,8 +155,8 @@ def label_query_report(
     """How a one-label query is best answered on a split: mAP of the label's classifier, of its text vector (the
     label as typed, `typed`: the backbone's vectors of the bare label names, as `xmr search dog` encodes "dog"; the
     prompt vectors when not given) and of the two combined as label_query.py does. The card keeps it for the
-    validation and test splits; a library answers label queries with the classifiers only where they beat the text
-    vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's own vector of the typed
+    validation and test splits; a library answers label queries with the classifiers only where they clearly beat
+    the text vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's own vector of the typed
     label over its own image vectors, the baseline."""
     idx = ds.split(split)
     idx = idx[feats.ok[idx]]

@@ -120,7 +120,7 @@ def name_labels(
 
 def resolve(space: LabelSpace, text: str) -> Named | None:
     """The labels a query names in a checkpoint's space (MiniLM judges a near word when it can be loaded); None when
-    the checkpoint's own measurement says its classifiers answer label queries worse than text does."""
+    the checkpoint's own measurement says its classifiers answer label queries no better than text does."""
     if not space.classifier_queries:
         return None
     return name_labels(space.labels, text, functools.partial(_nearest, tuple(space.labels)))
