@@ -139,8 +139,8 @@ class Checkpoint:
 
 # How much better (validation mAP) the classifiers must be for a label query to use them: on ties the plain text
 # vector answers. Measured on 176 real photos (bench/RESULTS.md): l2gcn's gate opened at 0.292 vs 0.288 and
-# 0.358 vs 0.353 and lost on test both times (0.140 vs 0.163, 0.167 vs 0.191); USSL's and the demo's margins are
-# 0.12-0.22.
+# 0.358 vs 0.353 and lost on test both times (0.140 vs 0.163, 0.167 vs 0.191); USSL's margins there are 0.19-0.23,
+# the demo checkpoint's 0.13.
 CLASSIFIER_MARGIN = 0.02
 
 
