@@ -225,14 +225,14 @@ def run_variant(data: Data, config: str, overrides: list[str], seed: int) -> dic
 def trained_values(
     data: Data, run: dict[str, Any], feats: Any, test: np.ndarray, queries: np.ndarray, label_text: np.ndarray
 ) -> dict[str, np.ndarray]:
-    from xmr_gui.core.learn.space import LABEL_QUERY_TEXT
+    from xmr_gui.core.learn.space import label_query_vectors
 
     space = run["ckpt"].space()
     assert space.labels == data.ds.label_names
     zi, zt = space.images(feats.img[test]), space.texts(feats.txt[test])
     text = space.texts(label_text)
     # what `xmr search LABEL` answers with: label_query.combine's mix when the card lets the classifiers answer
-    product = unit(space.classifiers) + LABEL_QUERY_TEXT * text if space.classifier_queries else text
+    product = label_query_vectors(space.classifiers, text) if space.classifier_queries else text
     values = measure(
         zi,
         zt,

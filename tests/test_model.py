@@ -457,6 +457,8 @@ def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp
         assert space.classifier_queries is expected
         named = label_query.resolve(space, "dog")
         assert (named is not None and named.how == "label") is expected
+        said = label_query.explain(space, "dog")
+        assert said is not None and said.startswith("as the label 'dog'" if expected else "by its text: ")
 
 
 def test_without_a_validation_split_the_held_out_photos_are_not_trained_on():

@@ -7,13 +7,24 @@ A checkpoint's space is also a `LabelSpace`: it has label classifiers, so a phot
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
 # A query that is one of a checkpoint's labels is answered with that label's unit classifier plus this much of its
-# own unit text vector (search/label_query.py); training measures the same mix (train.label_query_report).
+# own unit text vector (`label_query_vectors`: search/label_query.py answers with it, train.label_query_report
+# measures it).
 LABEL_QUERY_TEXT = 0.25
+
+
+def label_query_vectors(classifiers: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """Row i: classifier i and text vector i (unit text vectors), mixed as a one-label query is answered — the unit
+    classifier plus LABEL_QUERY_TEXT × the text vector — at unit length."""
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return cast(np.ndarray, x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12))
+
+    return unit(unit(np.asarray(classifiers, np.float32)) + LABEL_QUERY_TEXT * np.asarray(texts, np.float32))
 
 
 class Space(Protocol):

@@ -18,7 +18,7 @@ from .label_graph import LabelGraph
 from .losses import build_loss
 from .losses.multilabel import MultiLabelLoss
 from .model import SharedSpaceModel, TrainConfig
-from .space import LABEL_QUERY_TEXT
+from .space import label_query_vectors
 
 # Losses that train the label classifiers (directly, or through USSL's label-set nodes): with one of them, the
 # epoch kept is chosen on the classifiers' quality as label queries too, not only on retrieval.
@@ -164,11 +164,10 @@ def label_query_report(
     zi, label_text = project(model, feats.img[idx], typed)
     with torch.no_grad():
         cls = model.classifiers().numpy()
-    cls = cls / np.maximum(np.linalg.norm(cls, axis=1, keepdims=True), 1e-12)
     return {
         "classifier": label_query_map(cls, zi, ds.labels[idx]),
         "text": label_query_map(label_text, zi, ds.labels[idx]),
-        "combined": label_query_map(cls + LABEL_QUERY_TEXT * label_text, zi, ds.labels[idx]),
+        "combined": label_query_map(label_query_vectors(cls, label_text), zi, ds.labels[idx]),
         "zero_shot": label_query_map(typed, feats.img[idx], ds.labels[idx]),  # the backbone alone
     }
 

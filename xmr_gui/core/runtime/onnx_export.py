@@ -113,7 +113,7 @@ def serve(export: Callable[[ModelSpec, Path, Step], Path], argv: list[str]) -> i
 
 
 def _main(argv: list[str]) -> int:
-    return serve(lambda spec, out, on_step: export_model(spec, out, on_step), argv)
+    return serve(export_model, argv)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import cast
 import numpy as np
 
 from ..base.errors import XmrError
-from ..learn.space import LABEL_QUERY_TEXT, LabelSpace
+from ..learn.space import LABEL_QUERY_TEXT, LabelSpace, label_query_vectors
 from ..runtime import offline
 from ..runtime.spec import Encoder
 
@@ -132,7 +132,7 @@ def explain(space: LabelSpace, text: str) -> str | None:
     named = resolve(space, text)
     if named is None:
         if not space.classifier_queries and name_labels(space.labels, text) is not None:
-            return "by its text: this checkpoint's label classifiers found fewer photos than text on its validation set"
+            return "by its text: this checkpoint's label classifiers were not clearly better than text on validation"
         return None
     names = ", ".join(repr(space.labels[i]) for i in named.labels)
     if named.how == "label":
@@ -146,11 +146,10 @@ def explain(space: LabelSpace, text: str) -> str | None:
 def combine(space: LabelSpace, named: Named, text_vector: np.ndarray) -> np.ndarray:
     """The query vector: the named labels' unit classifiers with the query's own text vector (both unit length)."""
     rows = space.classifiers[list(named.labels)]
+    if named.how != "words":  # one label ("label" or "near")
+        return cast(np.ndarray, label_query_vectors(rows, text_vector[None])[0])
     rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-    if named.how == "words":
-        v = text_vector + WORDS_LABELS * rows.sum(0)
-    else:
-        v = rows.sum(0) + WHOLE_TEXT * text_vector
+    v = text_vector + WORDS_LABELS * rows.sum(0)
     return cast(np.ndarray, (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32))
 
 

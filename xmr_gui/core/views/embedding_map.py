@@ -215,11 +215,10 @@ def place_by_scores(scores: np.ndarray, anchor_xy: np.ndarray, k: int = 5) -> np
     k = min(k, scores.shape[1])
     if k == 0:
         return np.zeros((len(scores), 2), np.float32)
-    vectors = scores
     near = np.argsort(-scores, axis=1)[:, :k]
     pts = anchor_xy[near]  # (n, k, 2)
     spread = np.linalg.norm(pts[:, :, None, :] - pts[:, None, :, :], axis=-1).sum(-1)  # (n, k)
-    return cast(np.ndarray, pts[np.arange(len(vectors)), np.argmin(spread, axis=1)].astype(np.float32))
+    return cast(np.ndarray, pts[np.arange(len(scores)), np.argmin(spread, axis=1)].astype(np.float32))
 
 
 def photos_with_label(data: MapData, label: str) -> list[str]:
