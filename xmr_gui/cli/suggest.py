@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from ..core.base.defaults import SUGGEST_MIN_SCORE
 from .common import CliError, Subparsers, db_option, say
 
 
@@ -29,9 +30,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--min-score",
         type=float,
-        default=0.5,
+        default=SUGGEST_MIN_SCORE,
         metavar="S",
-        help="only labels whose classifier probability is at least S (default 0.5)",
+        help=f"only labels whose classifier probability is at least S (default {SUGGEST_MIN_SCORE:g})",
     )
     p.add_argument(
         "--write-sidecars",

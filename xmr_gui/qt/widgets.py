@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.base.defaults import SUGGEST_MIN_SCORE
 from .results_model import PathRole, ResultsModel
 from .thumbs import SIZE
 
@@ -118,7 +119,6 @@ class ResultsGrid(QWidget):
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
 
-MIN_SCORE = 0.5  # suggestions at or above it start checked: `xmr suggest --min-score`'s default
 NEEDS_CHECKPOINT = "Suggesting labels needs a trained checkpoint (its label classifiers): File → Open checkpoint…"
 
 
@@ -151,7 +151,7 @@ class DescribePanel(QWidget):
         self.min_score.setRange(0.0, 1.0)
         self.min_score.setSingleStep(0.05)
         self.min_score.setDecimals(2)
-        self.min_score.setValue(MIN_SCORE)
+        self.min_score.setValue(SUGGEST_MIN_SCORE)  # checked from it, as `xmr suggest`
         self.min_score.setPrefix("check ≥ ")
         self.min_score.setToolTip("Check the suggestions whose classifier probability is at least this")
         self.min_score.valueChanged.connect(self._check_by_score)

@@ -4,3 +4,7 @@
 # JPEGs, ViT-B-32-256 int8 on ONNX Runtime, 2 cores): 16 was fastest (32.7 img/s vs 29.7 at 32, 25.7 at 8) with
 # a lower peak RSS (280 MB vs 379 MB at 32): decoding threads and the model overlap at a finer grain.
 BATCH_SIZE = 16
+
+# A suggested label counts from this classifier probability (`xmr suggest --min-score`, the describe panel's check
+# boxes): where the label's sigmoid says "more likely than not".
+SUGGEST_MIN_SCORE = 0.5

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..base.defaults import SUGGEST_MIN_SCORE
 from ..base.errors import XmrError
 from ..learn.keywords import photos_under, read_labels, sidecar_for, write_sidecar
 from ..learn.space import LabelSpace
@@ -52,7 +53,9 @@ def unlabelled_photos(folder: str | os.PathLike[str]) -> Unlabelled:
     return out
 
 
-def suggest(lib: Library, photo: str | os.PathLike[str], k: int = 5, min_score: float = 0.5) -> list[Suggestion]:
+def suggest(
+    lib: Library, photo: str | os.PathLike[str], k: int = 5, min_score: float = SUGGEST_MIN_SCORE
+) -> list[Suggestion]:
     """The library's checkpoint labels for `photo` whose probability is at least `min_score`, at most `k`, best
     first, each with the graph neighbours that lifted it (none when the checkpoint has no GCN).
 
