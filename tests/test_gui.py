@@ -225,3 +225,14 @@ def test_a_clipped_status_message_is_shown_whole_on_hover(window_maker):
     assert window.statusBar().toolTip() == long
     window.statusBar().clearMessage()
     assert window.statusBar().toolTip() == ""
+
+
+def test_the_window_opens_within_the_screen(window_maker):
+    from PySide6.QtGui import QGuiApplication
+
+    from xmr_gui.core.session import ModelChoice
+    from xmr_gui.qt.main_window import TITLE_BAR
+
+    window = window_maker(ModelChoice())
+    free = QGuiApplication.primaryScreen().availableGeometry()  # offscreen: 800 × 800, smaller than 1280 × 800
+    assert window.width() == min(1280, free.width()) and window.height() == min(800, free.height() - TITLE_BAR)

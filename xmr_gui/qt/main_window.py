@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is impo
 
 MAX_RECENT = 8
 MAX_CHECKPOINTS = 8
+TITLE_BAR = 40  # px of the screen's free height left for the window manager's title bar
 WARNING_STYLE = "QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c36c; padding: 6px; }"
 INFO_STYLE = "QLabel { background: #e7f1ff; color: #084298; border: 1px solid #9ec5fe; padding: 6px; }"
 
@@ -85,7 +86,7 @@ class MainWindow(QMainWindow):
         self.download_bytes.connect(self._on_download_bytes)
         self.setWindowTitle("xmr — photo search")
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
+        self._fit_to_screen(1280, 800)
         self.thumbs = ThumbnailCache(parent=self)
         self.tasks = TaskRunner(self)
         self.tasks.failed.connect(self.show_error)
@@ -155,7 +156,19 @@ class MainWindow(QMainWindow):
         status.addWidget(self.cancel_button)
         status.addPermanentWidget(self.library_label)
         status.addPermanentWidget(self.model_label)
-        status.messageChanged.connect(status.setToolTip)  # a long message is clipped there: hover shows it whole
+        status.messageChanged.connect(self._status_tooltip)  # a long message is clipped there: hover shows it whole
+
+    def _status_tooltip(self, message: str) -> None:
+        self.statusBar().setToolTip(message)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Open at width × height, or smaller on a smaller screen (a 1366 × 768 laptop): never taller or wider than
+        the screen's free area, with room for the window's title bar."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, free.width()), min(height, free.height() - TITLE_BAR)
+        self.resize(width, height)
 
     def _build_banner(self) -> QWidget:
         """A line above the tabs about the model: a warning (the demo checkpoint on real photos), or where a better
