@@ -19,11 +19,20 @@ $(VENV)/.installed: pyproject.toml $(LOCK_FILE)
 ifeq ($(strip $(LOCK_FILE)),)
 	$(VENV)/bin/pip install -q -e '.[all,test]' $(PIP_QUIET)
 else
-	$(VENV)/bin/pip install -q --require-hashes -r $(LOCK_FILE) $(PIP_QUIET)
+# The lock is installed as it is, resolving nothing: --no-deps, so pip never reads a package's requirements and
+# never asks the registry which release satisfies one (pip 23.2.1, what `python3 -m venv` gives, resolves an
+# extra such as qdrant-client's `httpx[http2]` against the newest release even in --require-hashes mode: a
+# release published after the lock was made broke every fresh install). Every file is fetched by its pinned
+# version and checked against its sha256, so a new release of anything cannot change what is installed.
+	$(VENV)/bin/pip install -q --no-deps --require-hashes -r $(LOCK_FILE) $(PIP_QUIET)
 # xmr itself, editable, from what the lock installed (no index): fails, rather than fetching, where pyproject.toml
-# asks for something the lock lacks. Built with the lock's setuptools and wheel (no build isolation).
+# asks for something the lock lacks (this resolve, offline, also checks the extras pip check does not read).
+# Built with the lock's setuptools and wheel (no build isolation).
 	$(VENV)/bin/pip install -q --no-index --no-build-isolation -e '.[all,test]' $(PIP_QUIET) \
 	  || { echo "error: $(LOCK_FILE) does not satisfy pyproject.toml: run \`make lock\`" >&2; exit 1; }
+# An incomplete or inconsistent lock fails here, at install, not later at a user.
+	$(VENV)/bin/pip check \
+	  || { echo "error: the packages $(LOCK_FILE) installed conflict (above): run \`make lock\`" >&2; exit 1; }
 endif
 	touch $@
 
