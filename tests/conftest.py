@@ -61,6 +61,8 @@ def write_linear_checkpoint(path: Path, spec, d: int, labels: list[str], seed: i
         "dims": {"dim": k, "d_img": d, "d_txt": d},
         "backbone": {"model": spec.model, "weights": spec.weights, "identity": spec.identity()},
     }
+    if spec.config_json:  # xmr's own architectures travel with the checkpoint, as `xmr train` writes them
+        card["backbone"]["config_json"] = spec.config_json
     save_checkpoint(path, tensors, card)
     return tensors
 

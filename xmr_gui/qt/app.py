@@ -45,10 +45,11 @@ def _choice(args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
     menu), else automatic: `models.decide` picks per folder (the demo world's checkpoint for the demo, a cached CLIP
     model, else the offline real model)."""
     from ..core.base.defaults import BATCH_SIZE
-    from ..core.runtime.spec import ModelSpec
+    from ..core.runtime.spec import Device, ModelSpec
     from ..core.session import ModelChoice
 
-    device = str(settings.value("device", "auto"))
+    stored_device = str(settings.value("device", "auto"))
+    device = Device(stored_device) if stored_device in tuple(Device) else Device.AUTO
     batch = int(settings.value("batch_size", BATCH_SIZE))
     for candidate in (args.checkpoint, settings.value("checkpoint", "")):
         if candidate and Path(candidate).is_file():
