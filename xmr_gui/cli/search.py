@@ -16,7 +16,12 @@ def register(sub: Subparsers) -> None:
         help="text → image (or --image: image → image) search; score<TAB>path",
         description="Search an indexed folder. Prints `score<TAB>absolute path`, best first.",
     )
-    p.add_argument("query", nargs="?", help='what to look for, e.g. "a dog on the beach"')
+    p.add_argument(
+        "query",
+        nargs="?",
+        help='what to look for, e.g. "a dog on the beach"; terms joined by " + " or " - " with optional weights mix '
+        'and exclude: "a bird - chicken", "2:a dog + 0.5:./pool.jpg", "label:NAME" (a checkpoint\'s label)',
+    )
     p.add_argument("--image", metavar="PATH", help="find photos similar to this one instead of a text query")
     db_option(p)
     p.add_argument(
@@ -31,6 +36,7 @@ def register(sub: Subparsers) -> None:
         help="search in this checkpoint's space (default: the one the index was built with, if any)",
     )
     result_options(p, 20)
+    p.add_argument("--explain", action="store_true", help="print the query's parsed terms and weights on stderr")
     p.set_defaults(run=run_search)
 
     p = sub.add_parser(
@@ -67,7 +73,8 @@ def run_search(args: argparse.Namespace) -> int:
     from ..core.learn.space import LabelSpace
     from ..core.search import label_query
     from ..core.search.known import outside
-    from ..core.search.photos import Hit, search_image, search_text
+    from ..core.search.photos import Hit, clean_query, search_image, search_query
+    from ..core.search.query import parse_query
 
     if (args.query is None) == (args.image is None):
         raise CliError("give either a text query or --image PATH")
@@ -79,15 +86,24 @@ def run_search(args: argparse.Namespace) -> int:
         with open_library(args.db, args.folder, args.checkpoint, near=near) as lib:
             hits = search_image(lib, args.image, args.k, args.min_score)
     else:
+        query = parse_query(clean_query(args.query))
+        for note in query.notes:
+            say(f"xmr: note: {note}")
+        if args.explain:
+            say(f"xmr: query of {len(query.terms)} term{'s' if len(query.terms) != 1 else ''} (weight, kind, value):")
+            for line in query.explain():
+                say(f"xmr:   {line}")
         with open_library(args.db, args.folder, args.checkpoint) as lib:
-            hits = search_text(lib, args.query, args.k, args.min_score)
+            hits = search_query(lib, query, args.k, args.min_score)
             say(f"xmr: answered by {lib.model_name()}")
-            how = label_query.explain(lib.space, args.query) if isinstance(lib.space, LabelSpace) else None
-            if how is not None:
-                say(f"xmr: answered {how}")
-            hint = outside(lib, args.query)
-            if hint is not None:
-                say(f"xmr: note: {hint.line()}")
+            plain = query.plain_text
+            if plain is not None:
+                how = label_query.explain(lib.space, plain) if isinstance(lib.space, LabelSpace) else None
+                if how is not None:
+                    say(f"xmr: answered {how}")
+                hint = outside(lib, plain)
+                if hint is not None:
+                    say(f"xmr: note: {hint.line()}")
     emit(hits, args.json, ("score", "path"), lambda h: f"{h.score:.4f}\t{h.path}")
     return 0
 

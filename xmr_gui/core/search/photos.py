@@ -13,6 +13,7 @@ from ..learn.space import LabelSpace
 from ..runtime.images import load_pixels
 from ..store.library import Library
 from . import label_query
+from .query import Query, QueryError, TermKind, parse_query
 
 
 @dataclass(frozen=True)
@@ -75,28 +76,76 @@ def image_vector(lib: Library, path: str | os.PathLike[str]) -> np.ndarray:
     return cast(np.ndarray, lib.space.images(feats)[0])
 
 
-def _hits(lib: Library, query: np.ndarray, k: int, min_score: float, exclude: str | None = None) -> list[Hit]:
+def label_vector(lib: Library, name: str) -> np.ndarray:
+    """A `label:NAME` term: the checkpoint's label as a query naming it is answered (its classifier with the name's
+    text vector). QueryError without a checkpoint's labels, or for a name that is none of them."""
+    space = lib.space
+    if not isinstance(space, LabelSpace):
+        raise QueryError(f"label:{name} needs a checkpoint with labels (pass --checkpoint FILE, or open one)")
+    named = label_query.name_labels(space.labels, name)
+    if named is None or named.how != "label":
+        shown = ", ".join(space.labels[:12]) + (", ..." if len(space.labels) > 12 else "")
+        raise QueryError(f"{name!r} is not one of the checkpoint's labels ({shown})")
+    text = space.texts(lib.encoder.encode_texts([name]))[0]
+    return label_query.combine(space, label_query.Named(named.labels, "label"), text)
+
+
+def query_vector(lib: Library, query: Query) -> np.ndarray:
+    """The normalised weighted sum of the query's term vectors (QueryError when they cancel out)."""
+    total: np.ndarray | None = None
+    for term in query.terms:
+        if term.kind is TermKind.IMAGE:
+            v = image_vector(lib, term.value)
+        elif term.kind is TermKind.LABEL:
+            v = label_vector(lib, term.value)
+        else:
+            v = text_vector(lib, clean_query(term.value))
+        v = v.astype(np.float32) / max(float(np.linalg.norm(v)), 1e-12)
+        total = term.weight * v if total is None else total + term.weight * v
+    norm = float(np.linalg.norm(total)) if total is not None else 0.0
+    if total is None or norm < 1e-6:
+        raise QueryError("the query's terms cancel out: nothing is left to search for")
+    return (total / norm).astype(np.float32)
+
+
+def _hits(
+    lib: Library, query: np.ndarray, k: int, min_score: float, exclude: frozenset[str] = frozenset()
+) -> list[Hit]:
     if k <= 0:
         return []
-    ids, scores = lib.index.search(query[None], k + (1 if exclude else 0))
+    ids, scores = lib.index.search(query[None], k + len(exclude))
     found = lib.catalog.paths_for(ids[0].tolist())
     out = [  # compared as Python floats: a --min-score beyond float32's range must not overflow a cast
         Hit(float(s), p)
         for s, p in zip(scores[0].tolist(), found, strict=False)
-        if p is not None and p != exclude and s >= min_score
+        if p is not None and p not in exclude and s >= min_score
     ]
     return out[:k]
 
 
 def search_text(lib: Library, text: str, k: int = 20, min_score: float = -1.0) -> list[Hit]:
-    """Photos best matching `text`, best first; an empty query gives no results."""
+    """Photos best matching `text` (one text, or terms joined by ` + ` / ` - `: query.py), best first; an empty
+    query gives no results."""
     text = clean_query(text)
     if not text:
         return []
-    return _hits(lib, text_vector(lib, text), k, min_score)
+    return search_query(lib, parse_query(text), k, min_score)
+
+
+def search_query(lib: Library, query: Query, k: int = 20, min_score: float = -1.0) -> list[Hit]:
+    """Photos best matching a parsed query, best first; the photos of its positive image terms are left out (as
+    `search_image` leaves out the photo asked about)."""
+    plain = query.plain_text
+    if not query.terms:
+        return []
+    if plain is not None:
+        plain = clean_query(plain)
+        return _hits(lib, text_vector(lib, plain), k, min_score) if plain else []
+    exclude = frozenset(t.value for t in query.terms if t.kind is TermKind.IMAGE and t.weight > 0)
+    return _hits(lib, query_vector(lib, query), k, min_score, exclude)
 
 
 def search_image(lib: Library, path: str | os.PathLike[str], k: int = 20, min_score: float = -1.0) -> list[Hit]:
     """Photos most similar to the photo at `path` (the photo itself left out)."""
     absolute = os.path.abspath(os.fspath(path))
-    return _hits(lib, image_vector(lib, absolute), k, min_score, exclude=absolute)
+    return _hits(lib, image_vector(lib, absolute), k, min_score, exclude=frozenset({absolute}))
