@@ -11,6 +11,7 @@ import numpy as np
 
 from ..learn.space import LabelSpace
 from ..runtime.images import load_pixels
+from ..store import photo_meta
 from ..store.library import Library
 from . import label_query
 from .query import Query, QueryError, TermKind, parse_query
@@ -20,6 +21,8 @@ from .query import Query, QueryError, TermKind, parse_query
 class Hit:
     score: float
     path: str
+    taken: str | None = None  # when the photo was taken (filter-only lists, newest first)
+    by_keyword: bool = False  # it carries the query as one of its keywords (listed first)
 
 
 def clean_query(text: str) -> str:
@@ -134,15 +137,56 @@ def search_text(lib: Library, text: str, k: int = 20, min_score: float = -1.0) -
 
 def search_query(lib: Library, query: Query, k: int = 20, min_score: float = -1.0) -> list[Hit]:
     """Photos best matching a parsed query, best first; the photos of its positive image terms are left out (as
-    `search_image` leaves out the photo asked about)."""
+    `search_image` leaves out the photo asked about).
+
+    With filters the search is exact over the photos that match them (k results whenever k match, every one
+    matching); a query of filters only lists the matching photos, newest first. A plain text query that is one of
+    the library's keywords brings the photos carrying it first (`Hit.by_keyword`), then the model's results."""
+    if query.filters.active:
+        return _filtered(lib, query, k, min_score)
     plain = query.plain_text
     if not query.terms:
         return []
     if plain is not None:
         plain = clean_query(plain)
-        return _hits(lib, text_vector(lib, plain), k, min_score) if plain else []
+        if not plain:
+            return []
+        vector = text_vector(lib, plain)
+        tagged = photo_meta.with_keyword(lib.catalog.connection, plain)
+        if not tagged:
+            return _hits(lib, vector, k, min_score)
+        first = _exact(lib, vector, tagged, k, min_score, by_keyword=True)
+        rest = _hits(lib, vector, k, min_score, frozenset(h.path for h in first))
+        return (first + rest)[:k]
     exclude = frozenset(t.value for t in query.terms if t.kind is TermKind.IMAGE and t.weight > 0)
     return _hits(lib, query_vector(lib, query), k, min_score, exclude)
+
+
+def _filtered(lib: Library, query: Query, k: int, min_score: float) -> list[Hit]:
+    rows = photo_meta.matching(lib.catalog.connection, query.filters, lib.folder)
+    if not query.terms:
+        return [Hit(0.0, path, taken) for _, path, taken in rows[: max(k, 0)]]
+    exclude = {t.value for t in query.terms if t.kind is TermKind.IMAGE and t.weight > 0}
+    ids = [i for i, path, _ in rows if path not in exclude]
+    return _exact(lib, query_vector(lib, query), ids, k, min_score)
+
+
+def _exact(
+    lib: Library, vector: np.ndarray, ids: list[int], k: int, min_score: float, by_keyword: bool = False
+) -> list[Hit]:
+    """The best k of `ids` by exact cosine with `vector` (their vectors read from the catalog in the library's
+    space: no approximate index, so nothing that matches is missed)."""
+    if k <= 0 or not ids:
+        return []
+    vectors = lib.space.images(lib.catalog.vectors_for(ids, lib.dim))
+    scores = vectors @ vector.astype(np.float32)
+    best = np.argsort(-scores, kind="stable")[:k]
+    paths = lib.catalog.paths_for([ids[j] for j in best])
+    return [
+        Hit(float(scores[j]), p, by_keyword=by_keyword)
+        for j, p in zip(best.tolist(), paths, strict=True)
+        if p is not None and float(scores[j]) >= min_score
+    ]
 
 
 def search_image(lib: Library, path: str | os.PathLike[str], k: int = 20, min_score: float = -1.0) -> list[Hit]:
