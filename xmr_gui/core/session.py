@@ -180,6 +180,32 @@ class Session:
         with self._lock:
             return search_text(self._lib(), query, k, min_score)
 
+    def filter_match(self, query: str) -> tuple[int, int] | None:
+        """(photos matching the query's filters, photos indexed), or None when it has none (QueryError for a filter
+        that cannot be read)."""
+        from .search.query import parse_query
+        from .store.photo_meta import matching
+
+        filters = parse_query(query).filters
+        if not filters.active:
+            return None
+        with self._lock:
+            lib = self._lib()
+            return len(matching(lib.catalog.connection, filters, lib.folder)), lib.indexed_count()
+
+    def filter_values(self) -> dict[str, list[str]]:
+        """What the search box completes filter values from: the library's cameras, folders and keywords."""
+        from .store import photo_meta
+
+        with self._lock:
+            lib = self._lib()
+            db = lib.catalog.connection
+            return {
+                "camera": photo_meta.values(db, "camera"),
+                "folder": photo_meta.folders(db, lib.folder),
+                "keyword": photo_meta.values(db, "keyword"),
+            }
+
     def search_image(self, path: str | os.PathLike[str], k: int = 200, min_score: float = -1.0) -> list[Hit]:
         from .search.photos import search_image
 

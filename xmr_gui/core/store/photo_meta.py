@@ -190,3 +190,14 @@ def values(db: sqlite3.Connection, what: str) -> list[str]:
         "keyword": "SELECT DISTINCT keyword FROM photo_keywords ORDER BY keyword COLLATE NOCASE",
     }[what]
     return [str(r[0]) for r in db.execute(sql)]
+
+
+def folders(db: sqlite3.Connection, root: str) -> list[str]:
+    """Every folder below `root` that holds an indexed photo (what `folder:` completes from)."""
+    prefix = root.rstrip(os.sep) + os.sep
+    found = set()
+    for (path,) in db.execute("SELECT path FROM files WHERE status = 'indexed'"):
+        rel = os.path.dirname(os.fsdecode(path).removeprefix(prefix))
+        if rel:
+            found.add(rel)
+    return sorted(found)
