@@ -164,3 +164,26 @@ def test_xmr_search_filters_and_flags(dated: Path, tmp_path: Path, tiny_spec, ti
     assert out.splitlines()[0].endswith("pool.jpg\tkeyword") and "carry the keyword 'grandma'" in err
     assert main(["search", "a beach before:2020-13-01", *db]) == 1
     assert capsys.readouterr().err.strip() == "xmr: error: before:2020-13-01 is not a date"
+
+
+def test_a_large_filtered_share_is_searched_in_the_graph(tmp_path: Path, tiny_spec, tiny_encoder, monkeypatch):
+    """Above EXACT_FILTER_MAX matching photos the graph is searched with hnswlib's filter: k results, all matching,
+    the same set as the exact ranking on this small library."""
+    from xmr_gui.core.search import photos
+    from xmr_gui.core.search.photos import search_query
+
+    root = tmp_path / "photos"
+    for i in range(60):
+        exif_photo(root / f"p{i:02d}.jpg", i, f"20{10 + i % 3}:01:01 00:00:00")
+    lib, _ = _index(root, tmp_path / "db", tiny_spec, tiny_encoder)
+    query = parse_query("a red photo after:2011")  # 40 of 60 match
+    exact = search_query(lib, query, k=10)
+    monkeypatch.setattr(photos, "EXACT_FILTER_MAX", 5)
+    seen = []
+    real = lib.index.search_among
+    monkeypatch.setattr(lib.index, "search_among", lambda *a: seen.append(1) or real(*a))
+    graph = search_query(lib, query, k=10)
+    assert seen and len(graph) == 10
+    assert all(int(Path(h.path).stem[1:]) % 3 != 0 for h in graph)
+    assert {h.path for h in graph} == {h.path for h in exact}
+    lib.close()

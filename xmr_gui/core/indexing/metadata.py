@@ -59,8 +59,9 @@ def read_metadata(path: str | os.PathLike[str]) -> PhotoMeta:
     taken = offset = camera = None
     lat = lon = None
     width = height = None
+    keywords: tuple[str, ...] = ()
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:  # opened once: EXIF, size and embedded keywords from the same read
             width, height = im.size
             exif = im.getexif()
             inner = exif.get_ifd(EXIF_IFD)
@@ -72,13 +73,13 @@ def read_metadata(path: str | os.PathLike[str]) -> PhotoMeta:
             if GPS_LAT in gps and GPS_LON in gps:
                 lat = _degrees(gps[GPS_LAT], gps.get(GPS_LAT_REF, "N"))
                 lon = _degrees(gps[GPS_LON], gps.get(GPS_LON_REF, "E"))
+            keywords = tuple(read_labels(path, im).labels)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        pass
+        keywords = tuple(read_labels(path).labels)  # a sidecar still counts for a photo Pillow cannot read
     taken_from = "exif"
     if taken is None:
         taken_from, offset = "mtime", None
         taken = datetime.fromtimestamp(os.stat(path).st_mtime).replace(microsecond=0).isoformat()
-    keywords = tuple(read_labels(path).labels)
     return PhotoMeta(taken, taken_from, offset, camera, lat, lon, width, height, keywords, sidecar_mtime(path))
 
 

@@ -24,13 +24,16 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from xml.etree import ElementTree as ET
 
 from ..base.errors import XmrError
 from ..base.files import atomic_write_text
 from ..runtime.images import is_image_name
 from .dataset import Dataset, DatasetError, Row
+
+if TYPE_CHECKING:
+    from PIL import ImageFile
 
 LabelSource = Literal["xmp", "folders", "jsonl"]
 SOURCES: tuple[LabelSource, ...] = ("xmp", "folders", "jsonl")
@@ -149,25 +152,34 @@ def read_sidecar(path: str | os.PathLike[str]) -> list[str]:
     return xmp_keywords(root)
 
 
-def _embedded(photo: Path) -> tuple[list[str], list[str], list[str]]:
-    """(XMP keywords, IPTC keywords, problems) embedded in the photo; nothing for a file Pillow cannot open."""
-    from PIL import Image, IptcImagePlugin, UnidentifiedImageError
+def _embedded(photo: Path, image: ImageFile.ImageFile | None = None) -> tuple[list[str], list[str], list[str]]:
+    """(XMP keywords, IPTC keywords, problems) embedded in the photo; nothing for a file Pillow cannot open.
+    image: the photo already open (indexing reads its other facts from the same open file)."""
+    from PIL import Image, UnidentifiedImageError
 
-    xmp: list[str] = []
-    iptc: list[str] = []
-    problems: list[str] = []
+    if image is not None:
+        return _embedded_in(image)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decompression-bomb and metadata warnings: only metadata is read here
             with Image.open(photo) as im:
-                packet = im.info.get("xmp")
-                try:
-                    records = IptcImagePlugin.getiptcinfo(im) or {}
-                except (OSError, SyntaxError, ValueError, IndexError) as exc:
-                    problems.append(f"embedded IPTC skipped: {exc}")
-                    records = {}
+                return _embedded_in(im)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
-        return xmp, iptc, problems  # not an image Pillow reads: indexing reports it, here it has no labels
+        return [], [], []  # not an image Pillow reads: indexing reports it, here it has no labels
+
+
+def _embedded_in(im: ImageFile.ImageFile) -> tuple[list[str], list[str], list[str]]:
+    from PIL import IptcImagePlugin
+
+    xmp: list[str] = []
+    iptc: list[str] = []
+    problems: list[str] = []
+    packet = im.info.get("xmp")
+    try:
+        records = IptcImagePlugin.getiptcinfo(im) or {}
+    except (OSError, SyntaxError, ValueError, IndexError) as exc:
+        problems.append(f"embedded IPTC skipped: {exc}")
+        records = {}
     if packet:
         try:
             root = _parse(packet)
@@ -184,9 +196,10 @@ def _embedded(photo: Path) -> tuple[list[str], list[str], list[str]]:
     return xmp, iptc, problems
 
 
-def read_labels(photo: str | os.PathLike[str]) -> Labels:
+def read_labels(photo: str | os.PathLike[str], image: ImageFile.ImageFile | None = None) -> Labels:
     """The photo's keywords: its sidecars', then its embedded XMP's, then its IPTC keywords, joined. A sidecar or
-    packet that cannot be read is listed in `problems` with its reason; the others still count."""
+    packet that cannot be read is listed in `problems` with its reason; the others still count. image: the photo
+    already open, when the caller has it."""
     photo = Path(photo)
     out = Labels()
     groups: list[list[str]] = []
@@ -199,7 +212,7 @@ def read_labels(photo: str | os.PathLike[str]) -> Labels:
         groups.append(found)
         if found:
             out.sources.append(f"sidecar {car.name}")
-    xmp, iptc, problems = _embedded(photo)
+    xmp, iptc, problems = _embedded(photo, image)
     out.problems += problems
     for name, found in (("embedded XMP", xmp), ("embedded IPTC", iptc)):
         groups.append(found)

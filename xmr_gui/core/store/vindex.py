@@ -144,6 +144,21 @@ class VectorIndex(LiveIds):
             return self._exact(queries, k)
         return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
 
+    def search_among(self, query: np.ndarray, k: int, allowed: set[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the best k of `allowed` for one query, by the graph with hnswlib's filter: every result
+        is allowed and k come back whenever k are reachable (a filtered search over a large share of a library,
+        where reading every allowed vector would take too long)."""
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        k = min(int(k), len(allowed))
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        self._index.set_ef(max(self.params.ef, 2 * k))
+        try:
+            labels, distances = self._index.knn_query(query, k=k, filter=lambda i: i in allowed)
+        except RuntimeError:  # fewer reachable than k: none returned by hnswlib, so say so by returning none
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
+
     def _exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         # hnswlib's get_items costs ~35 µs per vector (11 ms for 300), so the matrix is kept until the next change.
         if self._exact_cache is not None:
