@@ -187,3 +187,11 @@ def test_a_large_filtered_share_is_searched_in_the_graph(tmp_path: Path, tiny_sp
     assert all(int(Path(h.path).stem[1:]) % 3 != 0 for h in graph)
     assert {h.path for h in graph} == {h.path for h in exact}
     lib.close()
+
+
+def test_a_pngs_exif_is_read_without_decoding_it(tmp_path: Path) -> None:
+    from xmr_gui.core.indexing.metadata import read_metadata
+
+    exif_photo(tmp_path / "a.png", 1, "2022:02:02 02:02:02", ("Sony", "ILCE-7M3"))
+    meta = read_metadata(tmp_path / "a.png")
+    assert meta.camera == "Sony ILCE-7M3" and meta.taken == "2022-02-02T02:02:02" and meta.width == 64
