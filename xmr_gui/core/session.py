@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .models import Decision, ModelWish
     from .runtime.prepare import Prepared
     from .runtime.spec import Encoder
+    from .search.duplicates import Group
     from .search.labels import LabelScore
     from .search.photos import Hit
     from .store.library import Library
@@ -205,6 +206,13 @@ class Session:
                 "folder": photo_meta.folders(db, lib.folder),
                 "keyword": photo_meta.values(db, "keyword"),
             }
+
+    def duplicates(self) -> list[Group]:
+        """Near-duplicate groups in the open library, the one to keep first (nothing is deleted)."""
+        from .search.duplicates import find_duplicates
+
+        with self._lock:
+            return find_duplicates(self._lib())
 
     def search_image(self, path: str | os.PathLike[str], k: int = 200, min_score: float = -1.0) -> list[Hit]:
         from .search.photos import search_image

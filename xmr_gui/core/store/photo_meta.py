@@ -33,6 +33,7 @@ SCHEMA = (
         height INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS photo_meta_taken ON photo_meta (taken)",
+    "CREATE INDEX IF NOT EXISTS photo_meta_camera ON photo_meta (camera)",
     """CREATE TABLE IF NOT EXISTS photo_keywords (
         id INTEGER NOT NULL,
         keyword TEXT NOT NULL COLLATE NOCASE,
@@ -156,13 +157,22 @@ def matching(db: sqlite3.Connection, filters: Filters, root: str) -> list[tuple[
         where.append("m.taken < ?")
         args.append(filters.before)
     if filters.camera is not None:
-        where.append("instr(lower(m.camera), lower(?)) > 0")
-        args.append(filters.camera)
+        # the few distinct cameras matched first, so the rows are found through the camera index, not a scan
+        needle = filters.camera.lower()
+        cameras = [c for c in values(db, "camera") if needle in c.lower()]
+        where.append(f"m.camera IN ({','.join('?' * len(cameras))})" if cameras else "0")
+        args.extend(cameras)
     if filters.keyword is not None:
-        where.append("EXISTS (SELECT 1 FROM photo_keywords k WHERE k.id = f.id AND k.keyword = ?)")
+        where.append("f.id IN (SELECT k.id FROM photo_keywords k WHERE k.keyword = ?)")
         args.append(filters.keyword)
+    # a date, camera or keyword needs the photo's facts: drive the query from them (their indexes); a folder
+    # alone lists photos whether or not their facts were read
+    needs_facts = any(v is not None for v in (filters.after, filters.before, filters.camera, filters.keyword))
+    join = (
+        "photo_meta m JOIN files f ON f.id = m.id" if needs_facts else "files f LEFT JOIN photo_meta m ON m.id = f.id"
+    )
     rows = db.execute(
-        f"""SELECT f.id, f.path, m.taken FROM files f LEFT JOIN photo_meta m ON m.id = f.id
+        f"""SELECT f.id, f.path, m.taken FROM {join}
             WHERE {" AND ".join(where)} ORDER BY m.taken IS NULL, m.taken DESC, f.id""",
         args,
     ).fetchall()
