@@ -89,6 +89,108 @@ def direct_parents(H: np.ndarray) -> np.ndarray:
     return cast(np.ndarray, Hb & ~through)
 
 
+class Families:
+    """Labels under their main parents (the deepest of their direct parents, then the rarest), children sorted
+    biggest family first, and the positions (n, 2) that `place_block` fills: one layer per unit of height, one
+    name's room (COLUMN) per unit of width."""
+
+    def __init__(self, probabilities: np.ndarray, frequencies: np.ndarray, names: list[str]) -> None:
+        n = len(frequencies)
+        freq = np.asarray(frequencies, np.float64)
+        H = parents(probabilities, frequencies)
+        layer = layers(H)
+        D = direct_parents(H)
+        self.main = np.full(n, -1, np.int64)
+        for i in range(n):
+            ps = np.nonzero(D[i])[0]
+            if len(ps):
+                self.main[i] = int(sorted(ps, key=lambda j: (-layer[j], freq[j], names[j]))[0])
+        self.children: dict[int, list[int]] = {i: [] for i in range(n)}
+        for i in range(n):
+            if self.main[i] >= 0:
+                self.children[int(self.main[i])].append(i)
+        for kids in self.children.values():
+            kids.sort(key=lambda i: (-len(self.children[i]), names[i]))
+        self.roots = sorted((i for i in range(n) if self.main[i] < 0), key=lambda i: (-freq[i], names[i]))
+        self.pos = np.zeros((n, 2), np.float64)
+
+    def blocks(self) -> list[list[int]]:
+        """What is packed into rows: each family (a root with children) alone, then the labels in no hierarchy
+        in blocks of their own, at the end."""
+        families = [i for i in self.roots if self.children[i]]
+        loners = [i for i in self.roots if not self.children[i]]
+        return [[i] for i in families] + [loners[k : k + 2 * LEAF_ROWS] for k in range(0, len(loners), 2 * LEAF_ROWS)]
+
+    def place_block(self, block: list[int], x0: float, y0: float) -> tuple[float, float]:
+        """Lay out a block with its left edge at x0 and its top at y0; returns (width, depth below y0)."""
+        if len(block) == 1 and self.children[block[0]]:
+            return self.place(block[0], x0, y0)
+        w, d = self.column_block(block, x0, y0 + 1)
+        return w, d - 1
+
+    def place(self, i: int, x0: float, y0: float) -> tuple[float, float]:
+        """Lay out i's family with its left edge at x0 and i at height y0; returns (width, depth below y0)."""
+        kids = self.children[i]
+        inner = [k for k in kids if self.children[k]]
+        leaves = [k for k in kids if not self.children[k]]
+        x, deepest = x0, 0.0
+        for k in inner:
+            w, d = self.place(k, x, y0 - 1)
+            x, deepest = x + w, max(deepest, 1 + d)
+        if len(leaves) <= 2:
+            for k in leaves:
+                self.pos[k] = (x + COLUMN / 2, y0 - 1)
+                x, deepest = x + COLUMN, max(deepest, 1.0)
+        else:
+            w, d = self.column_block(leaves, x, y0)
+            x, deepest = x + w, max(deepest, d)
+        width = max(x - x0, 1.0)
+        self.pos[i] = (x0 + width / 2, y0)
+        return width, deepest
+
+    def column_block(self, leaves: list[int], x0: float, y0: float) -> tuple[float, float]:
+        """Childless labels in columns of up to LEAF_ROWS, each name beside its dot; (width, depth below y0)."""
+        rows = min(LEAF_ROWS, len(leaves))
+        for m, k in enumerate(leaves):
+            self.pos[k] = (x0 + COLUMN * (m // rows) + 0.5, y0 - 1 - LEAF_STEP * (m % rows))
+        return COLUMN * float(-(-len(leaves) // rows)), 1 + LEAF_STEP * (rows - 1)
+
+
+ROW_GAP = 1.6  # between two rows of families, in layers: room for the names under the deepest one
+
+
+def pack_rows(
+    sizes: list[tuple[float, float]], capacity: float
+) -> tuple[list[list[tuple[int, float, float]]], float, float]:
+    """Blocks of (width, depth), in order, into rows at most `capacity` wide (a wider block alone in its row):
+    the rows as (block, width, depth), and the total width and height."""
+    rows: list[list[tuple[int, float, float]]] = [[]]
+    used = 0.0
+    for b, (w, d) in enumerate(sizes):
+        if rows[-1] and used + w > capacity:
+            rows.append([])
+            used = 0.0
+        rows[-1].append((b, w, d))
+        used += w
+    width = max(sum(w for _, w, _ in row) for row in rows)
+    height = sum(max(d for _, _, d in row) + ROW_GAP for row in rows)
+    return rows, width, height
+
+
+def rows_for_aspect(sizes: list[tuple[float, float]], aspect: float) -> list[list[tuple[int, float, float]]]:
+    """The packing (of 40 row widths tried) that fills a view `aspect` times as wide as tall the most."""
+    widest = max((w for w, _ in sizes), default=1.0)
+    total = sum(w for w, _ in sizes)
+    best: tuple[float, float] | None = None
+    for capacity in np.linspace(widest, max(total, widest), 40):
+        _, w, h = pack_rows(sizes, float(capacity))
+        score = max(w / aspect, h)
+        if best is None or score < best[0]:
+            best = (score, float(capacity))
+    assert best is not None
+    return pack_rows(sizes, best[1])[0]
+
+
 def layered_layout(
     probabilities: np.ndarray, frequencies: np.ndarray, names: list[str] | None = None, aspect: float = 1.6
 ) -> np.ndarray:
@@ -96,100 +198,19 @@ def layered_layout(
     its direct parents, then the rarest), siblings side by side (a parent's childless children, when more than
     two, in short columns, so their names do not run into each other), the families packed in rows for a view about
     `aspect` times as wide as tall. Scaled so the widest coordinate is 1 (for an aspect-locked view)."""
-    n = len(frequencies)
-    names = names or [str(i) for i in range(n)]
-    freq = np.asarray(frequencies, np.float64)
-    H = parents(probabilities, frequencies)
-    layer = layers(H)
-    D = direct_parents(H)
-    main = np.full(n, -1, np.int64)
-    for i in range(n):
-        ps = np.nonzero(D[i])[0]
-        if len(ps):
-            main[i] = int(sorted(ps, key=lambda j: (-layer[j], freq[j], names[j]))[0])
-    children: dict[int, list[int]] = {i: [] for i in range(n)}
-    for i in range(n):
-        if main[i] >= 0:
-            children[int(main[i])].append(i)
-    for kids in children.values():
-        kids.sort(key=lambda i: (-len(children[i]), names[i]))
-
-    pos = np.zeros((n, 2), np.float64)
-
-    def column_block(leaves: list[int], x0: float, y0: float) -> tuple[float, float]:
-        """Childless labels in columns of up to LEAF_ROWS, each name beside its dot; (width, depth below y0)."""
-        rows = min(LEAF_ROWS, len(leaves))
-        for m, k in enumerate(leaves):
-            pos[k] = (x0 + COLUMN * (m // rows) + 0.5, y0 - 1 - LEAF_STEP * (m % rows))
-        return COLUMN * float(-(-len(leaves) // rows)), 1 + LEAF_STEP * (rows - 1)
-
-    def place(i: int, x0: float, y0: float) -> tuple[float, float]:
-        """Lay out i's family with its left edge at x0 and i at height y0; returns (width, depth below y0)."""
-        kids = children[i]
-        inner = [k for k in kids if children[k]]
-        leaves = [k for k in kids if not children[k]]
-        x, deepest = x0, 0.0
-        for k in inner:
-            w, d = place(k, x, y0 - 1)
-            x, deepest = x + w, max(deepest, 1 + d)
-        if len(leaves) <= 2:
-            for k in leaves:
-                pos[k] = (x + COLUMN / 2, y0 - 1)
-                x, deepest = x + COLUMN, max(deepest, 1.0)
-        else:
-            w, d = column_block(leaves, x, y0)
-            x, deepest = x + w, max(deepest, d)
-        width = max(x - x0, 1.0)
-        pos[i] = (x0 + width / 2, y0)
-        return width, deepest
-
-    roots = sorted((i for i in range(n) if main[i] < 0), key=lambda i: (-freq[i], names[i]))
-    families = [i for i in roots if children[i]]
-    loners = [i for i in roots if not children[i]]  # labels in no hierarchy: a block of their own, at the end
-    blocks: list[list[int]] = [[i] for i in families] + [
-        loners[k : k + 2 * LEAF_ROWS] for k in range(0, len(loners), 2 * LEAF_ROWS)
-    ]
-
-    def place_block(block: list[int], x0: float, y0: float) -> tuple[float, float]:
-        if len(block) == 1 and children[block[0]]:
-            return place(block[0], x0, y0)
-        w, d = column_block(block, x0, y0 + 1)
-        return w, d - 1
-
-    scratch = pos.copy()
-    sizes = [place_block(b, 0.0, 0.0) for b in blocks]
-    pos[:] = scratch
-
-    def pack(capacity: float) -> tuple[list[list[tuple[int, float, float]]], float, float]:
-        rows: list[list[tuple[int, float, float]]] = [[]]
-        used = 0.0
-        for b, (w, d) in enumerate(sizes):
-            if rows[-1] and used + w > capacity:
-                rows.append([])
-                used = 0.0
-            rows[-1].append((b, w, d))
-            used += w
-        width = max(sum(w for _, w, _ in row) for row in rows)
-        height = sum(max(d for _, _, d in row) + 1.6 for row in rows)
-        return rows, width, height
-
-    widest = max((w for w, _ in sizes), default=1.0)
-    total = sum(w for w, _ in sizes)
-    best: tuple[float, float] | None = None
-    for capacity in np.linspace(widest, max(total, widest), 40):
-        _, w, h = pack(float(capacity))
-        score = max(w / aspect, h)
-        if best is None or score < best[0]:
-            best = (score, float(capacity))
-    assert best is not None
-    rows, _, _ = pack(best[1])
+    names = names or [str(i) for i in range(len(frequencies))]
+    families = Families(probabilities, frequencies, names)
+    blocks = families.blocks()
+    # measured by laying each block out at the origin; the rows below lay every label out again
+    sizes = [families.place_block(b, 0.0, 0.0) for b in blocks]
     y = 0.0
-    for row in rows:
+    for row in rows_for_aspect(sizes, aspect):
         x = 0.0
         for b, w, _ in row:
-            place_block(blocks[b], x, y)
+            families.place_block(blocks[b], x, y)
             x += w
-        y -= max(d for _, _, d in row) + 1.6
+        y -= max(d for _, _, d in row) + ROW_GAP
+    pos = families.pos
     pos -= (pos.max(axis=0) + pos.min(axis=0)) / 2
     return cast(np.ndarray, pos / max(float(np.abs(pos).max()), 1e-9))
 
