@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -118,6 +119,38 @@ def test_cancel_stops_and_next_run_resumes(library, photos):
     second = index_folder(library, photos, batch_size=4)
     assert second.encoded == 24 - first.encoded
     consistent(library, photos)
+
+
+def test_a_run_saves_its_index_every_save_every_seconds(tmp_path, library, photos, tiny_spec, tiny_encoder):
+    """Each batch is committed, reported, then saved once `save_every` seconds have passed since the last save; a
+    run saves at its end in any case."""
+
+    def saved(lib: Library) -> int:  # photos in the index on disk
+        manifests = list(lib.db_dir.glob("index-*.json"))
+        return json.loads(manifests[0].read_text())["count"] if manifests else 0
+
+    on_disk: list[tuple[int, int]] = []
+    index_folder(
+        library,
+        photos,
+        batch_size=4,
+        workers=1,
+        save_every=0.0,
+        on_progress=lambda p: on_disk.append((p.done, saved(library))),
+    )
+    assert on_disk == [(4 * k, 4 * (k - 1)) for k in range(1, 7)] and saved(library) == 24
+    on_disk.clear()
+    with Library.create(tmp_path / "db2", photos, tiny_spec) as later:
+        later.use_encoder(tiny_encoder)
+        index_folder(
+            later,
+            photos,
+            batch_size=4,
+            workers=1,
+            save_every=3600,
+            on_progress=lambda p: on_disk.append((p.done, saved(later))),
+        )
+        assert on_disk == [(4 * k, 0) for k in range(1, 7)] and saved(later) == 24
 
 
 def test_index_repaired_from_catalog_after_crash_between_commit_and_save(tmp_path, library, photos, tiny_encoder):

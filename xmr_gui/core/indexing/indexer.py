@@ -25,6 +25,7 @@ from ..store.library import Library
 from . import metadata
 
 if TYPE_CHECKING:
+    from ..runtime.spec import Encoder
     from ..store.catalog import FileRow
 
 
@@ -181,7 +182,8 @@ def index_folder(
             index.remove(gone)
             report.removed = len(gone)
         if todo:
-            _encode_all(lib, todo, known, report, batch_size, workers, on_progress, cancel, save_every, started)
+            writer = _Writer(lib, known, report, len(todo), started, on_progress, save_every)
+            _encode_all(writer, todo, batch_size, workers, cancel)
         if todo or gone or lib.index_unsaved:
             lib.save_index()
         if cancel is None or not cancel.is_set():
@@ -196,33 +198,43 @@ def _now_readable(lib: Library) -> set[str]:
     return waiting if waiting and heif_supported() else set()
 
 
-def _encode_all(
-    lib: Library,
-    todo: list[Found],
-    known: dict[str, FileRow],
-    report: IndexReport,
-    batch_size: int,
-    workers: int,
-    on_progress: Callable[[Progress], None] | None,
-    cancel: threading.Event | None,
-    save_every: float,
-    started: float,
-) -> None:
-    encoder = lib.encoder
-    size = encoder.image_size
-    last_save = time.perf_counter()
-    done = 0  # files fully handled (encoded and committed, or skipped)
-    batch: list[tuple[Found, np.ndarray]] = []
+@dataclass
+class _Writer:
+    """Writes what the decoders hand over into the library, in order: unreadable files at once, photos in batches
+    through the model; counts each in the report and reports progress after it."""
 
-    def report_progress(latest: tuple[str, ...] = ()) -> None:
-        if on_progress is not None:
-            on_progress(Progress(done, len(todo), report.skipped, time.perf_counter() - started, latest))
+    lib: Library
+    known: dict[str, FileRow]  # the catalog before this run: a path in it is updated, not added
+    report: IndexReport
+    total: int  # files to (re)index in this run
+    started: float
+    on_progress: Callable[[Progress], None] | None
+    save_every: float
+    done: int = 0  # files fully handled (encoded and committed, or skipped)
+    batch: list[tuple[Found, np.ndarray]] = field(default_factory=list)
+    encoder: Encoder = field(init=False)
+    last_save: float = field(init=False)
 
-    def flush() -> None:
-        nonlocal last_save, done
+    def __post_init__(self) -> None:
+        self.encoder = self.lib.encoder  # loads the model, before the clock for the periodic saves starts
+        self.last_save = time.perf_counter()
+
+    def skip(self, found: Found, reason: str) -> None:
+        lib, report = self.lib, self.report
+        with lib.catalog.transaction():
+            skipped_id = lib.catalog.put_skipped(found.path, found.size, found.mtime_ns, reason)
+        lib.index.remove([skipped_id])
+        report.skipped += 1
+        report.new_skips.append((found.path, reason))
+        self.done += 1
+        self._progress()
+
+    def flush(self) -> None:
+        """Encode the batch, commit it, add it to the index (saved every `save_every` seconds)."""
+        lib, report, batch = self.lib, self.report, self.batch
         if not batch:
             return
-        feats = lib.catalog.as_stored(encoder.encode_images(np.stack([pixels for _, pixels in batch])))
+        feats = lib.catalog.as_stored(self.encoder.encode_images(np.stack([pixels for _, pixels in batch])))
         with lib.catalog.transaction():
             if lib.catalog.get_meta("dim") is None:
                 lib.catalog.set_meta("dim", str(feats.shape[1]))
@@ -231,43 +243,50 @@ def _encode_all(
             ]
         lib.index.add(np.asarray(ids), lib.space.images(feats))
         for f, _ in batch:
-            if f.path in known:
+            if f.path in self.known:
                 report.updated += 1
             else:
                 report.added += 1
         report.encoded += len(batch)
-        done += len(batch)
+        self.done += len(batch)
         latest = tuple(f.path for f, _ in batch)
         batch.clear()
-        report_progress(latest)
-        if time.perf_counter() - last_save > save_every:
+        self._progress(latest)
+        if time.perf_counter() - self.last_save > self.save_every:
             lib.save_index()
-            last_save = time.perf_counter()
+            self.last_save = time.perf_counter()
 
+    def cancel(self, unreached: list[Found]) -> None:
+        """Stop: the batch (decoded, not encoded) and the unreached files stay pending for the next run, and those
+        the catalog lists as skipped are still skipped."""
+        self.report.cancelled = True
+        pending = [f for f, _ in self.batch] + unreached
+        self.batch.clear()
+        self.report.skipped += sum(1 for f in pending if (row := self.known.get(f.path)) and row.status == "skipped")
+
+    def _progress(self, latest: tuple[str, ...] = ()) -> None:
+        if self.on_progress is not None:
+            elapsed = time.perf_counter() - self.started
+            self.on_progress(Progress(self.done, self.total, self.report.skipped, elapsed, latest))
+
+
+def _encode_all(
+    writer: _Writer, todo: list[Found], batch_size: int, workers: int, cancel: threading.Event | None
+) -> None:
+    """Decode `todo` in `workers` threads, in order, and hand each file to `writer`, `batch_size` photos a batch."""
+    size = writer.encoder.image_size
     seen = 0  # todo items taken from the prefetcher
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="xmr-decode") as pool:
         for found, result in _prefetch(todo, size, pool, window=max(2 * batch_size, 8)):
             if cancel is not None and cancel.is_set():
-                report.cancelled = True
+                writer.cancel(todo[seen:])
                 break
             seen += 1
             if isinstance(result, str):
-                with lib.catalog.transaction():
-                    skipped_id = lib.catalog.put_skipped(found.path, found.size, found.mtime_ns, result)
-                lib.index.remove([skipped_id])
-                report.skipped += 1
-                report.new_skips.append((found.path, result))
-                done += 1
-                report_progress()
+                writer.skip(found, result)
             else:
-                batch.append((found, result))
-                if len(batch) >= batch_size:
-                    flush()
-        if not report.cancelled:
-            flush()
-        else:
-            # Decoded but not encoded, or never reached: they stay pending for the next run, and those the
-            # catalog lists as skipped are still skipped.
-            pending = [f for f, _ in batch] + todo[seen:]
-            batch.clear()
-            report.skipped += sum(1 for f in pending if (row := known.get(f.path)) and row.status == "skipped")
+                writer.batch.append((found, result))
+                if len(writer.batch) >= batch_size:
+                    writer.flush()
+        if not writer.report.cancelled:
+            writer.flush()
