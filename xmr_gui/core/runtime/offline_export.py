@@ -147,12 +147,113 @@ def concept_vectors(net: Any, tokenizer: Any, concepts: offline.Concepts) -> Any
     return F.normalize(table, dim=-1).float()
 
 
-def export_offline(spec: ModelSpec, out: Path, on_step: Step = quiet) -> Path:
-    """Write visual.onnx, text.onnx (+ .data), tokenizer.json, concepts.json/.npy and meta.json into `out`."""
-    import numpy as np
+def group_members(concepts: offline.Concepts) -> Any:
+    """(groups, classes): 1 where an ImageNet class is in a WordNet group, else 0."""
+    import torch
+
+    member = torch.zeros(len(concepts.groups), concepts.n_classes)
+    for g, leaves in enumerate(concepts.groups):
+        member[g, list(leaves)] = 1.0
+    return member
+
+
+def image_tower(net: Any, table: Any, concepts: offline.Concepts) -> Any:
+    """uint8 NHWC pixels → the ConSE vector (offline.py): the classes' and the groups' embeddings (`table`'s rows,
+    classes first) weighted by the image net's top probabilities, each unit, summed, unit."""
     import torch
     import torch.nn.functional as F
 
+    n = concepts.n_classes
+    member = group_members(concepts)
+
+    def top(p: torch.Tensor, t: int) -> torch.Tensor:
+        kth = p.topk(t, dim=-1).values[:, -1:]
+        return torch.where(p >= kth, p, torch.zeros_like(p))
+
+    class Visual(torch.nn.Module):
+        classes: torch.Tensor
+        groups: torch.Tensor
+        member_t: torch.Tensor
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+            self.register_buffer("classes", table[:n].clone())
+            self.register_buffer("groups", table[n:].clone())
+            self.register_buffer("member_t", member.t().contiguous())
+
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            x = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+            p = torch.softmax(self.net(x), dim=-1)
+            v = F.normalize(top(p, offline.TOP_T) @ self.classes, dim=-1)
+            g = F.normalize(top(p @ self.member_t, offline.ANCESTOR_T) @ self.groups, dim=-1)
+            return F.normalize(v + g, dim=-1)
+
+    return Visual().eval()
+
+
+def text_tower(net: Any) -> Any:
+    """MiniLM word-piece ids (0 = padding) → the mean-pooled unit embedding."""
+    import torch
+
+    class Text(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            out: torch.Tensor = _pool(self.net, tokens)
+            return out
+
+    return Text().eval()
+
+
+def export_towers(visual: Any, text: Any, size: int, folder: Path, on_step: Step = quiet) -> list[str]:
+    """Write the two towers as ONNX into `folder`, batch and text length dynamic, the weights beside each graph
+    (for memory-mapping); returns the graphs' file names."""
+    import torch
+
+    kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
+    with torch.no_grad():
+        on_step("exporting the image tower")
+        torch.onnx.export(
+            visual,
+            (torch.zeros(2, size, size, 3, dtype=torch.uint8),),
+            str(folder / "visual.onnx"),
+            input_names=["pixels"],
+            dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}},
+            **kw,
+        )
+        on_step("exporting the text tower")
+        torch.onnx.export(
+            text,
+            (torch.ones(2, 8, dtype=torch.long),),
+            str(folder / "text.onnx"),
+            input_names=["tokens"],
+            dynamic_axes={"tokens": {0: "batch", 1: "length"}, "vectors": {0: "batch"}},
+            **kw,
+        )
+    on_step("writing the weights for memory-mapping")
+    towers = ["visual.onnx", "text.onnx"]
+    for name in towers:
+        externalize(folder / name)
+    return towers
+
+
+def write_concepts(folder: Path, table: Any, concepts: offline.Concepts) -> list[str]:
+    """The tokenizer and the concepts (names, and their vectors as float32 .npy) beside the towers; the names."""
+    import numpy as np
+
+    shutil.copyfile(text_model_dir() / "tokenizer.json", folder / "tokenizer.json")
+    np.save(folder / "concepts.npy", table.numpy().astype(np.float32), allow_pickle=False)
+    (folder / "concepts.json").write_text(
+        json.dumps({"names": list(concepts.names), "classes": concepts.n_classes, "template": offline.TEMPLATE})
+    )
+    return ["tokenizer.json", "concepts.npy", "concepts.json"]
+
+
+def export_offline(spec: ModelSpec, out: Path, on_step: Step = quiet) -> Path:
+    """Write visual.onnx, text.onnx (+ .data), tokenizer.json, concepts.json/.npy and meta.json into `out`."""
     from .offline_text import load_tokenizer
 
     variant = spec.weights
@@ -166,74 +267,9 @@ def export_offline(spec: ModelSpec, out: Path, on_step: Step = quiet) -> Path:
     concepts = offline.concepts()
     on_step(f"embedding the {len(concepts.names)} concepts it knows")
     table = concept_vectors(text_net, tokenizer, concepts)
-    n = concepts.n_classes
-    member = torch.zeros(len(concepts.groups), n)
-    for g, leaves in enumerate(concepts.groups):
-        member[g, list(leaves)] = 1.0
-
-    def top(p: torch.Tensor, t: int) -> torch.Tensor:
-        kth = p.topk(t, dim=-1).values[:, -1:]
-        return torch.where(p >= kth, p, torch.zeros_like(p))
-
-    class Visual(torch.nn.Module):
-        classes: torch.Tensor
-        groups: torch.Tensor
-        member_t: torch.Tensor
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = image_net
-            self.register_buffer("classes", table[:n].clone())
-            self.register_buffer("groups", table[n:].clone())
-            self.register_buffer("member_t", member.t().contiguous())
-
-        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-            x = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0
-            p = torch.softmax(self.net(x), dim=-1)
-            v = F.normalize(top(p, offline.TOP_T) @ self.classes, dim=-1)
-            g = F.normalize(top(p @ self.member_t, offline.ANCESTOR_T) @ self.groups, dim=-1)
-            return F.normalize(v + g, dim=-1)
-
-    class Text(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = text_net
-
-        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-            out: torch.Tensor = _pool(self.net, tokens)
-            return out
-
-    kw: dict[str, Any] = dict(output_names=["vectors"], opset_version=17, dynamo=False)
     with replacing_dir(out, ".export-") as tmp:
-        with torch.no_grad():
-            on_step("exporting the image tower")
-            torch.onnx.export(
-                Visual().eval(),
-                (torch.zeros(2, size, size, 3, dtype=torch.uint8),),
-                str(tmp / "visual.onnx"),
-                input_names=["pixels"],
-                dynamic_axes={"pixels": {0: "batch"}, "vectors": {0: "batch"}},
-                **kw,
-            )
-            on_step("exporting the text tower")
-            torch.onnx.export(
-                Text().eval(),
-                (torch.ones(2, 8, dtype=torch.long),),
-                str(tmp / "text.onnx"),
-                input_names=["tokens"],
-                dynamic_axes={"tokens": {0: "batch", 1: "length"}, "vectors": {0: "batch"}},
-                **kw,
-            )
-        on_step("writing the weights for memory-mapping")
-        towers = ["visual.onnx", "text.onnx"]
-        for name in towers:
-            externalize(tmp / name)
-        shutil.copyfile(text_model_dir() / "tokenizer.json", tmp / "tokenizer.json")
-        np.save(tmp / "concepts.npy", table.numpy().astype(np.float32), allow_pickle=False)
-        (tmp / "concepts.json").write_text(
-            json.dumps({"names": list(concepts.names), "classes": n, "template": offline.TEMPLATE})
-        )
-        files = towers + [f"{name}.data" for name in towers] + ["tokenizer.json", "concepts.npy", "concepts.json"]
+        towers = export_towers(image_tower(image_net, table, concepts), text_tower(text_net), size, tmp, on_step)
+        files = towers + [f"{name}.data" for name in towers] + write_concepts(tmp, table, concepts)
         meta = {
             "format": FORMAT,
             "identity": spec.identity(),
