@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 
 from conftest import indexed_demo_world
-from xmr_gui.core.demo_run import demo_checkpoint
+from xmr_gui.core.base.paths import shipped_demo_checkpoint
+from xmr_gui.core.learn.space import LABEL_QUERY_TEXT
 from xmr_gui.core.search import label_query
 from xmr_gui.core.search.label_query import name_labels
 
 LABELS = ["night", "cloud", "sun", "moon", "stars", "sea", "person", "umbrella", "dog", "bird", "ice cream"]
-needs_checkpoint = pytest.mark.skipif(demo_checkpoint() is None, reason="models/xmr-demo.xmr is not in this checkout")
+needs_checkpoint = pytest.mark.skipif(
+    shipped_demo_checkpoint() is None, reason="models/xmr-demo.xmr is not in this checkout"
+)
 
 
 def _index(name: str) -> tuple[int, ...]:
@@ -70,7 +73,7 @@ def test_minilm_judges_near_words(query, label):
     """With the real judge (MiniLM, the offline model's text tower; exported once per test session)."""
     from xmr_gui.core.learn.checkpoint import Checkpoint
 
-    labels = Checkpoint.load(demo_checkpoint()).card["labels"]
+    labels = Checkpoint.load(shipped_demo_checkpoint()).card["labels"]
     named = name_labels(labels, query, lambda phrase: label_query._nearest(tuple(labels), phrase))
     if label is None:
         assert named is None, (query, named)
@@ -115,7 +118,7 @@ def test_the_query_vector_cache_keeps_label_and_text_queries_apart(unseen_world)
     dog = space.classifiers[space.labels.index("dog")]
     as_label = text_vector(lib, "dog")
     raw = space.texts(lib.encoder.encode_texts(["dog"]))[0]
-    expected = dog / np.linalg.norm(dog) + label_query.WHOLE_TEXT * raw
+    expected = dog / np.linalg.norm(dog) + LABEL_QUERY_TEXT * raw
     assert np.allclose(as_label, expected / np.linalg.norm(expected), atol=1e-5)
     sentence = text_vector(lib, "a dog on the grass")
     assert not np.allclose(sentence, space.texts(lib.encoder.encode_texts(["a dog on the grass"]))[0])

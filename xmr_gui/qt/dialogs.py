@@ -98,10 +98,6 @@ class DownloadDialog(QProgressDialog):
             self.setValue(min(done, total) // 1024)
             self.setLabelText(f"{self._head()}\n{done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
 
-    def megabytes(self) -> tuple[float, float]:
-        """(done, total) as shown, in MB."""
-        return self.value() * 1024 / 1e6, self.maximum() * 1024 / 1e6
-
 
 def show_skipped(rows: list[tuple[str, str]], parent: QWidget | None = None) -> None:
     """The files that could not be indexed, each with its reason (in the box's details)."""

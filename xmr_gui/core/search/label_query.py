@@ -5,7 +5,7 @@ demo world "sea", "stars" and "umbrella" found none of their photos. The GCN cla
 checkpoint learnt that label looks like (ranking photos by it is ranking them by that label's probability), so:
 
 - a query that is one of the labels (case-insensitive, singular or plural, "a"/"the"/"photo of" stripped) is answered
-  with that label's classifier plus `WHOLE_TEXT` × the query's own text vector;
+  with that label's classifier plus `LABEL_QUERY_TEXT` (learn/space.py) × the query's own text vector;
 - a one- or two-word query that is none of them goes to its nearest label judged in MiniLM's space (the offline
   model's text tower, the judge `known.py` uses for a checkpoint's vocabulary), when that label is at least
   `NEAR` away (cosine of "a photo of a {word}." to "a photo of a {label}.");
@@ -31,11 +31,10 @@ from typing import cast
 import numpy as np
 
 from ..base.errors import XmrError
-from ..learn.space import LABEL_QUERY_TEXT, LabelSpace, label_query_vectors
+from ..learn.space import LabelSpace, label_query_vectors
 from ..runtime import offline
 from ..runtime.spec import Encoder
 
-WHOLE_TEXT = LABEL_QUERY_TEXT  # the query's text vector beside the classifier when the query is one label
 WORDS_LABELS = 1.0  # each named label's classifier beside a longer query's text vector
 NEAR = 0.72  # MiniLM cosine from which a short query stands for its nearest label (measured: see above)
 NEAR_MAX_WORDS = 2

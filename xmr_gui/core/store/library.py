@@ -308,13 +308,3 @@ class Library:
             yield
         finally:
             os.close(fd)
-
-
-def library_summary(lib: Library) -> dict[str, object]:
-    return {
-        "folder": lib.folder,
-        "db": str(lib.db_dir),
-        "model": lib.spec.describe(),
-        "indexed": lib.catalog.count("indexed"),
-        "skipped": lib.catalog.count("skipped"),
-    }

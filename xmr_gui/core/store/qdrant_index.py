@@ -25,8 +25,7 @@ class QdrantIndex(LiveIds):
 
         self.dim = dim
         self._models = models
-        self._folder, self._stem = Path(folder), stem
-        self._client = QdrantClient(url=url) if url else QdrantClient(path=str(self._folder / f"{stem}.qdrant"))
+        self._client = QdrantClient(url=url) if url else QdrantClient(path=str(Path(folder) / f"{stem}.qdrant"))
         if not self._client.collection_exists(COLLECTION):
             self._client.create_collection(
                 COLLECTION, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
