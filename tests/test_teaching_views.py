@@ -29,9 +29,24 @@ def _map_data(n_labels: int, per_label: int = 3, seed: int = 0):  # type: ignore
     return MapData(kinds, refs, labels, np.zeros((len(kinds), 4), np.float32), xy)
 
 
+def _min_distance(colours: list[tuple[int, int, int]]) -> float:
+    """The smallest CIELAB distance (ΔE*ab) between two of `colours`."""
+    from xmr_gui.core.views.palette import srgb_to_lab
+
+    lab = srgb_to_lab(np.array(colours))
+    d = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    return float(d.min())
+
+
+def _label_marker_pos(data, label: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Where a map places `label`'s marker, in data coordinates."""
+    i = next(i for i, (k, r) in enumerate(zip(data.kinds, data.refs, strict=True)) if k == "label" and r == label)
+    return float(data.xy[i, 0]), float(data.xy[i, 1])
+
+
 @pytest.mark.parametrize("n", [24, 100])
 def test_map_legend_colours_are_all_distinct(qtbot, n):
-    from xmr_gui.core.views.palette import min_distance
     from xmr_gui.qt.map_view import MapView
 
     view = MapView()
@@ -39,7 +54,7 @@ def test_map_legend_colours_are_all_distinct(qtbot, n):
     view.set_data(_map_data(n), "umap")
     colours = [view.colour_of(name) for name in view.colours]
     assert len(colours) == n and len(set(colours)) == n
-    assert min_distance(colours) > 15  # ΔE*ab: told apart side by side
+    assert _min_distance(colours) > 15  # ΔE*ab: told apart side by side
     # label markers are drawn in their label's colour, the photos in their top label's
     brushes = view.scatter.data["brush"]
     first_label = view.data.kinds.index("label")
@@ -61,7 +76,7 @@ def test_every_label_marker_carries_a_visible_name(qtbot):
     assert [t.toPlainText() for t in view.names] == labels
     for t, name in zip(view.names, labels, strict=True):
         assert t.isVisible() and t.scene() is view.plot.scene()
-        x, y = view.label_marker_pos(name)
+        x, y = _label_marker_pos(view.data, name)
         assert t.pos().x() == pytest.approx(x, abs=1e-5) and t.pos().y() <= y + 1e-5  # beside it, or moved down
     boxes = [t.mapRectToScene(t.boundingRect()) for t in view.names]  # and no name covers another
     assert not any(a.intersected(b).height() > 0.3 * a.height() for k, a in enumerate(boxes) for b in boxes[:k])

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
 pytest.importorskip("pyqtgraph")
 pytestmark = pytest.mark.gui
+
+
+def _read_map_csv(path) -> list[tuple[str, str, str, float, float]]:  # type: ignore[no-untyped-def]
+    """The rows of a map CSV (`xmr map --csv`, the map's "Export selection"), after its header."""
+    from xmr_gui.core.views.embedding_map import CSV_HEADER
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        assert tuple(next(rows)) == CSV_HEADER
+        return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in rows]
 
 
 @pytest.fixture
@@ -25,7 +37,8 @@ def test_tau_and_p_sliders_give_the_core_edge_count(qtbot):
     seen = []
     view.graph_changed.connect(seen.append)
     for tau in (0.2, 0.35, 0.5, 0.8):
-        view.set_params(tau, 0.3)
+        view.tau.setValue(round(tau * 100))
+        view.p.setValue(30)
         expected = LabelGraph(counts, tau, 0.3).n_edges
         assert seen[-1] == expected and view.edge_label.text().startswith(f"{expected} edges")
     assert seen[0] > seen[-1]  # a higher τ keeps fewer edges
@@ -37,7 +50,7 @@ def test_graph_tab_shows_the_checkpoint_graph_and_gcn_neighbours(qtbot, window_o
         window.tabs.setCurrentIndex(1)
     view = window.graph_view
     assert len(view.graph.labels) == 24
-    before, after = view.neighbour_names("before"), view.neighbour_names("after")
+    before, after = ([name for name, _ in view.graph.neighbours(view.selected, which)] for which in ("before", "after"))
     assert len(before) == len(after) == 5 and before != after  # the two GCN layers changed the neighbourhood
     with qtbot.waitSignal(window.search_done, timeout=60_000):
         view.query_requested.emit("boat")
@@ -45,8 +58,6 @@ def test_graph_tab_shows_the_checkpoint_graph_and_gcn_neighbours(qtbot, window_o
 
 
 def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tmp_path):
-    from xmr_gui.core.views.embedding_map import read_csv
-
     window, _ = window_on_world
     with qtbot.waitSignals([window.map_shown, window.map_shown], timeout=300_000):  # PCA, then UMAP
         window.tabs.setCurrentIndex(2)
@@ -77,7 +88,7 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
 
     out = tmp_path / "sel.csv"
     view.export_selection(str(out))
-    rows = read_csv(out)
+    rows = _read_map_csv(out)
     assert [r[1] for r in rows] == paths and all(r[0] == "image" for r in rows)
     np.testing.assert_allclose([r[3:] for r in rows], [xy[view.data.refs.index(p)] for p in paths], atol=1e-5)
     i = kinds.index("image")
@@ -101,7 +112,6 @@ def test_map_is_cached_until_the_index_changes(tmp_path, library, photos):
 
 def test_graph_and_map_from_the_cli(tmp_path, photos, capsys):
     from xmr_gui.cli import main
-    from xmr_gui.core.views.embedding_map import read_csv
 
     assert main(["graph", "--example", "mirflickr", "--tau", "0.5", "--png", str(tmp_path / "g.png")]) == 0
     rows = capsys.readouterr().out.splitlines()
@@ -112,5 +122,5 @@ def test_graph_and_map_from_the_cli(tmp_path, photos, capsys):
     db = str(tmp_path / "db")
     assert main(["index", str(photos), "--db", db, "--model", "xmr-tiny", "--weights", "random", "-q"]) == 0
     assert main(["map", "--db", db, "--method", "pca", "--query", "a dog", "--csv", str(tmp_path / "m.csv")]) == 0
-    points = read_csv(tmp_path / "m.csv")
+    points = _read_map_csv(tmp_path / "m.csv")
     assert [p[0] for p in points].count("image") == 24 and points[-1][:2] == ("text", "a dog")

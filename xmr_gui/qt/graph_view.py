@@ -129,10 +129,6 @@ class GraphView(QWidget):
         return s
 
     # -- drawing -----------------------------------------------------------------------------
-    def set_params(self, tau: float, p: float) -> None:
-        self.tau.setValue(int(round(tau * 100)))
-        self.p.setValue(int(round(p * 100)))
-
     def _redraw(self) -> None:
         g = self.graph.graph = self.graph.graph.with_params(self.tau.value() / 100, self.p.value() / 100)
         self.tau_label.setText(f"τ = {g.tau:.2f}")
@@ -219,9 +215,6 @@ class GraphView(QWidget):
         self.neighbours.setText(
             ", ".join(f"{n} ({s:.2f})" for n, s in near) if near else "(open a checkpoint to compare embeddings)"
         )
-
-    def neighbour_names(self, which: str) -> list[str]:
-        return [n for n, _ in self.graph.neighbours(self.selected, which)]
 
     # -- interaction -------------------------------------------------------------------------
     def _on_node_clicked(self, _item, points, _ev=None) -> None:  # type: ignore[no-untyped-def]

@@ -257,16 +257,6 @@ class MapView(QWidget):
         self.label_selected.emit(label, paths)
         return paths
 
-    def label_marker_pos(self, label: str) -> tuple[float, float]:
-        """Where `label`'s marker is, in data coordinates."""
-        assert self.data is not None and self.data.xy is not None
-        i = next(
-            i
-            for i, (k, r) in enumerate(zip(self.data.kinds, self.data.refs, strict=False))
-            if k == "label" and r == label
-        )
-        return float(self.data.xy[i, 0]), float(self.data.xy[i, 1])
-
     def _on_box_toggled(self, on: bool) -> None:
         if on and self.data is not None and self.data.xy is not None:
             (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()

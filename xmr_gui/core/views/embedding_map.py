@@ -262,12 +262,3 @@ def write_csv(rows: Sequence[tuple[str, str, str, float, float]], path: str | os
         for kind, ref, labels, x, y in rows:
             w.writerow([kind, ref, labels, f"{x:.6f}", f"{y:.6f}"])
     return path
-
-
-def read_csv(path: str | os.PathLike[str]) -> list[tuple[str, str, str, float, float]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        r = csv.reader(f)
-        header = next(r)
-        if tuple(header) != CSV_HEADER:
-            raise MapError(f"{path} is not an xmr map CSV (header {header})")
-        return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in r]

@@ -55,13 +55,3 @@ def distinct_colours(n: int) -> list[tuple[int, int, int]]:
         return []
     size = max(32, 1 << (n - 1).bit_length())  # computed for a power of two: prefixes are shared and cached
     return list(_palette(size)[:n])
-
-
-def min_distance(colours: list[tuple[int, int, int]]) -> float:
-    """The smallest CIELAB distance (ΔE*ab) between two of `colours` (inf for fewer than two)."""
-    if len(colours) < 2:
-        return float("inf")
-    lab = srgb_to_lab(np.array(colours))
-    d = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
-    np.fill_diagonal(d, np.inf)
-    return float(d.min())
