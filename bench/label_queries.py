@@ -56,8 +56,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
     from xmr_gui.core.demo.world import write_demo
-    from xmr_gui.core.demo_run import demo_checkpoint
     from xmr_gui.core.indexing.indexer import index_folder
     from xmr_gui.core.learn.checkpoint import Checkpoint
     from xmr_gui.core.learn.space import LabelSpace
@@ -68,7 +68,7 @@ def main() -> None:
     world = Path(args.world)
     if not (world / "labels.jsonl").is_file():
         write_demo(world, args.size, seed=args.seed)
-    checkpoint = args.checkpoint or str(demo_checkpoint())
+    checkpoint = args.checkpoint or str(shipped_demo_checkpoint())
     rows = {str(world / r["file"]): set(r["labels"]) for r in map(json.loads, (world / "labels.jsonl").open())}
     db = Path(tempfile.mkdtemp(prefix="label-queries-"))
     lib = Library.create(db, world / "images", Checkpoint.load(checkpoint).backbone_spec())

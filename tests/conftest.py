@@ -139,8 +139,8 @@ def indexed_demo_world(root: Path, size: int, seed: int):
     """A demo world of `size` drawn photos indexed with the shipped checkpoint: (library, {path: labels})."""
     import json
 
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
     from xmr_gui.core.demo.world import write_demo
-    from xmr_gui.core.demo_run import demo_checkpoint
     from xmr_gui.core.indexing.indexer import index_folder
     from xmr_gui.core.learn.checkpoint import Checkpoint
     from xmr_gui.core.store.library import Library
@@ -149,8 +149,8 @@ def indexed_demo_world(root: Path, size: int, seed: int):
     rows = {
         str(world / r["file"]): r["labels"] for r in map(json.loads, (world / "labels.jsonl").read_text().splitlines())
     }
-    lib = Library.create(root / "db", world / "images", Checkpoint.load(demo_checkpoint()).backbone_spec())
-    lib.attach_checkpoint(demo_checkpoint())
+    lib = Library.create(root / "db", world / "images", Checkpoint.load(shipped_demo_checkpoint()).backbone_spec())
+    lib.attach_checkpoint(shipped_demo_checkpoint())
     index_folder(lib, world / "images")
     return lib, rows
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import indexed_demo_world
-from xmr_gui.core.demo_run import demo_checkpoint
+from xmr_gui.core.base.paths import shipped_demo_checkpoint
 
-pytestmark = pytest.mark.skipif(demo_checkpoint() is None, reason="models/xmr-demo.xmr is not in this checkout")
+pytestmark = pytest.mark.skipif(shipped_demo_checkpoint() is None, reason="models/xmr-demo.xmr is not in this checkout")
 
 
 @pytest.fixture(scope="module")

@@ -116,11 +116,11 @@ def test_unreadable_folder_is_an_error_not_a_crash(qtbot, make_window, tmp_path)
 
 
 def test_top_result_carries_the_expected_label_with_the_shipped_checkpoint(qtbot, make_window, world):
-    from xmr_gui.core.demo_run import demo_checkpoint
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
 
-    if demo_checkpoint() is None:
+    if shipped_demo_checkpoint() is None:
         pytest.skip("models/xmr-demo.xmr is not in this checkout")
-    window = make_window(demo_checkpoint())
+    window = make_window(shipped_demo_checkpoint())
     folder, labels = world
     open_and_index(qtbot, window, folder)
     with qtbot.waitSignal(window.search_done, timeout=60_000) as found:

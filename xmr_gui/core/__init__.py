@@ -1,6 +1,7 @@
 """The Qt-free core, one subpackage per capability, each importing only the ones below it (docs/architecture.md):
 
     session | doctor | demo_run     app-level services the CLI and the window call
+    opening                         the one front door: a typed request -> an opened library
     views | models                  embedding map, label-graph layout; which model a folder gets
     indexing | search               keep a library current; query it
     store                           catalog, vector index, library, exchange
