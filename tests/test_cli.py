@@ -355,13 +355,14 @@ def test_a_checkpoints_backbone_wins_through_the_front_door(tmp_path):
 def test_the_demo_model_is_the_shipped_checkpoints_backbone_else_a_random_one(tmp_path, monkeypatch):
     from conftest import write_linear_checkpoint
     from xmr_gui.core import demo_run
+    from xmr_gui.core.base import paths
 
     ckpt = tmp_path / "c.xmr"
     write_linear_checkpoint(ckpt, ModelSpec.parse("xmr-small", "random"), 16, ["a", "b"])
-    monkeypatch.setattr(demo_run, "demo_checkpoint", lambda: ckpt)
+    monkeypatch.setattr(paths, "shipped_demo_checkpoint", lambda: ckpt)
     demo, note = demo_run.demo_model()
     assert (demo.model, demo.weights) == ("xmr-small", "random") and str(ckpt) in note
-    monkeypatch.setattr(demo_run, "demo_checkpoint", lambda: None)
+    monkeypatch.setattr(paths, "shipped_demo_checkpoint", lambda: None)
     assert demo_run.demo_model()[0] == ModelSpec.parse("xmr-tiny", "random")
 
 

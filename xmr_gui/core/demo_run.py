@@ -28,9 +28,6 @@ EXAMPLE_QUERIES = (
 )
 
 
-demo_checkpoint = paths.shipped_demo_checkpoint
-
-
 @dataclass(frozen=True)
 class DemoResults:
     searches: list[tuple[str, list[Hit]]]  # each example query with its best photos
@@ -41,7 +38,7 @@ class DemoResults:
 def demo_model() -> tuple[ModelSpec, str]:
     """The best model available offline for the demo (the shipped checkpoint's backbone, else a tiny random one),
     and how to announce it."""
-    ckpt = demo_checkpoint()
+    ckpt = paths.shipped_demo_checkpoint()
     spec = checkpoint.choose_backbone(ckpt, ModelSpec.parse("xmr-tiny", "random"))
     if ckpt is not None:
         return spec, f"model: shipped demo checkpoint {ckpt}"
@@ -69,7 +66,7 @@ def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: P
     spec, note = demo_model()
     say(f"xmr demo: {note}")
     folder = out / "images"
-    ckpt = demo_checkpoint()
+    ckpt = paths.shipped_demo_checkpoint()
     # the demo runs at fp32 on any machine, so its example results read the same everywhere
     wish = ModelWish(ckpt, None) if ckpt is not None else ModelWish(None, spec)
     with open_folder(OpenRequest(folder, wish, db=db, precision=Precision.FP32)).library as lib:
