@@ -137,14 +137,10 @@ def _cached(repo: str, filename: str, revision: str = "main") -> Path | None:
     return path if path.is_file() else None
 
 
-def is_file_cached(src: Source, filename: str) -> bool:
-    return _cached(src.repo, filename, src.revision) is not None
-
-
 def cached_file(model: str, tag: str) -> Path | None:
     """The cached weights file of (model, tag) (with everything else it needs), without touching the network."""
     src = source(model, tag)
-    if src is None or not all(is_file_cached(src, name) for name in src.needs):
+    if src is None or any(_cached(src.repo, name, src.revision) is None for name in src.needs):
         return None
     return next((p for name in src.files if (p := _cached(src.repo, name, src.revision)) is not None), None)
 
