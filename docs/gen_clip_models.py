@@ -2,8 +2,9 @@
 
     .venv/bin/python docs/gen_clip_models.py
 
-xmr downloads pretrained weights itself (runtime/hub.py) without importing open_clip (and so torch), so it
-needs open_clip's registry as data. For every tag `open_clip.list_pretrained()` knows, the entry is the hub
+xmr downloads pretrained weights itself (runtime/hub_download.py, through huggingface_hub) and asks whether
+they are cached (runtime/hub.py) without importing open_clip (and so torch), so it needs open_clip's registry as
+data. For every tag `open_clip.list_pretrained()` knows, the entry is the hub
 repo of its config's `hf_hub` and the files open_clip would fetch, in the order it tries them
 (`open_clip.pretrained.download_pretrained_from_hf`: the safetensors alternative first, then the named file).
 tests/test_hub.py regenerates the table from the installed open_clip and fails when the committed one differs,

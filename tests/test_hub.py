@@ -2,9 +2,10 @@
 
 The hub is a loopback HTTP server of our own that speaks the part of the Hugging Face hub's protocol a download
 uses (a HEAD on /REPO/resolve/REV/FILE answered with the commit, the checksum and the size; LFS files
-redirected to a "CDN" that honours Range), serving a seeded random-weights tiny open_clip model as an
-`hf-hub:` repo. Nothing of huggingface_hub or open_clip is mocked: open_clip loads the result from the cache
-in the real export subprocess.
+redirected to a "CDN" on another port, as the real hub sends them to another host, that honours Range), serving
+a seeded random-weights tiny open_clip model as an `hf-hub:` repo. Nothing of huggingface_hub or open_clip is
+mocked: huggingface_hub asks the server, and open_clip loads the result from the cache in the real export
+subprocess.
 """
 
 from __future__ import annotations
@@ -50,27 +51,41 @@ def _tiny_checkpoint() -> dict[str, bytes]:
 
 
 class Hub:
-    """What the server serves and what it was asked; tests set `cut_once` (close a GET after N bytes, the first
-    time) or `corrupt` (serve other bytes than the checksum says)."""
+    """What the server serves (the files of each commit; `main` names the newest) and what it was asked; tests set
+    `cut_once` (close a GET after N bytes, the first time), `corrupt` (serve other bytes than the checksum says)
+    or `push` (new weights, published as a new commit on main right after the next HEAD)."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
+        self.original = dict(files)
+        self.commits = {COMMIT: dict(files)}
+        self.main = COMMIT
+        self.cdn = {hashlib.sha256(data).hexdigest(): data for data in files.values()}  # every version served
         self.log: list[tuple[str, str, str | None]] = []
         self.cut_once: int | None = None
         self.corrupt = False
+        self.push: bytes | None = None
         self.port = 0
+        self.cdn_port = 0  # another origin: huggingface_hub follows a redirect on the hub's own, not to a CDN
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        return self.commits[self.main]
 
     def reset(self) -> None:
         self.log.clear()
-        self.cut_once, self.corrupt = None, False
+        self.cut_once, self.corrupt, self.push = None, False, None
+        self.commits, self.main = {COMMIT: dict(self.original)}, COMMIT
+
+    def publish(self, weights: bytes) -> None:
+        self.main = hashlib.sha1(weights).hexdigest()
+        self.commits[self.main] = {**self.original, WEIGHTS: weights}
+        self.cdn[hashlib.sha256(weights).hexdigest()] = weights
 
     def file_requests(self) -> list[tuple[str, str, str | None]]:
         return [entry for entry in self.log if "/resolve/" in entry[1] or "/cdn/" in entry[1]]
 
 
 def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
-    lfs = {hashlib.sha256(data).hexdigest(): name for name, data in hub.files.items() if name.endswith(".safetensors")}
-
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
@@ -84,29 +99,34 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
         def _serve(self, body: bool) -> None:
             hub.log.append((self.command, self.path, self.headers.get("Range")))
             parts = self.path.lstrip("/").split("/")
-            if parts[0] == "cdn" and len(parts) == 2 and parts[1] in lfs:
-                return self._bytes(hub.files[lfs[parts[1]]], body, cdn=True)
-            if len(parts) == 5 and "/".join(parts[:2]) == REPO and parts[2] == "resolve" and parts[4] in hub.files:
-                data = hub.files[parts[4]]
+            if parts[0] == "cdn" and len(parts) == 2 and parts[1] in hub.cdn:
+                return self._bytes(hub.cdn[parts[1]], body, cdn=True)
+            commit = (hub.main if parts[3] == "main" else parts[3]) if len(parts) == 5 else ""
+            files = hub.commits.get(commit, {})
+            if len(parts) == 5 and "/".join(parts[:2]) == REPO and parts[2] == "resolve" and parts[4] in files:
+                data = files[parts[4]]
+                if self.command == "HEAD" and hub.push is not None:  # answered as it was, then main moves on
+                    hub.publish(hub.push)
+                    hub.push = None
                 if parts[4].endswith(".safetensors"):  # an LFS file: metadata here, bytes at the CDN
                     sha = hashlib.sha256(data).hexdigest()
                     self.send_response(302)
-                    self.send_header("Location", f"http://127.0.0.1:{hub.port}/cdn/{sha}")
-                    self.send_header("X-Repo-Commit", COMMIT)
+                    self.send_header("Location", f"http://127.0.0.1:{hub.cdn_port}/cdn/{sha}")
+                    self.send_header("X-Repo-Commit", commit)
                     self.send_header("X-Linked-Etag", f'"{sha}"')
                     self.send_header("X-Linked-Size", str(len(data)))
                     self.send_header("ETag", '"not-the-sha"')
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return None
-                return self._bytes(data, body, cdn=False)
+                return self._bytes(data, body, cdn=False, commit=commit)
             self.send_response(404)
             self.send_header("X-Error-Code", "EntryNotFound")
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
 
-        def _bytes(self, data: bytes, body: bool, cdn: bool) -> None:
+        def _bytes(self, data: bytes, body: bool, cdn: bool, commit: str = "") -> None:
             if hub.corrupt and cdn:
                 data = data[:100] + bytes([data[100] ^ 0xFF]) + data[101:]
             start = 0
@@ -118,7 +138,7 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_response(200)
             if not cdn:
-                self.send_header("X-Repo-Commit", COMMIT)
+                self.send_header("X-Repo-Commit", commit)
                 git = hashlib.sha1(f"blob {len(data)}\0".encode() + data).hexdigest()
                 self.send_header("ETag", f'"{git}"')
             self.send_header("Content-Length", str(len(data) - start))
@@ -141,22 +161,27 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture(scope="module")
 def server():
     hub = Hub(_tiny_checkpoint())
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(hub))
-    httpd.daemon_threads = True
-    hub.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _handler(hub)) for _ in ("hub", "cdn")]
+    for httpd in servers:
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    hub.port, hub.cdn_port = (httpd.server_address[1] for httpd in servers)
     yield hub
-    httpd.shutdown()
-    httpd.server_close()
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.fixture
 def hub(server, tmp_path, monkeypatch):
     """The loopback hub as HF_ENDPOINT, an empty hub cache as HF_HOME."""
+    import huggingface_hub.constants
+
     server.reset()
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import: an earlier test of this process may have had it set
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.port}")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     return server
@@ -216,11 +241,11 @@ def test_first_use_downloads_with_progress_then_indexes_and_the_second_run_uses_
 
 
 def test_a_dropped_connection_is_resumed_with_a_range_request(hub, tmp_path):
-    from xmr_gui.core.runtime import hub as xhub
+    from xmr_gui.core.runtime import hub_download
 
     hub.cut_once = 1_000_000
     seen: list[tuple[int, int]] = []
-    path = xhub.download(MODEL, "main", on_progress=lambda done, total: seen.append((done, total)))
+    path = hub_download.download(MODEL, "main", on_progress=lambda done, total: seen.append((done, total)))
     assert path.read_bytes() == hub.files[WEIGHTS]
     ranges = [r for method, p, r in hub.log if method == "GET" and "/cdn/" in p]
     assert ranges == [None, "bytes=1000000-"], hub.log
@@ -230,6 +255,7 @@ def test_a_dropped_connection_is_resumed_with_a_range_request(hub, tmp_path):
 
 def test_a_cancelled_download_keeps_what_arrived_and_the_next_one_resumes(hub, tmp_path):
     from xmr_gui.core.runtime import hub as xhub
+    from xmr_gui.core.runtime.hub_download import DownloadCancelled, download
 
     cancel = threading.Event()
 
@@ -237,17 +263,31 @@ def test_a_cancelled_download_keeps_what_arrived_and_the_next_one_resumes(hub, t
         if done > 2_000_000:
             cancel.set()
 
-    with pytest.raises(xhub.DownloadCancelled, match="cancelled"):
-        xhub.download(MODEL, "main", on_progress=progress, cancel=cancel)
+    with pytest.raises(DownloadCancelled, match="cancelled"):
+        download(MODEL, "main", on_progress=progress, cancel=cancel)
     assert not xhub.is_cached(MODEL, "main")
     partial = [name for name in _blobs(tmp_path) if name.endswith(".incomplete")]
     assert len(partial) == 1
     hub.reset()
-    path = xhub.download(MODEL, "main")
+    path = download(MODEL, "main")
     assert path.read_bytes() == hub.files[WEIGHTS] and xhub.is_cached(MODEL, "main")
     ranges = [r for method, p, r in hub.log if method == "GET"]
     assert len(ranges) == 1 and ranges[0] is not None and int(ranges[0][6:-1]) > 2_000_000  # resumed, not restarted
     assert not any(name.endswith(".incomplete") for name in _blobs(tmp_path))
+
+
+def test_a_push_during_the_download_leaves_one_commit_in_the_cache(hub, tmp_path):
+    """The repo moves on after the first HEAD: every file is still fetched and linked at the commit that HEAD
+    named, so the cache never holds one commit's config beside another's weights."""
+    from xmr_gui.core.runtime import hub as xhub
+    from xmr_gui.core.runtime.hub_download import download
+
+    hub.push = hub.files[WEIGHTS] + b" "
+    path = download(MODEL, "main")
+    assert hub.main != COMMIT  # pushed
+    assert path.read_bytes() == hub.original[WEIGHTS] and f"/snapshots/{COMMIT}/" in str(path)
+    assert path == xhub.cached_file(MODEL, "main")  # refs/main names the commit fetched, with both its files
+    assert not any(hashlib.sha256(hub.files[WEIGHTS]).hexdigest() in p for _, p, _ in hub.log)  # never fetched
 
 
 def test_a_corrupted_download_is_refused_in_one_line_and_nothing_is_kept(hub, photos, tmp_path):
@@ -294,7 +334,7 @@ def test_an_unreachable_hub_fails_fast_in_one_line_naming_the_host(photos, tmp_p
 
 
 def test_a_tag_nobody_knows_is_refused_at_once(tmp_path, monkeypatch):
-    from xmr_gui.core.runtime.hub import download
+    from xmr_gui.core.runtime.hub_download import download
     from xmr_gui.core.runtime.spec import ModelError
 
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
@@ -318,13 +358,15 @@ def test_the_model_table_matches_the_installed_open_clip():
     assert xhub.source("ViT-B-32", "laion2b_s34b_b79k") == xhub.Source(
         "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
     )
-    assert [r for r in xhub.recommended() if r["default"]] == [xhub.recommended()[0]]
+    assert [r for r in xhub.recommended() if r.default] == [xhub.recommended()[0]]
 
 
 def test_asking_what_is_cached_stays_light(tmp_path):
-    """The window asks on start-up: no torch, open_clip or huggingface_hub is imported for it."""
+    """The window asks on start-up: no torch, open_clip or huggingface_hub is imported for it (nor by importing
+    the download module: huggingface_hub comes with the first download)."""
     code = (
-        "import sys; from xmr_gui.core.runtime import hub; hub.cached_models(); hub.is_cached('ViT-B-32', 'openai');"
+        "import sys; from xmr_gui.core.runtime import hub, hub_download; hub.cached_models();"
+        "hub.is_cached('ViT-B-32', 'openai');"
         "heavy = {'torch', 'open_clip', 'huggingface_hub'} & set(sys.modules); assert not heavy, heavy"
     )
     env = dict(os.environ, HF_HOME=str(tmp_path))

@@ -46,7 +46,7 @@ def offers(checkpoints: list[Path] | tuple[Path, ...] = ()) -> list[Offer]:
     from .runtime import hub
 
     cached = set(cached_clip())
-    listed = [(r["model"], r["tag"], r["size_mb"], r["knows"]) for r in hub.recommended()]
+    listed: list[tuple[str, str, int | None, str]] = [(r.model, r.tag, r.size_mb, r.knows) for r in hub.recommended()]
     listed += [(m, t, None, "any words (CLIP)") for m, t in cached if (m, t) not in {o[:2] for o in listed}]
     for model, tag, mb, knows in listed:
         ready = (model, tag) in cached
@@ -92,8 +92,8 @@ def recommended_clip() -> tuple[str, str, int]:
     """The CLIP model suggested to whoever wants more than the offline model: (model, tag, download MB)."""
     from .runtime import hub
 
-    row = next(r for r in hub.recommended() if r["default"])
-    return row["model"], row["tag"], row["size_mb"]
+    row = next(r for r in hub.recommended() if r.default)
+    return row.model, row.tag, row.size_mb
 
 
 def better_model_hint() -> str:
@@ -114,9 +114,9 @@ def default_weights(model: str) -> str:
     if model.startswith(hub.HF_HUB_PREFIX):  # open_clip loads such a repo's main revision only
         return hub.HF_HUB_REVISION
 
-    recommended = [r["tag"] for r in hub.recommended() if r["model"] == model]
+    recommended = [r.tag for r in hub.recommended() if r.model == model]
     if recommended:
-        return str(recommended[0])
+        return recommended[0]
     from .runtime.spec import ModelError
 
     raise ModelError(f"--model {model} needs --weights: an open_clip pretrained tag, a local weights file, or 'random'")

@@ -6,7 +6,6 @@ under the user cache dir; a cached export that is stale, truncated or altered is
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -16,13 +15,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ..base import paths
+from ..base import locks, paths
 from ..base.files import atomic_write_text, file_sha256, replacing_dir
 from ..base.progress import Step, quiet
 from . import offline
@@ -99,23 +98,6 @@ def int8_record(folder: Path) -> dict[str, Any] | None:
         return None
 
 
-@contextlib.contextmanager
-def _export_lock(folder: Path) -> Iterator[None]:
-    """One process at a time makes or replaces an export (others wait, then find it made); without this a
-    second process could delete a folder the first has just memory-mapped."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; exports are still written to a temp folder and renamed
-        yield
-        return
-    with open(folder.parent / f".{folder.name}.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _remove_older_formats(folder: Path, identity: str) -> None:
     """Exports of the same model in an earlier format (hundreds of MB each) are dead weight once this one exists."""
     for other in folder.parent.iterdir():
@@ -146,7 +128,9 @@ def ensure_export(spec: ModelSpec, on_step: Step = quiet, cancel: threading.Even
     if _valid(folder, identity) and (not want_int8 or int8_record(folder) is not None):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _export_lock(folder):
+    # One process at a time makes or replaces an export (others wait, then find it made): without this a second
+    # process could delete a folder the first has just memory-mapped.
+    with locks.hold(folder.parent / f".{folder.name}.lock"):
         if not _valid(folder, identity):  # another process may have made it while this one waited
             _make_export(base, identity, folder, on_step, cancel)
             _remove_older_formats(folder, identity)

@@ -102,7 +102,7 @@ def _build_model(spec: ModelSpec) -> Any:
 
 def _pretrained(open_clip: Any, spec: ModelSpec) -> Any:
     """Pretrained weights from the hub cache, never the network: `prepare.prepare_model` downloads them first
-    (with progress, verified; hub.py), so a miss here means nobody did."""
+    (with progress, verified; hub_download.py), so a miss here means nobody did."""
     from . import hub
 
     if not hub.is_cached(spec.model, spec.weights):

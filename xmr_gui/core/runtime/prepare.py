@@ -1,7 +1,7 @@
 """Get a model ready before the first photo: export, quantisation and the int8 check, each step reported.
 
 `prepare_model` is what the CLI, the window and the demo call once they know which backbone they want: it
-downloads pretrained weights that are not in the hub cache yet (hub.py; never when offline), resolves
+downloads pretrained weights that are not in the hub cache yet (hub_download.py; never when offline), resolves
 `--precision auto` (int8 only where the check passed on this CPU), makes the ONNX export when the model will run
 on ONNX Runtime, and returns the spec to store in the library with the reason for its precision. Everything
 after the download loads weights from the cache only.
@@ -90,9 +90,11 @@ def fetch_weights(
         )
     if hub.is_cached(spec.model, spec.weights):
         return
+    from .hub_download import DownloadCancelled, download
+
     try:
-        hub.download(spec.model, spec.weights, on_bytes, cancel, offline, on_step)
-    except hub.DownloadCancelled as exc:
+        download(spec.model, spec.weights, on_bytes, cancel, offline, on_step)
+    except DownloadCancelled as exc:
         from .clip_onnx import PreparationCancelled
 
         raise PreparationCancelled(str(exc)) from None

@@ -2,21 +2,20 @@
 
 db/catalog.sqlite      files + backbone vectors + meta (folder, model spec)
 db/index-<space>.*     HNSW graph over vectors in the search space (raw backbone or a checkpoint's space)
-db/write.lock          held while indexing, so two writers never interleave
+db/write.lock          held while indexing, so two writers never interleave (write.pid: by whom)
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..base import locks
 from ..base.errors import XmrError
 from ..learn.space import RawSpace, Space
 from ..runtime.factory import load_encoder
@@ -291,20 +290,21 @@ class Library:
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Exclusive right to change this library; refuses at once if another process holds it."""
-        lock_path = self.db_dir / "write.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
+        owner = self.db_dir / "write.pid"  # beside the lock: filelock offers no way to write into its own file
+        with ExitStack() as held:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EACCES):
-                    other = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-                    raise LibraryBusy(
-                        f"another xmr process (pid {other}) is indexing {self.db_dir}; wait for it to finish"
-                    ) from None
-                raise
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+                held.enter_context(locks.hold(self.db_dir / "write.lock", wait=False))
+            except locks.LockHeld:
+                raise LibraryBusy(
+                    f"another xmr process (pid {_read_pid(owner)}) is indexing {self.db_dir}; wait for it to finish"
+                ) from None
+            owner.write_text(str(os.getpid()))
+            held.callback(owner.unlink, missing_ok=True)  # before the lock is released: the next holder writes its own
             yield
-        finally:
-            os.close(fd)
+
+
+def _read_pid(path: Path) -> str:
+    try:
+        return path.read_text().strip() or "?"
+    except OSError:
+        return "?"
