@@ -40,6 +40,7 @@ from .search_tab import SearchTab
 from .tasks import TaskRunner
 from .thumbs import ThumbnailCache
 from .views_tab import GraphTab, MapTab
+from .worker import error_message
 
 if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is imported
     from ..core.indexing.indexer import IndexReport, Progress
@@ -89,7 +90,7 @@ class MainWindow(QMainWindow):
         self._fit_to_screen(1280, 800)
         self.thumbs = ThumbnailCache(parent=self)
         self.tasks = TaskRunner(self)
-        self.tasks.failed.connect(self.show_error)
+        self.tasks.failed.connect(self.on_failed)
         self.tasks.stopped.connect(self._on_stopped)
         self.search = SearchTab(session, self.tasks, self.thumbs)
         self.graph_tab = GraphTab(session, self.tasks)
@@ -233,6 +234,10 @@ class MainWindow(QMainWindow):
         self.map_tab.map_shown.connect(self.map_shown)
         self.map_tab.photos_selected.connect(self._on_map_selection)
         self.map_tab.label_selected.connect(self._on_map_label)
+
+    def on_failed(self, exc: BaseException) -> None:
+        """A task failed: one line for an error the user can fix, the traceback and where to report it for a bug."""
+        self.show_error(error_message(exc))
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message.splitlines()[0], 10000)
