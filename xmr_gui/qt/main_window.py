@@ -540,14 +540,14 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         s = self.session.status()
         lib = self.session.library
-        if not s.get("folder") or lib is None:
+        if s is None or lib is None:
             self.library_label.setText("no folder open")
             self.model_label.setText(f"Model: {self._chosen_name()}")
             return
-        self.library_label.setText(f"{s['indexed']} photos · {s['precision']}")
-        self.library_label.setToolTip(f"{s['folder']}\n{s['model']}")
+        self.library_label.setText(f"{s.indexed} photos · {s.precision}")
+        self.library_label.setToolTip(f"{s.folder}\n{s.model}")
         self.model_label.setText(f"Model: {lib.model_name()}")  # the library's own: no wait on the session's lock
-        self.skipped_action.setText(f"Skipped ({s['skipped']})…")
+        self.skipped_action.setText(f"Skipped ({s.skipped})…")
         self.model_shown.emit(self.model_label.text())
 
     def _chosen_name(self) -> str:
