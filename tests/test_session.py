@@ -11,7 +11,7 @@ def test_status_is_none_without_a_folder_then_a_typed_record_of_the_library(phot
     from xmr_gui.core.session import LibraryStatus, ModelChoice, Session
 
     (photos / "broken.jpg").write_bytes(b"not a jpeg")
-    session = Session(ModelChoice(None, tiny_spec, "cpu", 16))
+    session = Session(ModelChoice(None, tiny_spec, "cpu", 16, "fp32"))  # auto: int8 where this CPU's check passed
     try:
         assert session.status() is None
         session.open_folder(photos)
