@@ -217,7 +217,7 @@ def run_variant(data: Data, config: str, overrides: list[str], seed: int) -> dic
         out.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         metrics = train_checkpoint(data.folder, cfg, out, offline_spec(), device="cpu", say=lambda _: None)
-        info = {"seconds": time.perf_counter() - started, "metrics": metrics}
+        info = {"seconds": time.perf_counter() - started, "metrics": metrics.to_json()}
         info_path.write_text(json.dumps(info))
     return {"ckpt": Checkpoint.load(out), "info": info}
 

@@ -61,6 +61,8 @@ def write_linear_checkpoint(path: Path, spec, d: int, labels: list[str], seed: i
         "dims": {"dim": k, "d_img": d, "d_txt": d},
         "backbone": {"model": spec.model, "weights": spec.weights, "identity": spec.identity()},
     }
+    if spec.config_json:  # xmr's own architectures travel with the checkpoint, as `xmr train` writes them
+        card["backbone"]["config_json"] = spec.config_json
     save_checkpoint(path, tensors, card)
     return tensors
 
@@ -172,3 +174,32 @@ def demo_world_window(qtbot, tmp_path: Path, window_maker):
         return window, world
 
     return open_world
+
+
+def exif_photo(
+    path: Path,
+    seed: int,
+    taken: str | None = None,
+    camera: tuple[str, str] | None = None,
+    offset: str | None = None,
+    gps: tuple[float, float] | None = None,
+    size=(64, 48),
+) -> Path:
+    """A random photo with real EXIF: DateTimeOriginal (`YYYY:MM:DD HH:MM:SS`) and its offset, Make/Model, GPS."""
+    rng = np.random.default_rng(seed)
+    im = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    exif = Image.Exif()
+    if camera:
+        exif[271], exif[272] = camera
+    inner = exif.get_ifd(0x8769)
+    if taken:
+        inner[36867] = taken
+    if offset:
+        inner[36881] = offset
+    if gps:
+        g = exif.get_ifd(0x8825)
+        g[1], g[2] = ("N" if gps[0] >= 0 else "S"), (abs(gps[0]), 0.0, 0.0)
+        g[3], g[4] = ("E" if gps[1] >= 0 else "W"), (abs(gps[1]), 0.0, 0.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, exif=exif)
+    return path

@@ -76,3 +76,22 @@ def test_fp16_storage_marks_the_schema_so_older_readers_refuse(tmp_path):
     cat.clear()
     assert cat.get_meta("dim") is None  # a model change forgets the vector size too
     cat.close()
+
+
+def test_vectors_for_keeps_the_order_asked_for(tmp_path):
+    """Read in chunks of one query and decoded at once: order, repeats, unknown ids and mixed storage all hold."""
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        rng = np.random.default_rng(0)
+        want = rng.standard_normal((1000, 4)).astype(np.float32)
+        with cat.transaction():
+            ids = [cat.put_indexed(f"/p/{i}.jpg", 1, 1, want[i]) for i in range(1000)]
+            cat.set_vector_storage("fp16")
+            late = cat.put_indexed("/p/late.jpg", 1, 1, np.arange(4, dtype=np.float32))
+        asked = [ids[999], ids[3], 10_000_000, ids[3], late, *ids[:950]]
+        got = cat.vectors_for(asked, 4)
+        np.testing.assert_array_equal(got[0], want[999])
+        np.testing.assert_array_equal(got[1], want[3])
+        assert not got[2].any()  # an id with no row: zeros
+        np.testing.assert_array_equal(got[3], want[3])
+        np.testing.assert_array_equal(got[4], np.arange(4))
+        np.testing.assert_array_equal(got[5:], want[:950])

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 
 from xmr_gui.cli import main
+from xmr_gui.core.runtime.spec import ModelSpec
 
 TINY = ["--model", "xmr-tiny", "--weights", "random"]
 
@@ -329,7 +331,7 @@ def test_portable_library_travels_with_the_folder(photos, tmp_path, capsys, monk
 
 def test_library_dir_decides_where_a_folders_database_lives(tmp_path):
     from xmr_gui.core.base import paths
-    from xmr_gui.core.store.library import library_dir
+    from xmr_gui.core.store.locate import library_dir
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -341,43 +343,52 @@ def test_library_dir_decides_where_a_folders_database_lives(tmp_path):
     assert library_dir(folder) == folder / ".xmr"  # a portable library is found again without --portable
 
 
-def test_one_function_decides_the_model_for_the_cli_the_window_and_the_demo(tmp_path, monkeypatch, capsys):
-    """`xmr index` and the window's session each ask core.models.decide, then learn.checkpoint.choose_backbone;
-    a checkpoint's own backbone wins over the model each would otherwise use, as in `xmr demo`."""
+def test_a_checkpoints_backbone_wins_through_the_front_door(tmp_path):
+    """core.opening.open_folder (what `xmr index`, the window's session and `xmr demo` call): a checkpoint's own
+    backbone encodes, whatever model the request also names, and the decision says why."""
     from conftest import write_linear_checkpoint
-    from xmr_gui.core import demo_run, models
-    from xmr_gui.core.base.errors import XmrError
-    from xmr_gui.core.learn import checkpoint
-    from xmr_gui.core.runtime.spec import ModelSpec
-    from xmr_gui.core.session import ModelChoice, Session
+    from xmr_gui.core.models import ModelWish
+    from xmr_gui.core.opening import OpenRequest, open_folder
+    from xmr_gui.core.runtime.spec import Precision
 
-    backbone = ModelSpec.parse("xmr-small", "random")
+    backbone = ModelSpec.parse("xmr-tiny", "random")
     ckpt = tmp_path / "c.xmr"
     write_linear_checkpoint(ckpt, backbone, 16, ["a", "b"])
-    real_decide, real_choose, decided = models.decide, checkpoint.choose_backbone, []
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    request = OpenRequest(photos, ModelWish(ckpt, ModelSpec.parse("xmr-small", "random")), db=tmp_path / "db")
+    with open_folder(replace(request, precision=Precision.FP32)) as opened:
+        assert opened.library.spec.model == "xmr-tiny" and opened.decision.checkpoint == ckpt
+        assert opened.library.checkpoint is not None and str(ckpt) in opened.decision.line
+        assert opened.prepared.reason == "fp32 asked for"
 
-    def spy(*args, **kwargs):
-        decided.append(real_decide(*args, **kwargs))
-        return decided[-1]
 
-    def stop(chosen_checkpoint, model):  # each asks, then stops before preparing the model
-        raise XmrError(f"chose {real_choose(chosen_checkpoint, model).model}")
+def test_the_demo_model_is_the_shipped_checkpoints_backbone_else_a_random_one(tmp_path, monkeypatch):
+    from conftest import write_linear_checkpoint
+    from xmr_gui.core import demo_run
 
-    monkeypatch.setattr(models, "decide", spy)
-    monkeypatch.setattr(checkpoint, "choose_backbone", stop)
-    assert run(capsys, "index", str(tmp_path), "--checkpoint", str(ckpt), *TINY)[2].endswith(
-        "xmr: error: chose xmr-small\n"
-    )
-    with pytest.raises(XmrError, match="chose xmr-small"):
-        Session(ModelChoice(ckpt, ModelSpec.parse("xmr-tiny", "random"))).open_folder(tmp_path)
-    assert [(d.checkpoint, d.spec) for d in decided] == [(ckpt, None)] * 2
-
-    monkeypatch.setattr(checkpoint, "choose_backbone", real_choose)
+    ckpt = tmp_path / "c.xmr"
+    write_linear_checkpoint(ckpt, ModelSpec.parse("xmr-small", "random"), 16, ["a", "b"])
     monkeypatch.setattr(demo_run, "demo_checkpoint", lambda: ckpt)
     demo, note = demo_run.demo_model()
     assert (demo.model, demo.weights) == ("xmr-small", "random") and str(ckpt) in note
     monkeypatch.setattr(demo_run, "demo_checkpoint", lambda: None)
     assert demo_run.demo_model()[0] == ModelSpec.parse("xmr-tiny", "random")
+
+
+def test_doctor_finds_a_portable_library(tmp_path, capsys):
+    """`xmr index FOLDER --portable`, then `xmr doctor FOLDER`: the library inside the folder is found."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        Image.new("RGB", (32, 32), (40 * i, 90, 200)).save(photos / f"p{i}.png")
+    code, _, err = run(capsys, "index", str(photos), "--portable", *TINY)
+    assert code == 0, err
+    code, out, err = run(capsys, "doctor", str(photos))
+    assert code == 0, err
+    assert f"library\t{photos / '.xmr'}\t" in out
+    code, out, err = run(capsys, "doctor", str(tmp_path / "elsewhere"))
+    assert code == 1 and "is not indexed yet" in err and "Traceback" not in err
 
 
 def test_every_cli_command_is_known_to_the_app_entry_point():

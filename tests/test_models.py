@@ -69,16 +69,19 @@ def test_a_cached_clip_model_wins_over_the_offline_model(tmp_path, empty_hub):
 def test_explicit_choice_then_the_librarys_model_then_the_demo_world(tmp_path, empty_hub):
     folder = tmp_path / "photos"
     folder.mkdir()
+    Wish = models.ModelWish
     tiny = ModelSpec.parse("xmr-tiny", "random")
-    assert models.decide(folder, "xmr-tiny", "random").spec == tiny
-    assert models.decide(folder, "imagenet-minilm").spec == OFFLINE  # the variant defaults to lite0
-    assert models.decide(folder, spec=tiny).spec == tiny
+    assert models.decide(folder, Wish.from_words("xmr-tiny", "random")).spec == tiny
+    assert models.decide(folder, Wish.from_words("imagenet-minilm")).spec == OFFLINE  # the variant defaults to lite0
+    assert models.decide(folder, Wish(spec=tiny)).spec == tiny
     # a library indexed before keeps its model (switching would re-encode every photo), int8 or not
-    stored = models.decide(folder, stored=tiny.with_precision("int8"))
+    stored = models.decide(folder, stored=models.Stored(tiny.with_precision("int8")))
     assert stored.spec == tiny and "as indexed before" in stored.line
-    assert models.decide(folder, "imagenet-minilm", stored=tiny).spec == OFFLINE  # explicit beats stored
+    assert (
+        models.decide(folder, Wish.from_words("imagenet-minilm"), models.Stored(tiny)).spec == OFFLINE
+    )  # explicit beats stored
     with pytest.raises(Exception, match="needs --weights"):
-        models.decide(folder, "xmr-small")
+        Wish.from_words("xmr-small")
 
     demo = paths.shipped_demo_checkpoint()
     if demo is None:
@@ -86,9 +89,9 @@ def test_explicit_choice_then_the_librarys_model_then_the_demo_world(tmp_path, e
     world = _demo_world(tmp_path)
     assert models.decide(world).checkpoint == demo
     # the demo model on a folder of real photos: allowed when chosen, with a warning; never chosen by itself
-    on_photos = models.decide(folder, checkpoint=demo)
+    on_photos = models.decide(folder, Wish(checkpoint=demo))
     assert on_photos.checkpoint == demo and on_photos.warning and "24" in on_photos.warning
-    assert models.decide(world, checkpoint=demo).warning is None
+    assert models.decide(world, Wish(checkpoint=demo)).warning is None
 
 
 def test_the_model_menu_offers_what_is_available_each_with_what_it_knows(tmp_path, empty_hub):

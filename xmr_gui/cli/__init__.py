@@ -14,19 +14,20 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.base.errors import BUG_HINT, is_expected
-from . import demo, doctor, exchange, gui, index, search, suggest, train, views
+from . import demo, doctor, duplicates, exchange, gui, index, search, suggest, train, views
 from .common import CliError, say
 
 __all__ = ["COMMANDS", "CliError", "build_parser", "main"]
 
 # One module per group of commands, each adding its own parsers (`register`) beside the functions they run; in
 # the order `xmr --help` lists them.
-GROUPS = (index, search, suggest, demo, train, gui, views, exchange, doctor)
+GROUPS = (index, search, duplicates, suggest, demo, train, gui, views, exchange, doctor)
 COMMANDS = (
     "index",
     "search",
     "describe",
     "skipped",
+    "duplicates",
     "suggest",
     "demo",
     "train",

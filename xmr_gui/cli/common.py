@@ -1,10 +1,10 @@
-"""What every command group shares: the error it raises, stderr messages, the common options, opening a library."""
+"""What every command group shares: the error it raises, stderr messages, the common options, opening a library
+(through core.opening, the one front door)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,20 +53,15 @@ def result_options(p: argparse.ArgumentParser, k: int) -> None:
 def open_library(
     db: str | None, folder: str | None = None, checkpoint: str | None = None, near: str | None = None
 ) -> Library:
-    """The library to read: --db, else the one of --folder (or `near`, or the current directory) or of its
-    nearest indexed parent, else the last one indexed; in `checkpoint`'s space when one is given."""
-    from ..core.store.library import Library, find_library, most_recent_library
+    """The library to read (core.opening.open_existing: --db, else the one of --folder, `near` or the current
+    directory or of its nearest indexed parent, else the last one indexed), in `checkpoint`'s space when given."""
+    from ..core.opening import FindRequest, open_existing
 
-    start = folder or near or os.getcwd()
-    found = db or find_library(start) or find_library(os.getcwd()) or most_recent_library()
-    if found is None:
-        raise CliError("no indexed folder yet: run `xmr index FOLDER` first (or pass --db)")
-    lib = Library.open(found)
-    if checkpoint:
-        lib.attach_checkpoint(checkpoint, remember=False)
-    if not db and not Path(start).resolve().is_relative_to(Path(lib.folder)):
-        say(f"xmr: using the index of {lib.folder} (pass --folder or --db to choose another)")
-    return lib
+    request = FindRequest(Path(db) if db else None, folder, near, Path(checkpoint) if checkpoint else None)
+    found = open_existing(request)
+    if found.elsewhere:
+        say(f"xmr: using the index of {found.library.folder} (pass --folder or --db to choose another)")
+    return found.library
 
 
 def emit(rows: Sequence[Row], as_json: bool, fields: tuple[str, str], line: Callable[[Row], str]) -> None:

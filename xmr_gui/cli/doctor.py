@@ -40,15 +40,15 @@ def run_doctor(args: argparse.Namespace) -> int:
 
     info = report(args.folder, Path(args.db) if args.db else None)
     if args.json:
-        print(json.dumps(info, indent=1))
+        print(json.dumps(info.to_json(), indent=1))
         return 0
-    print(f"cpu\t{info['cpu_line']}")
-    for name, version in info["versions"].items():
+    print(f"cpu\t{info.cpu_line}")
+    for name, version in info.versions.items():
         print(f"{name}\t{version}")
-    for export in info["exports"]:
-        print(f"model\t{export['identity']}\t{export['int8']}")
-    if "library" in info:
-        lib = info["library"]
-        print(f"library\t{lib['db']}\t{lib['model']}")
-        print(f"precision\t{lib['precision']}\t{lib['reason']}")
+    for export in info.exports:
+        print(f"model\t{export.identity}\t{export.int8}")
+    if info.library is not None:
+        lib = info.library
+        print(f"library\t{lib.db}\t{lib.model}")
+        print(f"precision\t{lib.precision}\t{lib.reason}")
     return 0

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Never
 
 from ..core.base.defaults import BATCH_SIZE
@@ -27,6 +28,22 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("folder", help="photo folder to index (recursively; hidden files are ignored)")
     db_option(p)
+    _model_options(p)
+    _run_options(p)
+    _library_options(p)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object: '
+        "unchanged = indexed files with no change, skipped = files unreadable after this run (new or still; "
+        "the ones `xmr skipped` lists)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_index)
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    """Which model encodes: --model, --weights, --offline, --allow-download."""
     p.add_argument(
         "--model",
         default=None,
@@ -54,6 +71,10 @@ def register(sub: Subparsers) -> None:
         help="no effect, kept for old scripts: pretrained weights not in the hub cache are downloaded on first use "
         "(once, with progress, verified) unless --offline",
     )
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """How it runs: --device, --precision, --batch-size, --workers."""
     p.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -84,6 +105,10 @@ def register(sub: Subparsers) -> None:
         metavar="N",
         help="image decoding threads (default: cores, at most 4)",
     )
+
+
+def _library_options(p: argparse.ArgumentParser) -> None:
+    """The library: --checkpoint (its space), --backend, --portable, --storage, --rebuild."""
     p.add_argument(
         "--checkpoint",
         metavar="FILE",
@@ -111,68 +136,50 @@ def register(sub: Subparsers) -> None:
         "results in the measured benchmark); applies to vectors written from now on, remembered",
     )
     p.add_argument("--rebuild", action="store_true", help="forget the existing database and index from scratch")
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"added", "updated", "unchanged", "removed", "skipped"} counts as one JSON object: '
-        "unchanged = indexed files with no change, skipped = files unreadable after this run (new or still; "
-        "the ones `xmr skipped` lists)",
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run_index)
 
 
 def run_index(args: argparse.Namespace) -> int:
     from ..core.indexing.indexer import index_folder
-    from ..core.learn import checkpoint
-    from ..core.models import decide, stored_choice
-    from ..core.runtime.prepare import prepare_model
-    from ..core.store.library import Library, library_dir
+    from ..core.models import Decision, ModelWish
+    from ..core.opening import OpenRequest, checked_folder, open_folder
+    from ..core.runtime.spec import Device, Precision
 
-    folder = os.path.abspath(args.folder)
-    if not os.path.isdir(folder):
-        raise CliError(f"{args.folder} is not a folder")
-    if not os.access(folder, os.R_OK | os.X_OK):
-        raise CliError(f"{args.folder} cannot be read (permission denied)")
+    folder = checked_folder(args.folder)  # named as given, before any model is looked up
     if args.batch_size < 1 or args.workers < 1:
         raise CliError("--batch-size and --workers must be at least 1")
-    db = library_dir(folder, args.db, args.portable)
-    if args.rebuild and db.exists():
-        import shutil
-
-        shutil.rmtree(db)
-    decision = decide(folder, args.model, args.weights, args.checkpoint, *stored_choice(db))
-    say("xmr: " + "; ".join(x for x in (decision.line, decision.hint) if x))
-    if decision.warning:
-        say(f"xmr: warning: {decision.warning}")
-    spec = checkpoint.choose_backbone(decision.checkpoint, decision.spec)
     started = time.perf_counter()
+
+    def announce(decision: Decision) -> None:
+        say("xmr: " + "; ".join(x for x in (decision.line, decision.hint) if x))
+        if decision.warning:
+            say(f"xmr: warning: {decision.warning}")
 
     def step(what: str) -> None:
         if not args.quiet:
             say(f"xmr: [{time.perf_counter() - started:5.1f} s] {what}")
 
+    request = OpenRequest(
+        args.folder,
+        wish=ModelWish.from_words(args.model, args.weights, args.checkpoint),
+        db=Path(args.db) if args.db else None,
+        portable=args.portable,
+        device=Device(args.device),
+        precision=Precision(args.precision),
+        offline=args.offline,
+        backend=args.backend,
+        storage=args.storage,
+        rebuild=args.rebuild,
+    )
     bytes_bar, close_bytes = _download_bar(args.quiet)
     try:
-        prepared = prepare_model(
-            spec, args.precision, args.device, offline=args.offline, on_step=step, on_bytes=bytes_bar
-        )
+        opened = open_folder(request, on_decision=announce, on_step=step, on_bytes=bytes_bar)
     finally:
         close_bytes()
-    spec = prepared.spec
+    prepared, lib, db = opened.prepared, opened.library, opened.db
     if prepared.fell_back and prepared.checked_now:
         say(f"xmr: note: {prepared.reason}")  # said once: the record is kept beside the export
     elif args.precision == "int8":
         say(f"xmr: {prepared.reason}")
-    lib = Library.create(db, folder, spec)
-    lib.record_preparation(prepared.to_json())
-    lib.device = args.device
-    if args.backend:
-        lib.set_backend(args.backend)
-    if args.storage:
-        lib.catalog.set_vector_storage(args.storage)
-    if decision.checkpoint is not None:
-        lib.attach_checkpoint(decision.checkpoint)
     cancel = threading.Event()
     update, close = _progress_bar("indexing", args.quiet)
     try:

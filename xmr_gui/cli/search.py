@@ -6,8 +6,13 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .common import CliError, Subparsers, db_option, emit, open_library, result_options, say
+
+if TYPE_CHECKING:
+    from ..core.search.photos import Hit
 
 
 def register(sub: Subparsers) -> None:
@@ -16,7 +21,12 @@ def register(sub: Subparsers) -> None:
         help="text → image (or --image: image → image) search; score<TAB>path",
         description="Search an indexed folder. Prints `score<TAB>absolute path`, best first.",
     )
-    p.add_argument("query", nargs="?", help='what to look for, e.g. "a dog on the beach"')
+    p.add_argument(
+        "query",
+        nargs="?",
+        help='what to look for, e.g. "a dog on the beach"; terms joined by " + " or " - " with optional weights mix '
+        'and exclude: "a bird - chicken", "2:a dog + 0.5:./pool.jpg", "label:NAME" (a checkpoint\'s label)',
+    )
     p.add_argument("--image", metavar="PATH", help="find photos similar to this one instead of a text query")
     db_option(p)
     p.add_argument(
@@ -31,6 +41,17 @@ def register(sub: Subparsers) -> None:
         help="search in this checkpoint's space (default: the one the index was built with, if any)",
     )
     result_options(p, 20)
+    p.add_argument("--explain", action="store_true", help="print the query's parsed terms and weights on stderr")
+    filters = p.add_argument_group(
+        "filters", "also as key:value anywhere in the query (after:2024-07 camera:pixel keyword:grandma)"
+    )
+    filters.add_argument("--after", metavar="DATE", help="taken on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+    filters.add_argument("--before", metavar="DATE", help="taken before DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+    filters.add_argument("--camera", metavar="TEXT", help="EXIF Make + Model contains TEXT (any case)")
+    filters.add_argument(
+        "--subfolder", metavar="TEXT", help="the photo's folder below the indexed folder contains TEXT"
+    )
+    filters.add_argument("--keyword", metavar="WORD", help="the photo has the keyword WORD (exact, any case)")
     p.set_defaults(run=run_search)
 
     p = sub.add_parser(
@@ -67,8 +88,16 @@ def run_search(args: argparse.Namespace) -> int:
     from ..core.learn.space import LabelSpace
     from ..core.search import label_query
     from ..core.search.known import outside
-    from ..core.search.photos import Hit, search_image, search_text
+    from ..core.search.photos import clean_query, search_image, search_query
+    from ..core.search.query import parse_query, with_filters
+    from ..core.store.photo_meta import matching as matching_photos
 
+    if (
+        args.query is None
+        and args.image is None
+        and any(getattr(args, k) for k in ("after", "before", "camera", "subfolder", "keyword"))
+    ):
+        args.query = ""  # filters only: list the photos that match them
     if (args.query is None) == (args.image is None):
         raise CliError("give either a text query or --image PATH")
     hits: list[Hit]
@@ -79,17 +108,63 @@ def run_search(args: argparse.Namespace) -> int:
         with open_library(args.db, args.folder, args.checkpoint, near=near) as lib:
             hits = search_image(lib, args.image, args.k, args.min_score)
     else:
+        query = parse_query(clean_query(args.query))
+        query = replace(
+            query,
+            filters=with_filters(
+                query.filters,
+                after=args.after,
+                before=args.before,
+                camera=args.camera,
+                folder=args.subfolder,
+                keyword=args.keyword,
+            ),
+        )
+        for note in query.notes:
+            say(f"xmr: note: {note}")
+        if args.explain:
+            n = len(query.terms)
+            say(f"xmr: query of {n} term{'s' if n != 1 else ''} (weight, kind, value) and its filters:")
+            for line in query.explain():
+                say(f"xmr:   {line}")
         with open_library(args.db, args.folder, args.checkpoint) as lib:
-            hits = search_text(lib, args.query, args.k, args.min_score)
+            hits = search_query(lib, query, args.k, args.min_score)
+            if query.filters.active:
+                matching = len(matching_photos(lib.catalog.connection, query.filters, lib.folder))
+                say(f"xmr: {matching} of {lib.indexed_count()} photos match the filters")
+            if not query.terms:
+                _emit_dated(hits, args.json)
+                return 0
             say(f"xmr: answered by {lib.model_name()}")
-            how = label_query.explain(lib.space, args.query) if isinstance(lib.space, LabelSpace) else None
-            if how is not None:
-                say(f"xmr: answered {how}")
-            hint = outside(lib, args.query)
-            if hint is not None:
-                say(f"xmr: note: {hint.line()}")
+            plain = query.plain_text
+            tagged = sum(h.by_keyword for h in hits)
+            if tagged:
+                say(f"xmr: {tagged} carry the keyword {plain!r}: listed first (third column: keyword)")
+            if plain is not None:
+                how = label_query.explain(lib.space, plain) if isinstance(lib.space, LabelSpace) else None
+                if how is not None:
+                    say(f"xmr: answered {how}")
+                hint = outside(lib, plain)
+                if hint is not None and not tagged:
+                    say(f"xmr: note: {hint.line()}")
+        if args.json:
+            for h in hits:
+                row = {"score": h.score, "path": h.path, **({"by_keyword": True} if h.by_keyword else {})}
+                print(json.dumps(row, ensure_ascii=False))
+            return 0
+        emit(
+            hits, False, ("score", "path"), lambda h: f"{h.score:.4f}\t{h.path}" + ("\tkeyword" if h.by_keyword else "")
+        )
+        return 0
     emit(hits, args.json, ("score", "path"), lambda h: f"{h.score:.4f}\t{h.path}")
     return 0
+
+
+def _emit_dated(hits: list[Hit], as_json: bool) -> None:
+    """A filters-only list: `taken<TAB>path`, newest first (JSON Lines {taken, path})."""
+    for h in hits:
+        print(json.dumps({"taken": h.taken, "path": h.path}, ensure_ascii=False) if as_json else f"{h.taken}\t{h.path}")
+    sys.stdout.flush()
 
 
 def run_describe(args: argparse.Namespace) -> int:

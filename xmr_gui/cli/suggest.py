@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+from pathlib import Path
 
 from ..core.base.defaults import SUGGEST_MIN_SCORE
 from .common import CliError, Subparsers, db_option, say
@@ -46,23 +46,20 @@ def register(sub: Subparsers) -> None:
 def run_suggest(args: argparse.Namespace) -> int:
     from ..core.learn.keywords import KeywordError
     from ..core.learn.space import LabelSpace
+    from ..core.opening import FindRequest, checked_folder, locate, open_existing
     from ..core.runtime.images import ImageSkipped
     from ..core.search.suggest import add_to_sidecar, suggest, unlabelled_photos
-    from ..core.store.library import Library, find_library
 
-    folder = os.path.abspath(args.folder)
-    if not os.path.isdir(folder):
-        raise CliError(f"{args.folder} is not a folder")
-    db = args.db or find_library(folder)
-    if db is None:
+    folder = checked_folder(args.folder)
+    request = FindRequest(Path(args.db) if args.db else None, folder, checkpoint=Path(args.checkpoint), anywhere=False)
+    if locate(request) is None:
         hint = f"xmr index {args.folder} --checkpoint {args.checkpoint}"
         raise CliError(f"{args.folder} is not indexed yet: run `{hint}` first (or pass --db)")
     unlabelled = unlabelled_photos(folder)
     for photo, problem in unlabelled.problems:
         say(f"xmr: {photo}: {problem}")
     written = none = failed = 0
-    with Library.open(db) as lib:
-        lib.attach_checkpoint(args.checkpoint, remember=False)
+    with open_existing(request).library as lib:
         if not isinstance(lib.space, LabelSpace):
             raise CliError(f"{args.checkpoint} has no label classifiers to suggest with")
         for photo in unlabelled.photos:

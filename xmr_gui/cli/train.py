@@ -132,15 +132,15 @@ def run_train(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        print(json.dumps(metrics))
+        print(json.dumps(metrics.to_json()))
     else:
-        t, z = metrics["test"], metrics["zero_shot_test"]
-        say(f"xmr: wrote {args.out} (best epoch {metrics['best_epoch']}, {metrics['seconds_per_epoch']:.2f} s/epoch)")
+        t, z = metrics.test, metrics.zero_shot_test
+        say(f"xmr: wrote {args.out} (best epoch {metrics.best_epoch}, {metrics.seconds_per_epoch:.2f} s/epoch)")
         print("metric\tcheckpoint\tzero_shot")
         for key in t:
             print(f"{key}\t{t[key]:.4f}\t{z[key]:.4f}")
         # one-label queries, as the checkpoint will answer them (label_query.py; Checkpoint.classifier_queries)
-        q, v = metrics["label_queries_test"], metrics["label_queries_val"]
+        q, v = metrics.label_queries_test, metrics.label_queries_val
         by_classifiers = classifiers_answer(v)
         print(f"label_query_map\t{q['combined'] if by_classifiers else q['text']:.4f}\t{q['zero_shot']:.4f}")
         how = (
@@ -164,7 +164,7 @@ def _backbone(args: argparse.Namespace) -> ModelSpec:
         return ModelSpec.parse(args.model or "xmr-small", args.weights or "random")
     if args.model is not None and args.weights is None and args.model in ("xmr-small", "xmr-tiny"):
         return ModelSpec.parse(args.model, "random")  # xmr's own configs have no pretrained weights
-    decision = models.decide(args.dataset, args.model, args.weights)
+    decision = models.decide(args.dataset, models.ModelWish.from_words(args.model, args.weights))
     if decision.spec is None:  # the demo world's checkpoint: train on the real backbone, not on its drawings
         spec = models.offline_spec()
         say(f"xmr: backbone: {spec.describe()}")

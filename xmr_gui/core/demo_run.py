@@ -14,10 +14,11 @@ from .base import paths
 from .demo.world import add_sample_photos, write_demo
 from .indexing.indexer import index_folder
 from .learn import checkpoint
-from .runtime.spec import ModelSpec
+from .models import ModelWish
+from .opening import OpenRequest, open_folder
+from .runtime.spec import ModelSpec, Precision
 from .search.labels import LabelScore, describe
 from .search.photos import Hit, search_text
-from .store.library import Library, library_dir
 
 EXAMPLE_QUERIES = (
     "a beach with a boat",
@@ -69,9 +70,9 @@ def run_demo(root: Path, size: int, seed: int, say: Callable[[str], None], db: P
     say(f"xmr demo: {note}")
     folder = out / "images"
     ckpt = demo_checkpoint()
-    with Library.create(library_dir(folder, db), folder, spec) as lib:
-        if ckpt is not None:
-            lib.attach_checkpoint(ckpt)
+    # the demo runs at fp32 on any machine, so its example results read the same everywhere
+    wish = ModelWish(ckpt, None) if ckpt is not None else ModelWish(None, spec)
+    with open_folder(OpenRequest(folder, wish, db=db, precision=Precision.FP32)).library as lib:
         report = index_folder(lib, folder)
         say("xmr demo: indexed " + ", ".join(f"{v} {k}" for k, v in report.counts().items()))
         searches = [(query, search_text(lib, query, k=3)) for query in EXAMPLE_QUERIES]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,43 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def exports() -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class ExportInfo:
+    """A cached ONNX export and what its int8 check found."""
+
+    identity: str
+    folder: str
+    int8: str
+
+
+@dataclass(frozen=True)
+class LibraryInfo:
+    """A library's model and the precision it runs at, with why."""
+
+    db: str
+    model: str
+    precision: str
+    reason: str
+    preparation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    cpu: dict[str, Any]  # the CPU's name and flags (runtime.int8.cpu_features)
+    cpu_line: str
+    versions: dict[str, str]
+    exports: list[ExportInfo]
+    library: LibraryInfo | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as `xmr doctor --json` prints it (no "library" key without a library)."""
+        out = asdict(self)
+        if self.library is None:
+            del out["library"]
+        return out
+
+
+def exports() -> list[ExportInfo]:
     """Each cached ONNX export with what its int8 check found (on this CPU, or that it must run again here)."""
     root = paths.cache_dir() / "onnx"
     found = []
@@ -39,28 +76,30 @@ def exports() -> list[dict[str, str]]:
             int8 = "int8 checked on another CPU: checked again here on next use"
         else:
             int8 = summary(record)
-        found.append({"identity": str(meta.get("identity")), "folder": str(folder), "int8": int8})
+        found.append(ExportInfo(str(meta.get("identity")), str(folder), int8))
     return found
 
 
-def report(folder: str | None = None, db: Path | None = None) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "cpu": cpu_features(),
-        "cpu_line": cpu_line(),
-        "versions": {name: _version(name) for name in ("onnxruntime", "numpy", "hnswlib", "torch", "open_clip_torch")},
-        "exports": exports(),
-    }
-    if folder is not None or db is not None:
-        from .store.library import Library
+def report(folder: str | None = None, db: Path | None = None) -> DoctorReport:
+    """This machine's CPU, runtimes and exports; with `folder` or `db`, also that library's model and precision."""
+    info = DoctorReport(
+        cpu=cpu_features(),
+        cpu_line=cpu_line(),
+        versions={name: _version(name) for name in ("onnxruntime", "numpy", "hnswlib", "torch", "open_clip_torch")},
+        exports=exports(),
+    )
+    if folder is None and db is None:
+        return info
+    from .opening import FindRequest, open_existing
 
-        db = db or paths.default_db_dir(os.path.abspath(folder or "."))
-        with Library.open(db) as lib:
-            chosen = lib.preparation()
-            info["library"] = {
-                "db": str(db),
-                "model": lib.spec.describe(),
-                "precision": lib.spec.precision,
-                "reason": chosen.get("reason", "not recorded (indexed by an older xmr)"),
-                "preparation": chosen,
-            }
-    return info
+    # the folder's own library wherever it lives (a portable one inside the folder too), or a parent's
+    with open_existing(FindRequest(db, os.path.abspath(folder or "."), anywhere=False)).library as lib:
+        chosen = lib.preparation()
+        library = LibraryInfo(
+            str(lib.db_dir),
+            lib.spec.describe(),
+            lib.spec.precision,
+            chosen.get("reason", "not recorded (indexed by an older xmr)"),
+            chosen,
+        )
+    return replace(info, library=library)

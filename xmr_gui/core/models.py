@@ -122,35 +122,56 @@ def default_weights(model: str) -> str:
     raise ModelError(f"--model {model} needs --weights: an open_clip pretrained tag, a local weights file, or 'random'")
 
 
-def decide(
-    folder: str | os.PathLike[str],
-    model: str | None = None,
-    weights: str | None = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    stored: ModelSpec | None = None,
-    stored_checkpoint: str | os.PathLike[str] | None = None,
-    spec: ModelSpec | None = None,
-) -> Decision:
-    """The model for `folder`. `model`/`weights` (CLI words), `spec` (the window's pick) or `checkpoint` are the
-    user's explicit choice (None: not given); `stored`/`stored_checkpoint` what the folder's library was indexed
-    with."""
+@dataclass(frozen=True)
+class ModelWish:
+    """What the user asked for: a checkpoint (its backbone encodes; it wins over a spec), a backbone spec, or
+    neither: automatic (`decide` picks per folder)."""
+
+    checkpoint: Path | None = None
+    spec: ModelSpec | None = None
+
+    @classmethod
+    def from_words(
+        cls, model: str | None, weights: str | None = None, checkpoint: str | os.PathLike[str] | None = None
+    ) -> ModelWish:
+        """The wish of the CLI's --checkpoint / --model / --weights (the weights default per `default_weights`)."""
+        if checkpoint is not None:
+            return cls(Path(checkpoint), None)
+        if model is None:
+            return cls()
+        return cls(None, ModelSpec.parse(model, weights if weights is not None else default_weights(model)))
+
+    @property
+    def automatic(self) -> bool:
+        return self.checkpoint is None and self.spec is None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a folder's library was indexed with (both None: no library yet)."""
+
+    spec: ModelSpec | None = None
+    checkpoint: Path | None = None
+
+
+def decide(folder: str | os.PathLike[str], wish: ModelWish = ModelWish(), stored: Stored = Stored()) -> Decision:
+    """The model for `folder`: the user's `wish` when they made one, else what its library was indexed with
+    (`stored`), else the demo world's checkpoint, a cached CLIP model or the offline model."""
     demo_world = is_demo_world(folder)
-    if spec is not None and checkpoint is None:
-        return Decision(spec, None, f"model: {spec.describe()}")
-    if checkpoint is not None:
+    if wish.checkpoint is not None:
+        checkpoint = wish.checkpoint
         warning = None
         if is_demo_checkpoint(checkpoint) and not demo_world:
             warning = f"the demo checkpoint knows only {DEMO_KNOWS}: expect poor results on this folder"
-        return Decision(None, Path(checkpoint), f"model: checkpoint {checkpoint}", warning=warning)
-    if model is not None:
-        if weights is None:
-            weights = default_weights(model)
-        spec = ModelSpec.parse(model, weights)
-        return Decision(spec, None, f"model: {spec.describe()}")
-    if stored_checkpoint is not None and Path(stored_checkpoint).is_file():
-        return Decision(None, Path(stored_checkpoint), f"model: checkpoint {stored_checkpoint} (as indexed before)")
-    if stored is not None:
-        return Decision(stored.with_precision("fp32"), None, f"model: {stored.describe()} (as indexed before)")
+        return Decision(None, checkpoint, f"model: checkpoint {checkpoint}", warning=warning)
+    if wish.spec is not None:
+        return Decision(wish.spec, None, f"model: {wish.spec.describe()}")
+    if stored.checkpoint is not None and stored.checkpoint.is_file():
+        return Decision(None, stored.checkpoint, f"model: checkpoint {stored.checkpoint} (as indexed before)")
+    if stored.spec is not None:
+        return Decision(
+            stored.spec.with_precision("fp32"), None, f"model: {stored.spec.describe()} (as indexed before)"
+        )
     if demo_world:
         shipped = paths.shipped_demo_checkpoint()
         if shipped is not None:
@@ -163,16 +184,16 @@ def decide(
     return Decision(spec, None, f"model: {spec.describe()}", hint=better_model_hint())
 
 
-def stored_choice(db: str | os.PathLike[str]) -> tuple[ModelSpec | None, str | None]:
-    """The model and checkpoint a library at `db` was indexed with ((None, None) when there is none yet)."""
+def stored_choice(db: str | os.PathLike[str]) -> Stored:
+    """The model and checkpoint a library at `db` was indexed with (`Stored()` when there is none yet)."""
     from .store.catalog import Catalog
+    from .store.locate import catalog_file, is_library
 
-    file = Path(db) / "catalog.sqlite"
-    if not file.is_file():
-        return None, None
-    catalog = Catalog(file, readonly=True)
+    if not is_library(db):
+        return Stored()
+    catalog = Catalog(catalog_file(db), readonly=True)
     try:
         model, ckpt = catalog.get_meta("model"), catalog.get_meta("checkpoint")
     finally:
         catalog.close()
-    return (ModelSpec.from_json(model) if model else None), (ckpt or None)
+    return Stored(ModelSpec.from_json(model) if model else None, Path(ckpt) if ckpt else None)

@@ -10,21 +10,21 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .base.defaults import BATCH_SIZE
 from .base.errors import XmrError
 from .base.progress import quiet
-from .runtime.spec import ModelSpec
+from .runtime.spec import Device, ModelSpec, Precision
 
 if TYPE_CHECKING:
     from .indexing.indexer import IndexReport, Progress
     from .learn.checkpoint import Checkpoint
     from .learn.keywords import Labels
     from .learn.label_graph import NamedGraph
-    from .models import Decision
+    from .models import Decision, ModelWish
     from .runtime.prepare import Prepared
     from .runtime.spec import Encoder
     from .search.labels import LabelScore
@@ -60,20 +60,26 @@ class LabelRow:
 class ModelChoice:
     """What the user picked: a checkpoint (its backbone encodes), a bare backbone spec, or neither: automatic
     (`models.decide` picks per folder: the demo world's checkpoint, the library's model, a cached CLIP model, or the
-    offline model)."""
+    offline model); and how to run it."""
 
     checkpoint: Path | None = None
     spec: ModelSpec | None = None
-    device: str = "auto"
+    device: Device = Device.AUTO
     batch_size: int = BATCH_SIZE
-    precision: str = "auto"
+    precision: Precision = Precision.AUTO
 
     @property
     def automatic(self) -> bool:
-        return self.checkpoint is None and self.spec is None
+        return self.wish.automatic
+
+    @property
+    def wish(self) -> ModelWish:
+        from .models import ModelWish  # not at import: models reads the demo world's module
+
+        return ModelWish(self.checkpoint, self.spec)
 
     def with_model(self, checkpoint: Path | None, spec: ModelSpec | None) -> ModelChoice:
-        return ModelChoice(checkpoint, spec, self.device, self.batch_size, self.precision)
+        return replace(self, checkpoint=checkpoint, spec=spec)
 
 
 class Session:
@@ -93,42 +99,18 @@ class Session:
         cancel: threading.Event | None = None,
         on_bytes: Callable[[int, int], None] | None = None,
     ) -> Library:
-        """Open (or create) the folder's library; the model is prepared first (downloaded, exported, checked), each
-        step told to `on_progress`, a download's bytes (done, total) to `on_bytes`."""
-        from .runtime.prepare import prepare_model
-        from .store.library import Library, library_dir
-
-        folder = os.path.abspath(os.fspath(folder))
-        if not os.path.isdir(folder):
-            raise SessionError(f"{folder} is not a folder")
-        if not os.access(folder, os.R_OK | os.X_OK):
-            raise SessionError(f"{folder} cannot be read (permission denied)")
-        from .learn.checkpoint import choose_backbone
-        from .models import decide, stored_choice
+        """Open (or create) the folder's library through the front door (core.opening); the model is prepared first
+        (downloaded, exported, checked), each step told to `on_progress`, a download's bytes (done, total) to
+        `on_bytes`."""
+        from .opening import OpenRequest, open_folder
 
         with self._lock:
             self.close()
-            db = library_dir(folder)
             choice = self.choice
-            stored = stored_choice(db) if choice.automatic else (None, None)
-            decision = decide(folder, None, None, choice.checkpoint, *stored, spec=choice.spec)
-            self.decision = decision
-            prepared = prepare_model(
-                choose_backbone(decision.checkpoint, decision.spec),
-                self.choice.precision,
-                self.choice.device,
-                on_step=on_progress or quiet,
-                cancel=cancel,
-                on_bytes=on_bytes,
-            )
-            self.prepared = prepared
-            lib = Library.create(db, folder, prepared.spec)
-            lib.record_preparation(prepared.to_json())
-            lib.device = self.choice.device
-            if decision.checkpoint is not None:
-                lib.attach_checkpoint(decision.checkpoint)
-            self.library = lib
-            return lib
+            request = OpenRequest(folder, choice.wish, device=choice.device, precision=choice.precision)
+            opened = open_folder(request, on_step=on_progress or quiet, on_bytes=on_bytes, cancel=cancel)
+            self.decision, self.prepared, self.library = opened.decision, opened.prepared, opened.library
+            return opened.library
 
     def set_checkpoint(self, path: str | os.PathLike[str]) -> Checkpoint:
         """Validate and adopt a checkpoint (refused with a CheckpointError naming the problem)."""
@@ -204,16 +186,37 @@ class Session:
                 lib, lib.folder, batch_size=self.choice.batch_size, on_progress=on_progress, cancel=cancel
             )
 
-    def warm_up(self) -> str:
-        """Load the encoder (the slow imports) ahead of the first query; returns its identity."""
-        with self._lock:
-            return self._lib().encoder.identity
-
     def search_text(self, query: str, k: int = 200, min_score: float = -1.0) -> list[Hit]:
         from .search.photos import search_text
 
         with self._lock:
             return search_text(self._lib(), query, k, min_score)
+
+    def filter_match(self, query: str) -> tuple[int, int] | None:
+        """(photos matching the query's filters, photos indexed), or None when it has none (QueryError for a filter
+        that cannot be read)."""
+        from .search.query import parse_query
+        from .store.photo_meta import matching
+
+        filters = parse_query(query).filters
+        if not filters.active:
+            return None
+        with self._lock:
+            lib = self._lib()
+            return len(matching(lib.catalog.connection, filters, lib.folder)), lib.indexed_count()
+
+    def filter_values(self) -> dict[str, list[str]]:
+        """What the search box completes filter values from: the library's cameras, folders and keywords."""
+        from .store import photo_meta
+
+        with self._lock:
+            lib = self._lib()
+            db = lib.catalog.connection
+            return {
+                "camera": photo_meta.values(db, "camera"),
+                "folder": photo_meta.folders(db, lib.folder),
+                "keyword": photo_meta.values(db, "keyword"),
+            }
 
     def search_image(self, path: str | os.PathLike[str], k: int = 200, min_score: float = -1.0) -> list[Hit]:
         from .search.photos import search_image

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.runtime.spec import Device
 from ..core.session import ModelChoice
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class ModelSettingsDialog(QDialog):
         form.addRow(buttons)
 
     def chosen(self) -> ModelChoice:
-        return dataclasses.replace(self.choice, device=self.device.currentText(), batch_size=self.batch.value())
+        return dataclasses.replace(self.choice, device=Device(self.device.currentText()), batch_size=self.batch.value())
 
 
 class DownloadDialog(QProgressDialog):

@@ -23,6 +23,7 @@ class ResultsModel(QAbstractListModel):
         super().__init__(parent)
         self._rows: list[tuple[str, float | None]] = []
         self._row_of: dict[str, int] = {}
+        self._notes: dict[str, str] = {}  # path -> why it is shown ("keyword", or the date it was taken)
         self._thumbs = thumbs
         self._placeholder = QPixmap(SIZE, SIZE)
         self._placeholder.fill(QColor(128, 128, 128, 60))
@@ -38,11 +39,15 @@ class ResultsModel(QAbstractListModel):
         path, score = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             name = os.path.basename(path)
+            note = self._notes.get(path)
+            if note is not None:
+                return f"{note}  {name}"
             return name if score is None else f"{score:.3f}  {name}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._square(path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return path if score is None else f"{path}\nscore {score:.4f}"
+            tip = path if score is None else f"{path}\nscore {score:.4f}"
+            return tip + ("\ncarries the query as a keyword" if self._notes.get(path) == "keyword" else "")
         if role == PathRole:
             return path
         if role == ScoreRole:
@@ -51,7 +56,11 @@ class ResultsModel(QAbstractListModel):
 
     def set_hits(self, hits: list[Hit]) -> None:
         self.beginResetModel()
-        self._rows = [(h.path, h.score) for h in hits]
+        self._rows = [(h.path, None if h.taken and not h.score else h.score) for h in hits]
+        # a keyword hit says so; a filters-only list shows each photo's date instead of a score
+        self._notes = {
+            h.path: "keyword" if h.by_keyword else (h.taken or "")[:10] for h in hits if h.by_keyword or h.taken
+        }
         self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
         self.endResetModel()
 
@@ -76,6 +85,7 @@ class ResultsModel(QAbstractListModel):
     def set_paths(self, paths: list[str]) -> None:
         """Rows without scores (a selection from the map)."""
         self.beginResetModel()
+        self._notes = {}
         self._rows = [(p, None) for p in paths]
         self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
         self.endResetModel()

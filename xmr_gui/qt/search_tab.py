@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.session import Session
+from .filter_completer import FilterCompleter
 from .results_model import ResultsModel
 from .tasks import TaskRunner
 from .thumbs import ThumbnailCache, make_thumbnail
@@ -94,7 +95,15 @@ class SearchTab(QWidget):
         bar = QToolBar("Search")
         bar.setMovable(False)
         self.search_box = QLineEdit()
-        self.search_box.setPlaceholderText("Search photos by text, e.g. “a dog on the beach”  (Ctrl+F, Enter)")
+        self.search_box.setPlaceholderText(
+            "Search photos, e.g. “a dog on the beach - sand after:2023 camera:pixel keyword:grandma”  (Ctrl+F, Enter)"
+        )
+        self.search_box.setToolTip(
+            "Terms joined by “ + ” or “ - ” mix and exclude (“2:a dog + 0.5:/path/to/photo.jpg”); filters anywhere: "
+            "after:/before: (YYYY, YYYY-MM, YYYY-MM-DD), camera:, folder:, keyword:; a query that is one of your "
+            "keywords lists the photos carrying it first"
+        )
+        self.completer = FilterCompleter(self.search_box, self)
         self.search_box.setClearButtonEnabled(True)
         self.search_box.returnPressed.connect(self.search)
         bar.addWidget(self.search_box)
@@ -133,7 +142,11 @@ class SearchTab(QWidget):
         if self.compare_box.isChecked() and self.session.has_checkpoint:
             self.tasks.start(self.session.compare_text, query, MAX_RESULTS, on_result=self._show_compare)
         else:
-            self.tasks.start(self.session.search_text, query, MAX_RESULTS, on_result=self._show_hits)
+            session = self.session
+            self.tasks.start(
+                lambda: (session.search_text(query, MAX_RESULTS), session.filter_match(query)),
+                on_result=lambda out: self._show_hits(*out),
+            )
         # after the search (the session runs one call at a time): the first one for a checkpoint prepares the
         # offline text model it compares labels in (~30 s, once per cache)
         self.tasks.start(self.session.query_hint, query, on_result=lambda line: self._on_hint(query, line))
@@ -205,13 +218,24 @@ class SearchTab(QWidget):
         self.message.emit(line, 10000)
         self.labels_added.emit(line)
 
-    def _show_hits(self, hits: list[Hit]) -> None:
+    def _show_hits(self, hits: list[Hit], filtered: tuple[int, int] | None = None) -> None:
         self._hits = hits
         self.compare_grid.setVisible(False)
         self.grid.set_title("")
         self._apply_threshold()
-        self.message.emit(f"{len(hits)} results", 5000)
+        line = f"{len(hits)} results"
+        if filtered is not None:
+            line = f"{filtered[0]} of {filtered[1]} photos match the filters; {line}"
+        tagged = sum(h.by_keyword for h in hits)
+        if tagged:
+            line += f"; {tagged} carry the query as a keyword (listed first, marked “keyword”)"
+        self.message.emit(line, 8000)
         self.search_done.emit(hits)
+
+    def refresh_filter_values(self) -> None:
+        """Complete filter values from the open library's cameras, folders and keywords."""
+        if self.session.library is not None:
+            self.tasks.start(self.session.filter_values, on_result=self.completer.set_values)
 
     def _show_compare(self, pair: tuple[list[Hit], list[Hit]]) -> None:
         raw, learned = pair
@@ -247,6 +271,7 @@ class SearchTab(QWidget):
 
     def after_indexing(self) -> None:
         """Run the query again on the updated library; with none and nothing shown yet, show some photos."""
+        self.refresh_filter_values()
         if self.query():
             self.search()
         elif self.model.rowCount() == 0:

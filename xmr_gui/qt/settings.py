@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings
 
 from ..core.base import defaults, paths
 from ..core.base.errors import XmrError
-from ..core.runtime.spec import ModelSpec
+from ..core.runtime.spec import Device, ModelSpec
 from ..core.session import ModelChoice
 
 MAX_RECENT = 8  # folders under File → Open recent
@@ -38,7 +38,7 @@ class WindowSettings:
     checkpoints: list[Path] = field(default_factory=list)  # opened, newest first
     checkpoint: Path | None = None  # the checkpoint chosen last (it wins over `model`)
     model: ModelSpec | None = None  # the model chosen last in the Model menu
-    device: str | None = None
+    device: Device | None = None
     batch_size: int | None = None
     store: QSettings | None = field(default=None, repr=False, compare=False)
 
@@ -46,13 +46,13 @@ class WindowSettings:
     def load(cls, store: QSettings) -> WindowSettings:
         """What `store` holds; a value that does not read (another version's, edited by hand) counts as unset."""
         checkpoint = str(store.value(CHECKPOINT, "") or "")
-        device = store.value(DEVICE)
+        device = str(store.value(DEVICE, ""))
         return cls(
             recent_folders=_strings(store.value(RECENT_FOLDERS)),
             checkpoints=[Path(p) for p in _strings(store.value(CHECKPOINTS))],
             checkpoint=Path(checkpoint) if checkpoint else None,
             model=_spec(store.value(MODEL)),
-            device=str(device) if device else None,
+            device=Device(device) if device in tuple(Device) else None,
             batch_size=_positive_int(store.value(BATCH_SIZE)),
             store=store,
         )
@@ -90,7 +90,7 @@ class WindowSettings:
         self.checkpoint, self.model = checkpoint, (spec if checkpoint is None else None)
         self.save()
 
-    def choose_device(self, device: str, batch_size: int) -> None:
+    def choose_device(self, device: Device, batch_size: int) -> None:
         self.device, self.batch_size = device, batch_size
         self.save()
 
@@ -101,7 +101,7 @@ class WindowSettings:
     def choice(self, checkpoint: str | None = None) -> ModelChoice:
         """The session's model choice at start-up: `checkpoint` (--checkpoint), else the checkpoint chosen last, else
         the model chosen last, else automatic; a checkpoint no longer there is passed over."""
-        device = self.device or "auto"
+        device = self.device or Device.AUTO
         batch = self.batch_size or defaults.BATCH_SIZE
         for candidate in (checkpoint, self.checkpoint):
             if candidate and Path(candidate).is_file():

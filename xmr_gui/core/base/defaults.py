@@ -8,3 +8,9 @@ BATCH_SIZE = 16
 # A suggested label counts from this classifier probability (`xmr suggest --min-score`, the describe panel's check
 # boxes): where the label's sigmoid says "more likely than not".
 SUGGEST_MIN_SCORE = 0.5
+
+# Near-duplicates (`xmr duplicates`, search/duplicates.py): two photos are candidates from this vector cosine, and
+# the same picture when their small colour thumbnails correlate at DUPLICATE_MIN_CORRELATION or more. Measured on
+# planted copies among real photos: `python bench/duplicates.py` (bench/RESULTS.md, "Near-duplicates").
+DUPLICATE_THRESHOLD = 0.85
+DUPLICATE_MIN_CORRELATION = 0.97

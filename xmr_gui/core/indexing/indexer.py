@@ -22,6 +22,7 @@ import numpy as np
 from ..base.defaults import BATCH_SIZE
 from ..runtime.images import HEIF_MISSING, ImageSkipped, heif_supported, is_image_name, load_pixels
 from ..store.library import Library
+from . import metadata
 
 if TYPE_CHECKING:
     from ..store.catalog import FileRow
@@ -42,6 +43,7 @@ class IndexReport:
     skipped: int = 0
     cancelled: bool = False
     encoded: int = 0  # files that went through the model in this run
+    facts_read: int = 0  # photos whose date, camera, GPS, size and keywords were read (new, changed, edited sidecar)
     seconds: float = 0.0
     new_skips: list[tuple[str, str]] = field(default_factory=list)
 
@@ -182,6 +184,8 @@ def index_folder(
             _encode_all(lib, todo, known, report, batch_size, workers, on_progress, cancel, save_every, started)
         if todo or gone or lib.index_unsaved:
             lib.save_index()
+        if cancel is None or not cancel.is_set():
+            report.facts_read = metadata.refresh(lib, cancel)  # date, camera, keywords: read once, kept current
     report.seconds = time.perf_counter() - started
     return report
 

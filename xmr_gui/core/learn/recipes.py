@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -116,6 +117,23 @@ def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) 
     return encoder, {"state": state, "sha": sha}
 
 
+@dataclass(frozen=True)
+class TrainingResult:
+    """What `train_checkpoint` measured (also written into the checkpoint's card as its "metrics")."""
+
+    test: dict[str, float]  # retrieval metrics of the checkpoint's space on the test split
+    zero_shot_test: dict[str, float]  # the raw backbone on the same split: the baseline
+    label_queries_val: dict[str, float]  # label-query mAP (classifier / text / combined / zero_shot); decides
+    label_queries_test: dict[str, float]  # Checkpoint.classifier_queries on val
+    best_epoch: int
+    epochs_run: int
+    seconds_per_epoch: float
+    train_items: int
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 def train_checkpoint(
     dataset: str | os.PathLike[str],
     cfg: TrainConfig,
@@ -125,7 +143,7 @@ def train_checkpoint(
     device: str = "auto",
     say: Say = print,
     on_epoch: Callable[[EpochLog, int], None] | None = None,
-) -> dict[str, Any]:
+) -> TrainingResult:
     """Train and write a checkpoint; returns its metrics (test split, and the zero-shot baseline)."""
     ds = Dataset.load(dataset)
     backbone: dict[str, Any] | None = None
@@ -138,17 +156,17 @@ def train_checkpoint(
     typed = encoder.encode_texts(list(ds.label_names))
     cfg = with_resolved_scale(cfg)  # the card names the logit scale the classifiers were trained (and saved) at
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
-    metrics = {
-        "test": evaluate_split(result.model, ds, feats, "test"),
-        "zero_shot_test": zero_shot(ds, feats, "test"),
+    metrics = TrainingResult(
+        test=evaluate_split(result.model, ds, feats, "test"),
+        zero_shot_test=zero_shot(ds, feats, "test"),
         # decides Checkpoint.classifier_queries; the labels as typed, as `xmr search LABEL` encodes them
-        "label_queries_val": label_query_report(result.model, ds, feats, "val", typed),
-        "label_queries_test": label_query_report(result.model, ds, feats, "test", typed),
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history),
-        "seconds_per_epoch": float(np.mean([h.seconds for h in result.history])),
-        "train_items": int(len(ds.split("train"))),
-    }
+        label_queries_val=label_query_report(result.model, ds, feats, "val", typed),
+        label_queries_test=label_query_report(result.model, ds, feats, "test", typed),
+        best_epoch=result.best_epoch,
+        epochs_run=len(result.history),
+        seconds_per_epoch=float(np.mean([h.seconds for h in result.history])),
+        train_items=int(len(ds.split("train"))),
+    )
     tensors = checkpoint_tensors(result)
     b_card: BackboneCard = {
         "model": spec.model,
@@ -165,7 +183,7 @@ def train_checkpoint(
         "graph": {"tau": cfg.tau, "p": cfg.p, "counts": result.graph.counts.tolist()},
         "dims": {"d_img": int(feats.img.shape[1]), "d_txt": int(feats.txt.shape[1]), "dim": cfg.dim},
         "train_config": cfg.to_dict(),
-        "metrics": metrics,
+        "metrics": metrics.to_json(),
         "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
     }
     save_checkpoint(out, tensors, card)

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,6 +29,32 @@ PACKAGED_CONFIGS = paths.PACKAGE / "model_configs"
 RANDOM_WEIGHTS = "random"
 RANDOM_SEED = 0
 PRECISIONS = ("fp32", "int8")
+
+
+class Device(StrEnum):
+    """Where the image encoder runs (auto: CUDA when present, else CPU)."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class Precision(StrEnum):
+    """The image tower's precision as asked for (auto: int8 on CPU where it agrees with fp32, else fp32)."""
+
+    AUTO = "auto"
+    FP32 = "fp32"
+    INT8 = "int8"
+
+
+class Runtime(StrEnum):
+    """What runs a model (auto, or $XMR_RUNTIME: ONNX Runtime on CPU, torch on CUDA)."""
+
+    AUTO = "auto"
+    ONNX = "onnx"
+    TORCH = "torch"
+
+
 # CLIP's pixel normalisation (per RGB channel, on 0-1 values): the default of open_clip models, and of training.
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)

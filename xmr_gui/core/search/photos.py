@@ -11,14 +11,18 @@ import numpy as np
 
 from ..learn.space import LabelSpace
 from ..runtime.images import load_pixels
+from ..store import photo_meta
 from ..store.library import Library
 from . import label_query
+from .query import Query, QueryError, TermKind, parse_query
 
 
 @dataclass(frozen=True)
 class Hit:
     score: float
     path: str
+    taken: str | None = None  # when the photo was taken (filter-only lists, newest first)
+    by_keyword: bool = False  # it carries the query as one of its keywords (listed first)
 
 
 def clean_query(text: str) -> str:
@@ -75,28 +79,117 @@ def image_vector(lib: Library, path: str | os.PathLike[str]) -> np.ndarray:
     return cast(np.ndarray, lib.space.images(feats)[0])
 
 
-def _hits(lib: Library, query: np.ndarray, k: int, min_score: float, exclude: str | None = None) -> list[Hit]:
+def label_vector(lib: Library, name: str) -> np.ndarray:
+    """A `label:NAME` term: the checkpoint's label as a query naming it is answered (its classifier with the name's
+    text vector). QueryError without a checkpoint's labels, or for a name that is none of them."""
+    space = lib.space
+    if not isinstance(space, LabelSpace):
+        raise QueryError(f"label:{name} needs a checkpoint with labels (pass --checkpoint FILE, or open one)")
+    named = label_query.name_labels(space.labels, name)
+    if named is None or named.how != "label":
+        shown = ", ".join(space.labels[:12]) + (", ..." if len(space.labels) > 12 else "")
+        raise QueryError(f"{name!r} is not one of the checkpoint's labels ({shown})")
+    text = space.texts(lib.encoder.encode_texts([name]))[0]
+    return label_query.combine(space, label_query.Named(named.labels, "label"), text)
+
+
+def query_vector(lib: Library, query: Query) -> np.ndarray:
+    """The normalised weighted sum of the query's term vectors (QueryError when they cancel out)."""
+    total: np.ndarray | None = None
+    for term in query.terms:
+        if term.kind is TermKind.IMAGE:
+            v = image_vector(lib, term.value)
+        elif term.kind is TermKind.LABEL:
+            v = label_vector(lib, term.value)
+        else:
+            v = text_vector(lib, clean_query(term.value))
+        v = v.astype(np.float32) / max(float(np.linalg.norm(v)), 1e-12)
+        total = term.weight * v if total is None else total + term.weight * v
+    norm = float(np.linalg.norm(total)) if total is not None else 0.0
+    if total is None or norm < 1e-6:
+        raise QueryError("the query's terms cancel out: nothing is left to search for")
+    return (total / norm).astype(np.float32)
+
+
+def _hits(
+    lib: Library, query: np.ndarray, k: int, min_score: float, exclude: frozenset[str] = frozenset()
+) -> list[Hit]:
     if k <= 0:
         return []
-    ids, scores = lib.index.search(query[None], k + (1 if exclude else 0))
+    ids, scores = lib.index.search(query[None], k + len(exclude))
     found = lib.catalog.paths_for(ids[0].tolist())
     out = [  # compared as Python floats: a --min-score beyond float32's range must not overflow a cast
         Hit(float(s), p)
         for s, p in zip(scores[0].tolist(), found, strict=False)
-        if p is not None and p != exclude and s >= min_score
+        if p is not None and p not in exclude and s >= min_score
     ]
     return out[:k]
 
 
 def search_text(lib: Library, text: str, k: int = 20, min_score: float = -1.0) -> list[Hit]:
-    """Photos best matching `text`, best first; an empty query gives no results."""
+    """Photos best matching `text` (one text, or terms joined by ` + ` / ` - `: query.py), best first; an empty
+    query gives no results."""
     text = clean_query(text)
     if not text:
         return []
-    return _hits(lib, text_vector(lib, text), k, min_score)
+    return search_query(lib, parse_query(text), k, min_score)
+
+
+def search_query(lib: Library, query: Query, k: int = 20, min_score: float = -1.0) -> list[Hit]:
+    """Photos best matching a parsed query, best first; the photos of its positive image terms are left out (as
+    `search_image` leaves out the photo asked about).
+
+    With filters the search is exact over the photos that match them (k results whenever k match, every one
+    matching); a query of filters only lists the matching photos, newest first. A plain text query that is one of
+    the library's keywords brings the photos carrying it first (`Hit.by_keyword`), then the model's results."""
+    if query.filters.active:
+        return _filtered(lib, query, k, min_score)
+    plain = query.plain_text
+    if not query.terms:
+        return []
+    if plain is not None:
+        plain = clean_query(plain)
+        if not plain:
+            return []
+        vector = text_vector(lib, plain)
+        tagged = photo_meta.with_keyword(lib.catalog.connection, plain)
+        if not tagged:
+            return _hits(lib, vector, k, min_score)
+        first = _exact(lib, vector, tagged, k, min_score, by_keyword=True)
+        rest = _hits(lib, vector, k, min_score, frozenset(h.path for h in first))
+        return (first + rest)[:k]
+    exclude = frozenset(t.value for t in query.terms if t.kind is TermKind.IMAGE and t.weight > 0)
+    return _hits(lib, query_vector(lib, query), k, min_score, exclude)
+
+
+def _filtered(lib: Library, query: Query, k: int, min_score: float) -> list[Hit]:
+    rows = photo_meta.matching(lib.catalog.connection, query.filters, lib.folder)
+    if not query.terms:
+        return [Hit(0.0, path, taken) for _, path, taken in rows[: max(k, 0)]]
+    exclude = {t.value for t in query.terms if t.kind is TermKind.IMAGE and t.weight > 0}
+    ids = [i for i, path, _ in rows if path not in exclude]
+    return _exact(lib, query_vector(lib, query), ids, k, min_score)
+
+
+def _exact(
+    lib: Library, vector: np.ndarray, ids: list[int], k: int, min_score: float, by_keyword: bool = False
+) -> list[Hit]:
+    """The best k of `ids` by exact cosine with `vector` (their vectors read from the catalog in the library's
+    space: no approximate index, so nothing that matches is missed)."""
+    if k <= 0 or not ids:
+        return []
+    vectors = lib.space.images(lib.catalog.vectors_for(ids, lib.dim))
+    scores = vectors @ vector.astype(np.float32)
+    best = np.argsort(-scores, kind="stable")[:k]
+    paths = lib.catalog.paths_for([ids[j] for j in best])
+    return [
+        Hit(float(scores[j]), p, by_keyword=by_keyword)
+        for j, p in zip(best.tolist(), paths, strict=True)
+        if p is not None and float(scores[j]) >= min_score
+    ]
 
 
 def search_image(lib: Library, path: str | os.PathLike[str], k: int = 20, min_score: float = -1.0) -> list[Hit]:
     """Photos most similar to the photo at `path` (the photo itself left out)."""
     absolute = os.path.abspath(os.fspath(path))
-    return _hits(lib, image_vector(lib, absolute), k, min_score, exclude=absolute)
+    return _hits(lib, image_vector(lib, absolute), k, min_score, exclude=frozenset({absolute}))

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..base.errors import XmrError
+from .photo_meta import ensure_tables
 
 VERSION = 1  # the schema this xmr creates
 # The newest schema it reads. v2 = v1 + fp16 vector rows; a library gets it only when fp16 storage is chosen, so
@@ -82,6 +83,7 @@ class Catalog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+            ensure_tables(self._db)  # the photos' facts (photo_meta.py): additive, no schema version
         except sqlite3.DatabaseError as exc:
             raise CatalogError(
                 f"catalog {self.path} is damaged ({exc}); rebuild it with `xmr index FOLDER --rebuild` "
@@ -103,6 +105,11 @@ class Catalog:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The SQLite connection, for the store's own modules (photo_meta.py) that keep tables beside `files`."""
+        return self._db
 
     def __enter__(self) -> Catalog:
         return self
@@ -212,11 +219,33 @@ class Catalog:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vectors_for(self, ids: Sequence[int], dim: int) -> np.ndarray:
+        """The stored vectors of `ids`, in that order (zeros for an id with none), read in chunks of one query and
+        decoded at once (a filtered search reads thousands)."""
         out = np.zeros((len(ids), dim), np.float32)
-        for k, i in enumerate(ids):
-            row = self._db.execute("SELECT vector FROM files WHERE id = ?", (int(i),)).fetchone()
-            if row and row[0] is not None:
-                out[k] = decode_vector(row[0], dim)
+        if not len(ids):
+            return out
+        wanted = np.asarray(ids, dtype=np.int64)
+        keys = np.unique(wanted).tolist()
+        found_ids: list[int] = []
+        blobs: list[bytes] = []
+        for start in range(0, len(keys), 900):  # below SQLite's smallest limit on bound parameters (999)
+            chunk = keys[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for i, blob in self._db.execute(f"SELECT id, vector FROM files WHERE id IN ({marks})", chunk):
+                if blob is not None:
+                    found_ids.append(int(i))
+                    blobs.append(blob)
+        if not blobs:
+            return out
+        if len({len(b) for b in blobs}) == 1:  # one storage throughout
+            rows = decode_vector(b"".join(blobs), dim * len(blobs)).reshape(len(blobs), dim)
+        else:
+            rows = np.stack([decode_vector(b, dim) for b in blobs])
+        order = np.argsort(found_ids)
+        sorted_ids = np.asarray(found_ids, dtype=np.int64)[order]
+        at = np.searchsorted(sorted_ids, wanted).clip(0, len(sorted_ids) - 1)
+        hit = sorted_ids[at] == wanted  # every position that asked for a stored id
+        out[hit] = rows[order[at[hit]]]
         return out
 
     def paths_for(self, ids: Sequence[int]) -> list[str | None]:

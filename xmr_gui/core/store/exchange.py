@@ -9,7 +9,8 @@ import numpy as np
 
 from ..base.files import atomic_write
 from ..runtime.spec import ModelSpec
-from .library import Library, LibraryError, library_dir
+from .library import Library, LibraryError
+from .locate import library_dir
 
 
 def export_parquet(lib: Library, path: str | os.PathLike[str]) -> int:
@@ -36,7 +37,7 @@ def import_parquet(
 ) -> Library:
     """A library (catalog + index) from exported rows; paths may be re-rooted from the exporter's folder to `folder`.
 
-    db_dir: where the library goes (default: the folder's, as `store.library.library_dir` decides).
+    db_dir: where the library goes (default: the folder's, as `store.locate.library_dir` decides).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -17,19 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..base import paths
 from ..base.errors import XmrError
 from ..learn.space import RawSpace, Space
 from ..runtime.factory import load_encoder
 from ..runtime.spec import Encoder, ModelError, ModelSpec
 from .catalog import Catalog
+from .locate import PORTABLE_DIR, catalog_file
 from .vindex import HnswParams, IndexError_, VectorIndex, VectorStore, remove_stale_temps
 
 if TYPE_CHECKING:
     from ..learn.checkpoint import Checkpoint
-
-
-PORTABLE_DIR = ".xmr"  # `xmr index FOLDER --portable` keeps the database inside the photo folder
 
 
 class LibraryError(XmrError):
@@ -58,7 +55,7 @@ class Library:
     @classmethod
     def open(cls, db_dir: str | os.PathLike[str]) -> Library:
         db_dir = Path(db_dir)
-        catalog = Catalog(db_dir / "catalog.sqlite", readonly=True)
+        catalog = Catalog(catalog_file(db_dir), readonly=True)
         lib = cls(db_dir, catalog)
         if lib.catalog.get_meta("model") is None:
             catalog.close()
@@ -97,7 +94,7 @@ class Library:
         db_dir = Path(db_dir)
         db_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(db_dir)
-        catalog = Catalog(db_dir / "catalog.sqlite")
+        catalog = Catalog(catalog_file(db_dir))
         lib = cls(db_dir, catalog)
         folder = os.path.abspath(os.fspath(folder))
         lib._follow_portable_folder()
@@ -311,36 +308,6 @@ class Library:
             yield
         finally:
             os.close(fd)
-
-
-def library_dir(
-    folder: str | os.PathLike[str], db: str | os.PathLike[str] | None = None, portable: bool = False
-) -> Path:
-    """The database folder of photo `folder`: `db` when given; FOLDER/.xmr when `portable` or when the folder
-    already has a portable library (it travels with its drive); else one under the user data dir."""
-    if db:
-        return Path(db)
-    if portable or (Path(folder) / PORTABLE_DIR / "catalog.sqlite").exists():
-        return Path(folder) / PORTABLE_DIR
-    return paths.default_db_dir(folder)
-
-
-def find_library(start: str | os.PathLike[str]) -> Path | None:
-    """The database of `start` or of its nearest indexed ancestor folder."""
-    here = Path(os.path.abspath(os.fspath(start)))
-    for folder in (here, *here.parents):
-        for db in (folder / PORTABLE_DIR, paths.default_db_dir(folder)):  # a portable library travels with its drive
-            if (db / "catalog.sqlite").exists():
-                return db
-    return None
-
-
-def most_recent_library() -> Path | None:
-    root = paths.libraries_dir()
-    if not root.is_dir():
-        return None
-    dbs = [p for p in root.iterdir() if (p / "catalog.sqlite").exists()]
-    return max(dbs, key=lambda p: (p / "catalog.sqlite").stat().st_mtime) if dbs else None
 
 
 def library_summary(lib: Library) -> dict[str, object]:

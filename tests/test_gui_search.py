@@ -1,0 +1,76 @@
+"""The window's search box takes the query syntax (issue #26 item 6): filters say how many photos match, keyword
+hits are marked, filter values complete from the library."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from conftest import exif_photo
+from xmr_gui.core.runtime.spec import Device, ModelSpec
+from xmr_gui.core.session import ModelChoice
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(window_maker, qtbot, tmp_path):
+    from xmr_gui.core.learn.keywords import write_sidecar
+
+    folder = tmp_path / "photos"
+    exif_photo(folder / "2023" / "beach.jpg", 1, "2023:08:02 10:00:00", ("Google", "Pixel 7"))
+    exif_photo(folder / "2024" / "pool.jpg", 2, "2024:07:14 18:03:00", ("Canon", "Canon EOS 5D"))
+    exif_photo(folder / "2024" / "snow.jpg", 3, "2024:01:20 09:00:00", ("Google", "Pixel 7"))
+    write_sidecar(folder / "2024" / "pool.jpg", ["Grandma"])
+    w = window_maker(ModelChoice(None, ModelSpec.parse("xmr-tiny", "random"), Device.CPU, 16))
+    with qtbot.waitSignal(w.indexing_done, timeout=180_000):
+        w.open_folder(str(folder))
+    return w
+
+
+def search(qtbot, window, text):
+    box = window.search.search_box
+    box.clear()
+    with qtbot.waitSignal(window.search_done, timeout=60_000) as found:
+        qtbot.keyClicks(box, text)
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    return found.args[0]
+
+
+def test_filters_in_the_search_box(qtbot, window):
+    hits = search(qtbot, window, "a photo camera:pixel")
+    assert sorted(h.path.rsplit("/", 1)[1] for h in hits) == ["beach.jpg", "snow.jpg"]
+    assert "2 of 3 photos match the filters" in window.statusBar().currentMessage()
+    hits = search(qtbot, window, "after:2024")
+    model = window.search.model
+    assert [h.path.rsplit("/", 1)[1] for h in hits] == ["pool.jpg", "snow.jpg"]
+    assert model.data(model.index(0)) == "2024-07-14  pool.jpg"  # a filters-only list shows dates, newest first
+
+
+def test_keyword_hits_are_marked(qtbot, window):
+    hits = search(qtbot, window, "grandma")
+    model = window.search.model
+    assert hits[0].by_keyword and model.data(model.index(0)) == "keyword  pool.jpg"
+    assert "1 carry the query as a keyword" in window.statusBar().currentMessage()
+
+
+def test_a_bad_filter_is_one_line(qtbot, window):
+    window.search.search_box.setText("a beach before:2020-13-01")
+    window.search.search()
+    qtbot.waitUntil(lambda: "before:2020-13-01 is not a date" in window.statusBar().currentMessage(), timeout=30_000)
+    assert "Traceback" not in window.statusBar().currentMessage()
+
+
+def test_filter_values_complete_from_the_library(qtbot, window):
+    completer = window.search.completer
+    qtbot.waitUntil(lambda: 'camera:"Google Pixel 7"' in completer.model().stringList(), timeout=30_000)
+    entries = completer.model().stringList()
+    assert "keyword:Grandma" in entries and "folder:2024" in entries and 'camera:"Canon EOS 5D"' in entries
+    box = window.search.search_box
+    box.setFocus()
+    qtbot.keyClicks(box, "a cake keyw")
+    assert completer.completionPrefix() == "keyw" and completer.completionCount() == 1
+    popup = completer.popup()
+    popup.setCurrentIndex(completer.completionModel().index(0, 0))
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # the person picks the completion
+    assert box.text() == "a cake keyword:Grandma "
