@@ -162,17 +162,22 @@ def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(capsys, monkeypa
     assert REPORT_URL in done.stderr and "Traceback" in done.stderr and "ZeroDivisionError" in done.stderr
 
 
-def test_every_domain_error_is_an_xmr_error():
+def test_every_domain_error_is_an_xmr_error_and_nothing_else():
+    """One hierarchy: a domain error is an XmrError and no built-in error besides (an `except ValueError` must not
+    catch what the user is to be told, nor an `except XmrError` a bug)."""
     from xmr_gui.cli import CliError
     from xmr_gui.core.base.errors import XmrError
     from xmr_gui.core.learn.checkpoint import CheckpointError
     from xmr_gui.core.learn.dataset import DatasetError
+    from xmr_gui.core.learn.keywords import KeywordError
     from xmr_gui.core.learn.label_graph import GraphError
     from xmr_gui.core.learn.model import ConfigError
     from xmr_gui.core.runtime.clip_onnx import PreparationCancelled
+    from xmr_gui.core.runtime.hub import DownloadCancelled
     from xmr_gui.core.runtime.images import ImageSkipped
     from xmr_gui.core.runtime.spec import ModelError
     from xmr_gui.core.search.labels import VocabularyError
+    from xmr_gui.core.search.suggest import SuggestError
     from xmr_gui.core.session import SessionError
     from xmr_gui.core.store.catalog import CatalogError
     from xmr_gui.core.store.library import LibraryBusy, LibraryError
@@ -195,8 +200,14 @@ def test_every_domain_error_is_an_xmr_error():
         LibraryError,
         IndexError_,
         MapError,
+        KeywordError,
+        DownloadCancelled,
+        SuggestError,
     ):
         assert issubclass(cls, XmrError), cls
+        others = [base for base in cls.__mro__ if base not in XmrError.__mro__ and not issubclass(base, XmrError)]
+        assert others == [], (cls, others)
+    assert XmrError.__mro__ == (XmrError, Exception, BaseException, object)
 
 
 def test_demo_out_writes_dataset(tmp_path, capsys):

@@ -153,25 +153,6 @@ def test_drag_out_is_a_copy_of_file_urls_and_ctrl_c_copies_paths(qtbot, make_win
     assert all(Path(p).exists() for p in QGuiApplication.clipboard().text().splitlines())
 
 
-def test_a_failed_task_is_one_line_for_the_user_and_a_traceback_for_a_bug(qtbot):
-    from xmr_gui.core.base.errors import REPORT_URL
-    from xmr_gui.core.session import SessionError
-    from xmr_gui.qt.worker import run_task
-
-    def fail(exc: Exception) -> None:
-        raise exc
-
-    shown = {}
-    for exc in (SessionError("open a folder first"), ZeroDivisionError("division by zero")):
-        task = run_task(fail, exc, start=False)
-        with qtbot.waitSignal(task.signals.error, timeout=10_000) as error:
-            task.start()
-        shown[type(exc)] = error.args[0]
-    assert shown[SessionError] == "open a folder first"
-    bug = shown[ZeroDivisionError]
-    assert bug.startswith("ZeroDivisionError: division by zero") and REPORT_URL in bug and "Traceback" in bug
-
-
 def test_model_settings_dialog_changes_device_and_batch_size_only(qtbot):
     import dataclasses
 

@@ -17,6 +17,7 @@ from xmr_gui.core.learn.keywords import (
     folder_labels,
     labelled_dataset,
     read_labels,
+    read_sidecar,
     sidecar_for,
     split_of,
     write_sidecar,
@@ -116,6 +117,7 @@ def test_photo_without_labels_and_unreadable_files(tmp_path):
         ("<x:xmpmeta", "not XML"),
         ("<html><body>oops</body></html>", "not XMP (its root is <html>"),
         ('<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><x>&b;</x>', "refused: EntitiesForbidden"),
+        ('<?xml version="1.0" encoding="no-such-code"?><x:xmpmeta/>', "not XML (unknown encoding"),
     ],
 )
 def test_corrupt_sidecar_is_skipped_with_its_reason_and_nothing_is_lost(tmp_path, content, reason):
@@ -124,6 +126,8 @@ def test_corrupt_sidecar_is_skipped_with_its_reason_and_nothing_is_lost(tmp_path
     got = read_labels(p)
     assert got.labels == ["kept"] and got.sources == ["embedded XMP"]
     assert len(got.problems) == 1 and got.problems[0].startswith(f"sidecar p.xmp skipped: {reason}")
+    with pytest.raises(KeywordError, match=reason.replace("(", r"\(")):  # the user's file: an XmrError, one line
+        read_sidecar(tmp_path / "p.xmp")
     with pytest.raises(KeywordError, match="left as it is"):  # writing would lose what it holds
         write_sidecar(p, ["new"])
     assert (tmp_path / "p.xmp").read_text() == content

@@ -353,9 +353,22 @@ def test_set_overrides_fields_and_loss_parameters_and_refuses_the_unknown():
         ("nope=1", "unknown hyper-parameter"),
         ("no_such_loss.weight=1", "unknown loss"),
         ("epochs=[1", "not valid JSON"),
+        ("epochs=many", "epochs must be a whole number"),  # not a TypeError from deep in training
+        ("select_labels=half", "select_labels must be a number"),
+        ("use_gcn=1", "use_gcn must be true or false"),
+        ("circle_soft.lam=big", "numeric parameters"),
     ):
         with pytest.raises(ConfigError, match=message):
             apply_overrides(base, [bad])
+
+
+def test_a_config_file_that_is_not_an_object_is_a_config_error(tmp_path):
+    from xmr_gui.core.learn.model import ConfigError, TrainConfig
+
+    (tmp_path / "list.json").write_text('["epochs", 3]')
+    with pytest.raises(ConfigError, match="not a JSON object"):
+        TrainConfig.load(str(tmp_path / "list.json"))
+    assert TrainConfig(epochs=3, tau=1).tau == 1  # an int is a number
 
 
 # -- what training keeps: classifiers judged as label queries, probabilities at the trained scale ---------------

@@ -39,6 +39,18 @@ class SessionError(XmrError):
 
 
 @dataclass(frozen=True)
+class LibraryStatus:
+    """What the open folder's library holds, for the status bar (`Session.status`)."""
+
+    folder: str
+    indexed: int  # photos searchable now
+    skipped: int  # files that could not be indexed
+    model: str  # the backbone, described for people
+    precision: str  # fp32 / int8 / ...
+    checkpoint: Path | None  # the checkpoint whose heads answer, if any
+
+
+@dataclass(frozen=True)
 class LabelRow:
     label: str
     score: float
@@ -302,19 +314,20 @@ class Session:
             raise SessionError("this folder has no labels.jsonl")
         return NamedGraph.example(source)
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> LibraryStatus | None:
+        """The open library's counts and model; None with no folder open."""
         lib = self.library
         if lib is None:
-            return {"folder": None}
+            return None
         ckpt = lib.checkpoint
-        return {
-            "folder": lib.folder,
-            "indexed": lib.indexed_count(),
-            "skipped": lib.catalog.count("skipped"),
-            "model": lib.spec.describe(),
-            "precision": lib.spec.precision,
-            "checkpoint": str(ckpt.path) if ckpt else None,
-        }
+        return LibraryStatus(
+            folder=lib.folder,
+            indexed=lib.indexed_count(),
+            skipped=lib.catalog.count("skipped"),
+            model=lib.spec.describe(),
+            precision=lib.spec.precision,
+            checkpoint=Path(ckpt.path) if ckpt else None,
+        )
 
     def skipped(self) -> list[tuple[str, str]]:
         return self._lib().catalog.skipped()

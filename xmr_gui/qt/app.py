@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import resources
-from pathlib import Path
 from typing import cast
 
 SELF_TEST_QUERY = "a beach with sea and sand"
@@ -40,37 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _choice(args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
+def _choice(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
     """--checkpoint, else what the user last chose in the window (a checkpoint they opened, a model from the Model
     menu), else automatic: `models.decide` picks per folder (the demo world's checkpoint for the demo, a cached CLIP
     model, else the offline real model)."""
-    from ..core.base.defaults import BATCH_SIZE
-    from ..core.runtime.spec import Device, ModelSpec
-    from ..core.session import ModelChoice
+    from .settings import WindowSettings
 
-    stored_device = str(settings.value("device", "auto"))
-    device = Device(stored_device) if stored_device in tuple(Device) else Device.AUTO
-    batch = int(settings.value("batch_size", BATCH_SIZE))
-    for candidate in (args.checkpoint, settings.value("checkpoint", "")):
-        if candidate and Path(candidate).is_file():
-            return ModelChoice(Path(candidate), None, device, batch)
-    model = settings.value("model", "")
-    if model:
-        try:
-            return ModelChoice(None, ModelSpec.from_json(str(model)), device, batch)
-        except (ValueError, KeyError, TypeError):  # a settings file from another version: automatic
-            pass
-    return ModelChoice(None, None, device, batch)
+    return WindowSettings.load(store).choice(args.checkpoint)
 
 
 def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """(QApplication, MainWindow, Session) for parsed arguments, not yet shown (start-up benchmarks use it too)."""
-    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from ..core.base import paths
     from ..core.session import Session
     from .main_window import MainWindow
+    from .settings import open_store
 
     app = cast(QApplication, QApplication.instance()) or QApplication([sys.argv[0]])  # instance(): a QCoreApplication
     app.setApplicationName("xmr")
@@ -82,9 +66,9 @@ def create_window(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         pixmap = QPixmap()
         pixmap.loadFromData(icon.read_bytes())  # bytes, not a path: works from any resource loader
         app.setWindowIcon(QIcon(pixmap))
-    settings = QSettings(str(paths.config_dir() / "xmr-gui.ini"), QSettings.Format.IniFormat)
-    session = Session(_choice(args, settings))
-    return app, MainWindow(session, settings), session
+    store = open_store()
+    session = Session(_choice(args, store))
+    return app, MainWindow(session, store), session
 
 
 def main(argv: Sequence[str] | None = None) -> int:

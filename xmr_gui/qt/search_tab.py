@@ -31,6 +31,7 @@ from .results_model import ResultsModel
 from .tasks import TaskRunner
 from .thumbs import ThumbnailCache, make_thumbnail
 from .widgets import DescribePanel, ResultsGrid
+from .worker import user_line
 
 if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is imported
     from pathlib import Path
@@ -199,7 +200,7 @@ class SearchTab(QWidget):
         self.tasks.start(
             lambda: (session.add_labels(path, labels), session.keywords(path)),
             on_result=lambda out: self._on_labels_added(path, labels, *out),
-            on_error=lambda line: self._on_labels_not_added(path, line),
+            on_error=lambda exc: self._on_labels_not_added(path, exc),
         )
 
     def _on_labels_added(self, path: str, labels: list[str], sidecar: Path, keywords: Labels) -> None:
@@ -210,8 +211,8 @@ class SearchTab(QWidget):
         self.message.emit(line, 8000)
         self.labels_added.emit(line)
 
-    def _on_labels_not_added(self, path: str, error: str) -> None:
-        line = f"Not added: {error}"
+    def _on_labels_not_added(self, path: str, error: BaseException) -> None:
+        line = f"Not added: {user_line(error)}"
         if self.describe_panel.path == path:
             self.describe_panel.show_status(line, error=True)
         self.message.emit(line, 10000)

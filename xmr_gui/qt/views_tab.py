@@ -85,7 +85,7 @@ class MapTab(QWidget):
         self.session = session
         self.tasks = tasks
         self.view: MapView | None = None
-        self._key: tuple[str, str] | None = None
+        self._key: tuple[int | None, str] | None = None
 
     def ensure(self) -> None:
         if self.view is not None:
@@ -103,7 +103,8 @@ class MapTab(QWidget):
         and space in the core)."""
         if self.session.library is None or self.view is None:
             return
-        key = (str(self.session.status().get("indexed")), query)
+        status = self.session.status()
+        key = (status.indexed if status is not None else None, query)
         if key == self._key:
             return
         self._key = key

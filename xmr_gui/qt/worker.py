@@ -4,7 +4,9 @@
     task.signals.progress.connect(...); task.signals.result.connect(...); task.signals.error.connect(...)
     task.cancel()   # sets the threading.Event the core call checks
 
-The core function gets `on_progress` and `cancel` keyword arguments when `with_progress` is true.
+The core function gets `on_progress` and `cancel` keyword arguments when `with_progress` is true. A failure
+crosses to the GUI thread as the exception object itself (its traceback attached), and the GUI side decides by
+its type what to show (`error_message`): never by parsing a message.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..core.base.errors import BUG_HINT, is_expected
 class TaskSignals(QObject):
     progress = Signal(object)
     result = Signal(object)
-    error = Signal(str)
+    error = Signal(object)  # the exception raised, traceback attached
     finished = Signal()
 
 
@@ -51,18 +53,24 @@ class Task(QRunnable):
         try:
             out = self._fn(*self._args, **self._kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never raised into Qt
-            self.signals.error.emit(error_message(exc))
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(out)
         finally:
             self.signals.finished.emit()
 
 
-def error_message(exc: Exception) -> str:
-    """What the window shows for a failed task: one line for what the user can fix, else the traceback of a bug."""
+def error_message(exc: BaseException) -> str:
+    """What the window shows for a failed task: one line for what the user can fix (an XmrError, or the system's
+    word on a file), else the traceback of a bug with where to report it."""
     if is_expected(exc):
-        return str(exc) or type(exc).__name__
+        return user_line(exc)
     return f"{type(exc).__name__}: {exc}\n\n{BUG_HINT}:\n\n" + "".join(traceback.format_exception(exc))
+
+
+def user_line(exc: BaseException) -> str:
+    """An expected error as one line: its message (lines joined, should one span several), else its type."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
 def run_task(

@@ -26,7 +26,7 @@ from ..runtime.spec import Encoder
 PROMPT = "a photo of {}"
 
 
-class DatasetError(XmrError, ValueError):
+class DatasetError(XmrError):
     """A labelled dataset that cannot be read, or does not fit what it is used with."""
 
 

@@ -56,7 +56,7 @@ SPLITS = ((70, "train"), (80, "val"), (100, "test"))  # sha256 of the path → b
 
 
 class KeywordError(XmrError):
-    """A sidecar that cannot be written without losing what is in it."""
+    """A sidecar (or an embedded XMP packet) that cannot be read, or written without losing what is in it."""
 
 
 @dataclass
@@ -91,15 +91,15 @@ def _parse(data: bytes | str) -> ET.Element:
 
     try:
         return fromstring(data)  # type: ignore[no-any-return]  # defusedxml is untyped
-    except ET.ParseError as exc:
-        raise ValueError(f"not XML ({exc})") from None
+    except (ET.ParseError, LookupError) as exc:  # LookupError: an encoding Python does not know
+        raise KeywordError(f"not XML ({exc})") from None
     except DefusedXmlException as exc:
-        raise ValueError(f"refused: {type(exc).__name__} (entities or external references)") from None
+        raise KeywordError(f"refused: {type(exc).__name__} (entities or external references)") from None
 
 
 def _check_root(root: ET.Element) -> None:
     if root.tag not in (f"{{{NS_X}}}xmpmeta", f"{{{NS_RDF}}}RDF"):
-        raise ValueError(f"not XMP (its root is <{root.tag}>, not x:xmpmeta or rdf:RDF)")
+        raise KeywordError(f"not XMP (its root is <{root.tag}>, not x:xmpmeta or rdf:RDF)")
 
 
 def _items(element: ET.Element) -> Iterator[str]:
@@ -142,11 +142,11 @@ def sidecar_for(photo: str | os.PathLike[str]) -> Path:
 
 
 def read_sidecar(path: str | os.PathLike[str]) -> list[str]:
-    """Keywords of one sidecar; ValueError (with the reason) when it is not a readable XMP file."""
+    """Keywords of one sidecar; KeywordError (with the reason) when it is not a readable XMP file."""
     path = Path(path)
     size = path.stat().st_size
     if size > MAX_SIDECAR_BYTES:
-        raise ValueError(f"too large ({size:,} bytes)")
+        raise KeywordError(f"too large ({size:,} bytes)")
     root = _parse(path.read_bytes())
     _check_root(root)
     return xmp_keywords(root)
@@ -185,7 +185,7 @@ def _embedded_in(im: ImageFile.ImageFile) -> tuple[list[str], list[str], list[st
             root = _parse(packet)
             _check_root(root)
             xmp = xmp_keywords(root)
-        except ValueError as exc:
+        except KeywordError as exc:
             problems.append(f"embedded XMP skipped: {exc}")
     values = records.get((2, 25), [])
     for value in values if isinstance(values, list) else [values]:
@@ -206,7 +206,7 @@ def read_labels(photo: str | os.PathLike[str], image: ImageFile.ImageFile | None
     for car in sidecars(photo):
         try:
             found = read_sidecar(car)
-        except (OSError, ValueError) as exc:
+        except (OSError, KeywordError) as exc:
             out.problems.append(f"sidecar {car.name} skipped: {exc}")
             continue
         groups.append(found)
@@ -271,10 +271,10 @@ def write_sidecar(photo: str | os.PathLike[str], labels: Sequence[str]) -> Path:
         data = path.read_bytes()
         try:
             if len(data) > MAX_SIDECAR_BYTES:
-                raise ValueError(f"too large ({len(data):,} bytes)")
+                raise KeywordError(f"too large ({len(data):,} bytes)")
             root = _parse(data)
             _check_root(root)
-        except ValueError as exc:
+        except KeywordError as exc:
             raise KeywordError(f"{path} left as it is: {exc}") from None
     else:
         root = _new_tree()

@@ -22,7 +22,7 @@ import numpy as np
 from ..base.errors import XmrError
 
 
-class GraphError(XmrError, ValueError):
+class GraphError(XmrError):
     """A label graph that does not exist (an unknown example name)."""
 
 

@@ -19,8 +19,34 @@ from .losses import REGISTRY, Forward
 CONFIGS = paths.PACKAGE / "configs"
 
 
-class ConfigError(XmrError, ValueError):
+class ConfigError(XmrError):
     """A training config that cannot be used (unknown name, key or loss, invalid JSON)."""
+
+
+# A field's annotation → the types its value may have, and how to say so.
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "int": ((int,), "a whole number"),
+    "float": ((int, float), "a number"),
+    "bool": ((bool,), "true or false"),
+    "str": ((str,), "a string"),
+}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_types(cfg: TrainConfig) -> None:
+    for f in fields(cfg):
+        value, kind = getattr(cfg, f.name), _KINDS.get(str(f.type))
+        if kind is not None and (not isinstance(value, kind[0]) or (isinstance(value, bool) and bool not in kind[0])):
+            raise ConfigError(f"{f.name} must be {kind[1]} (not {value!r})")
+    losses = cfg.losses
+    if not isinstance(losses, dict) or not all(
+        isinstance(params, dict) and all(_is_number(v) for v in params.values()) for params in losses.values()
+    ):
+        example = '{"multilabel": {"weight": 0.5}}'
+        raise ConfigError(f"losses maps each loss to its numeric parameters, as {example} (not {losses!r})")
 
 
 @dataclass
@@ -46,6 +72,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        _check_types(self)  # a value of the wrong type (`--set epochs=many`) fails here, not deep in training
         unknown = set(self.losses) - set(REGISTRY)
         if unknown:
             raise ConfigError(f"unknown loss {sorted(unknown)[0]!r}; known: {', '.join(REGISTRY)}")
@@ -64,6 +91,8 @@ class TrainConfig:
             data = json.loads(path.read_text())
         except ValueError as exc:
             raise ConfigError(f"config {path} is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config {path} is not a JSON object of hyper-parameters")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"config {path} has unknown keys: {', '.join(sorted(unknown))}")

@@ -21,7 +21,7 @@ from .photos import image_vector
 PROMPT = "a photo of {}"
 
 
-class VocabularyError(XmrError, ValueError):
+class VocabularyError(XmrError):
     """A label file that cannot be used (not UTF-8 text, or no labels in it)."""
 
 

@@ -39,12 +39,17 @@ def import_parquet(
 
     db_dir: where the library goes (default: the folder's, as `store.locate.library_dir` decides).
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except pa.ArrowException as exc:  # not Parquet, or damaged (a missing file stays an OSError)
+        raise LibraryError(f"{path} is not a readable Parquet file ({exc})") from None
     meta = table.schema.metadata or {}
-    if b"xmr.model_spec" not in meta:
-        raise LibraryError(f"{path} is not an xmr export (no model spec in its metadata)")
+    missing = {"path", "vector", "model"} - set(table.column_names)
+    if b"xmr.model_spec" not in meta or missing:
+        raise LibraryError(f"{path} is not an xmr export (no model spec in its metadata, or no path/vector/model)")
     spec = ModelSpec.from_json(meta[b"xmr.model_spec"].decode())
     source = meta.get(b"xmr.folder", b"").decode()
     if set(table.column("model").to_pylist()) - {spec.identity()}:

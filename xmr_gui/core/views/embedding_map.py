@@ -36,7 +36,7 @@ from ..store.library import Library
 METHODS = ("pca", "umap")
 
 
-class MapError(XmrError, ValueError):
+class MapError(XmrError):
     """A map that cannot be made or read (unknown projection, UMAP not installed, not a map CSV)."""
 
 
