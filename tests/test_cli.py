@@ -173,7 +173,7 @@ def test_every_domain_error_is_an_xmr_error_and_nothing_else():
     from xmr_gui.core.learn.label_graph import GraphError
     from xmr_gui.core.learn.model import ConfigError
     from xmr_gui.core.runtime.clip_onnx import PreparationCancelled
-    from xmr_gui.core.runtime.hub import DownloadCancelled
+    from xmr_gui.core.runtime.hub_download import DownloadCancelled
     from xmr_gui.core.runtime.images import ImageSkipped
     from xmr_gui.core.runtime.spec import ModelError
     from xmr_gui.core.search.labels import VocabularyError

@@ -77,7 +77,7 @@ def test_errors_are_routed_by_type_not_by_the_shape_of_their_message(qtbot, wind
 
 
 def test_a_cancelled_task_stops_quietly_unless_it_hit_a_bug(qtbot, window):
-    from xmr_gui.core.runtime.hub import DownloadCancelled
+    from xmr_gui.core.runtime.hub_download import DownloadCancelled
 
     def wait_then_fail(go: threading.Event, exc: BaseException) -> None:
         assert go.wait(10)
