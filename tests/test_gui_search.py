@@ -74,3 +74,33 @@ def test_filter_values_complete_from_the_library(qtbot, window):
     popup.setCurrentIndex(completer.completionModel().index(0, 0))
     qtbot.keyClick(popup, Qt.Key.Key_Return)  # the person picks the completion
     assert box.text() == "a cake keyword:Grandma "
+
+
+def test_near_duplicates_side_by_side(qtbot, window_maker, tmp_path):
+    """File → Find near-duplicates: the groups in a dialog, one row each, the photo to keep first."""
+    import shutil
+
+    from PySide6.QtGui import QGuiApplication
+
+    folder = tmp_path / "photos"
+    for seed in range(4):
+        exif_photo(folder / f"p{seed}.jpg", seed, size=(96, 72))
+    shutil.copy(folder / "p1.jpg", folder / "p1 copy.jpg")
+    w = window_maker(ModelChoice(None, ModelSpec.parse("xmr-tiny", "random"), Device.CPU, 16))
+    with qtbot.waitSignal(w.indexing_done, timeout=180_000):
+        w.open_folder(str(folder))
+    action = next(a for a in w.menuBar().actions()[0].menu().actions() if "near-duplicates" in a.text())
+    action.trigger()
+    qtbot.waitUntil(lambda: w.property("duplicates_dialog") is not None, timeout=60_000)
+    dialog = w.property("duplicates_dialog")
+    qtbot.addWidget(dialog)
+    assert len(dialog.grids) == 1 and "1 groups, 1 copies" in dialog.summary.text()
+    model = dialog.grids[0].model
+    assert sorted(model.path_at(r).rsplit("/", 1)[1] for r in range(model.rowCount())) == ["p1 copy.jpg", "p1.jpg"]
+    dialog.grids[0].view.selectAll()
+    dialog.grids[0].copy_selected_paths()
+    assert QGuiApplication.clipboard().text().count(str(folder)) == 2
+    assert (
+        "Near-duplicates" in w.statusBar().currentMessage()
+        or "groups of near-duplicates" in w.statusBar().currentMessage()
+    )

@@ -7,7 +7,16 @@ import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListView, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .results_model import ResultsModel
 from .thumbs import SIZE, ThumbnailCache
@@ -15,6 +24,8 @@ from .widgets import ResultsGrid
 
 if TYPE_CHECKING:
     from ..core.search.duplicates import Group
+    from ..core.session import Session
+    from .tasks import TaskRunner
 
 
 class DuplicatesDialog(QDialog):
@@ -54,3 +65,21 @@ class DuplicatesDialog(QDialog):
         layout.addWidget(scroll, 1)
         layout.addWidget(buttons)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+
+
+def find_and_show(session: Session, tasks: TaskRunner, thumbs: ThumbnailCache, parent: QWidget) -> None:
+    """Find the open library's near-duplicates off the GUI thread, then show them (File → Find near-duplicates)."""
+    if session.library is None:
+        return
+    status = parent.statusBar() if isinstance(parent, QMainWindow) else None
+    if status is not None:
+        status.showMessage("Looking for near-duplicates …")
+
+    def show(groups: list[Group]) -> None:
+        if status is not None:
+            status.showMessage(f"{len(groups)} groups of near-duplicates", 8000)
+        dialog = DuplicatesDialog(groups, thumbs, parent)
+        parent.setProperty("duplicates_dialog", dialog)  # tests and screenshots find it here
+        dialog.show()
+
+    tasks.start(session.duplicates, on_result=show)
