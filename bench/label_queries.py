@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-SENTENCES = [  # tests/test_demo.py and the demo's example queries: (query, the label the top 5 should carry)
+SENTENCES = [  # tests/core/test_demo.py and the demo's example queries: (query, the label the top 5 should carry)
     ("a beach with sea and sand", "sand"),
     ("a city at night with the moon", "night"),
     ("snow and mountains", "snow"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from loopback_hub import hub, server  # noqa: E402,F401 - the loopback model hub's fixtures, for every test
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -203,3 +206,47 @@ def exif_photo(
     path.parent.mkdir(parents=True, exist_ok=True)
     im.save(path, exif=exif)
     return path
+
+
+def run_cli(capsys, *argv):
+    """`xmr ARGV` in this process: (exit code, stdout, stderr)."""
+    from xmr_gui.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def open_and_index(qtbot, window, folder):
+    """Open `folder` in a real window and wait until it is indexed; the IndexReport."""
+    with qtbot.waitSignal(window.indexing_done, timeout=180_000) as done:
+        window.open_folder(str(folder))
+    return done.args[0]
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """Rows (or a vector) scaled to unit length."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def small_photo(path: Path, seed: int | None = None, **save) -> Path:
+    """A small JPEG at `path` (folders made): random pixels for a seed, else one flat colour."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if seed is None:
+        Image.new("RGB", (16, 12), (200, 120, 40)).save(path, quality=90, **save)
+    else:
+        rng = np.random.default_rng(seed)
+        Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path, quality=85, **save)
+    return path
+
+
+def read_map_csv(path) -> list[tuple[str, str, str, float, float]]:
+    """The rows of a map CSV (`xmr map --csv`, the map's "Export selection"), after its header."""
+    from xmr_gui.core.views.embedding_map import CSV_HEADER
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        assert tuple(next(rows)) == CSV_HEADER
+        return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in rows]

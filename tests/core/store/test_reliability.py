@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from conftest import run_cli as run
 from hostile import make_hostile
 from xmr_gui.cli import main
 
@@ -39,12 +40,6 @@ def folder_fingerprint(folder: Path) -> str:
             if p.is_file() and not p.is_symlink() and os.access(p, os.R_OK):
                 h.update(p.read_bytes())
     return h.hexdigest()
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

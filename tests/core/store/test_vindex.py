@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from conftest import unit
 from xmr_gui.core.store.vindex import VectorIndex
 
 
-def unit(rng, n, d):
-    x = rng.standard_normal((n, d)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+def random_unit(rng, n, d):
+    return unit(rng.standard_normal((n, d)))
 
 
 def recall_at_10(index, data, ids, queries):
@@ -18,7 +18,7 @@ def recall_at_10(index, data, ids, queries):
 
 def test_hnsw_recall_against_brute_force_and_after_reload(tmp_path):
     rng = np.random.default_rng(0)
-    data, queries = unit(rng, 6000, 32), unit(rng, 200, 32)
+    data, queries = random_unit(rng, 6000, 32), random_unit(rng, 200, 32)
     ids = np.arange(1000, 7000)
     index = VectorIndex(32, capacity=100)  # forces resize_index as it grows
     for start in range(0, len(ids), 1000):
@@ -33,7 +33,7 @@ def test_hnsw_recall_against_brute_force_and_after_reload(tmp_path):
 
 def test_scores_are_cosines_and_deleted_ids_never_return():
     rng = np.random.default_rng(1)
-    data = unit(rng, 3000, 16)
+    data = random_unit(rng, 3000, 16)
     index = VectorIndex(16)
     index.add(np.arange(3000), data)
     ids, scores = index.search(data[:5], 3)
@@ -47,7 +47,7 @@ def test_scores_are_cosines_and_deleted_ids_never_return():
 def test_k_larger_than_index_is_clipped_and_empty_index_gives_nothing():
     index = VectorIndex(8)
     assert index.search(np.ones(8, np.float32), 5)[0].shape == (1, 0)
-    v = unit(np.random.default_rng(2), 3, 8)
+    v = random_unit(np.random.default_rng(2), 3, 8)
     index.add(np.array([5, 6, 7]), v)
     ids, _ = index.search(v[0], 100)
     assert sorted(ids[0]) == [5, 6, 7]

@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("PySide6")
 skimage = pytest.importorskip("skimage")
 
-from test_hub import MODEL as HUB_MODEL  # noqa: E402 - the loopback hub's model and its fixtures, reused
-from test_hub import hub, server  # noqa: E402,F401
+from conftest import open_and_index  # noqa: E402
+from loopback_hub import MODEL as HUB_MODEL  # noqa: E402 - the loopback hub's model and its fixtures, reused
 
 pytestmark = pytest.mark.gui
 
@@ -51,12 +51,6 @@ def offer_named(window, start: str):
         if offer.title.startswith(start):
             return offer
     raise AssertionError(f"no {start!r} in {window.model_entries.texts()}")
-
-
-def open_and_index(qtbot, window, folder):
-    with qtbot.waitSignal(window.indexing_done, timeout=180_000) as done:
-        window.open_folder(str(folder))
-    return done.args[0]
 
 
 def switch(qtbot, window, offer):

@@ -6,15 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
+from conftest import small_photo
 from xmr_gui.core.search.suggest import add_to_sidecar, unlabelled_photos
 
 
 def photo(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (16, 12), (200, 120, 40)).save(path, quality=90)
-    return path
+    return small_photo(path)  # one flat colour
 
 
 def test_unlabelled_photos_lists_those_without_keywords_and_reports_what_it_could_not_read(tmp_path):

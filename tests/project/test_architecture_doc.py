@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "xmr_gui"
 DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 

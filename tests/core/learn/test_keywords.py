@@ -7,10 +7,10 @@ import json
 import struct
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import small_photo
 from xmr_gui.cli import main
 from xmr_gui.core.learn.keywords import (
     KeywordError,
@@ -45,10 +45,7 @@ def bag(prop: str, *items: str, kind: str = "Bag") -> str:
 
 
 def photo(path: Path, seed: int = 0, **save) -> Path:
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path, quality=85, **save)
-    return path
+    return small_photo(path, seed, **save)
 
 
 def with_iptc(path: Path, *keywords: str) -> Path:

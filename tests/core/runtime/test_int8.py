@@ -8,23 +8,20 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import unit
 from xmr_gui.core.runtime.int8 import FORCE_FAIL_ENV, NEAR_TIE, RECIPES, agreement
 
 
-def _unit(x):
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
 def test_agreement_of_identical_vectors_passes():
-    v = _unit(np.random.default_rng(0).standard_normal((30, 16)).astype(np.float32))
+    v = unit(np.random.default_rng(0).standard_normal((30, 16)).astype(np.float32))
     a = agreement(v, v.copy())
     assert a.passed and a.min_cosine == pytest.approx(1.0, abs=1e-6) and a.top10_moved == 0
 
 
 def test_agreement_sees_a_moved_neighbour_and_a_low_cosine():
-    v = _unit(np.random.default_rng(1).standard_normal((30, 16)).astype(np.float32))
+    v = unit(np.random.default_rng(1).standard_normal((30, 16)).astype(np.float32))
     w = v.copy()
-    w[3] = _unit(v[3:4] + 0.5 * v[7:8])[0]  # one image drifts towards another: cosine falls, neighbours change
+    w[3] = unit(v[3:4] + 0.5 * v[7:8])[0]  # one image drifts towards another: cosine falls, neighbours change
     a = agreement(v, w)
     assert not a.passed and a.min_cosine < 0.999 and a.top10_moved >= 1
     # compared with a naive loop over queries

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import open_and_index
+
 Qt = pytest.importorskip("PySide6.QtCore").Qt
 
 pytest.importorskip("PySide6")
@@ -36,12 +38,6 @@ def world(tmp_path):
         str(out / r["file"]): r["labels"] for r in map(json.loads, (out / "labels.jsonl").read_text().splitlines())
     }
     return out / "images", labels
-
-
-def open_and_index(qtbot, window, folder):
-    with qtbot.waitSignal(window.indexing_done, timeout=180_000) as done:
-        window.open_folder(str(folder))
-    return done.args[0]
 
 
 def test_index_fills_grid_and_text_search_shows_scores(qtbot, make_window, world):

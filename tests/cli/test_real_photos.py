@@ -15,12 +15,13 @@ import pytest
 
 skimage = pytest.importorskip("skimage")
 
+from conftest import run_cli  # noqa: E402
 from xmr_gui.cli import main  # noqa: E402
 
 
 def _research() -> ModuleType:
     """bench/offline_model.py, where the sample-photo pool and the required queries are defined once."""
-    path = Path(__file__).resolve().parents[1] / "bench" / "offline_model.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / "offline_model.py"
     spec = importlib.util.spec_from_file_location("offline_model", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -41,9 +42,7 @@ CAT_LIKE = {"cat", "kitten", "tabby", "tabby cat", "tiger cat", "egyptian cat", 
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, *argv)
     assert code == 0, err
     return out
 

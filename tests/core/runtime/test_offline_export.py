@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import unit
 from xmr_gui.core.runtime import offline
 from xmr_gui.core.runtime.offline_export import group_members, image_tower
 
@@ -17,10 +18,6 @@ def _concepts(n_classes: int, n_groups: int, rng: np.random.Generator) -> offlin
     )
     names = tuple(f"class{c}" for c in range(n_classes)) + tuple(f"group{g}" for g in range(n_groups))
     return offline.Concepts(names, tuple((name,) for name in names), groups)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
 
 
 def _kept(scores: np.ndarray, t: int) -> np.ndarray:
@@ -46,6 +43,6 @@ def test_the_image_tower_mixes_the_top_classes_and_the_top_groups_embeddings():
     for image, z in enumerate(logits):
         p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
         in_group = np.array([sum(p[c] for c in concepts.groups[g]) for g in range(n_groups)])
-        v = _unit(sum(w * classes[c] for c, w in enumerate(_kept(p, offline.TOP_T))))
-        u = _unit(sum(w * groups[g] for g, w in enumerate(_kept(in_group, offline.ANCESTOR_T))))
-        np.testing.assert_allclose(got[image], _unit(v + u), atol=1e-5)
+        v = unit(sum(w * classes[c] for c, w in enumerate(_kept(p, offline.TOP_T))))
+        u = unit(sum(w * groups[g] for g, w in enumerate(_kept(in_group, offline.ANCESTOR_T))))
+        np.testing.assert_allclose(got[image], unit(v + u), atol=1e-5)

@@ -1,24 +1,14 @@
-"""Label-graph and map views (pyqtgraph) over the real core, and their CLI twins."""
+"""Label-graph and map views (pyqtgraph) over the real core; their CLI twins are in tests/cli/test_views_cli.py."""
 
 from __future__ import annotations
-
-import csv
 
 import numpy as np
 import pytest
 
+from conftest import read_map_csv
+
 pytest.importorskip("pyqtgraph")
 pytestmark = pytest.mark.gui
-
-
-def _read_map_csv(path) -> list[tuple[str, str, str, float, float]]:  # type: ignore[no-untyped-def]
-    """The rows of a map CSV (`xmr map --csv`, the map's "Export selection"), after its header."""
-    from xmr_gui.core.views.embedding_map import CSV_HEADER
-
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = csv.reader(f)
-        assert tuple(next(rows)) == CSV_HEADER
-        return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in rows]
 
 
 @pytest.fixture
@@ -88,39 +78,8 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
 
     out = tmp_path / "sel.csv"
     view.export_selection(str(out))
-    rows = _read_map_csv(out)
+    rows = read_map_csv(out)
     assert [r[1] for r in rows] == paths and all(r[0] == "image" for r in rows)
     np.testing.assert_allclose([r[3:] for r in rows], [xy[view.data.refs.index(p)] for p in paths], atol=1e-5)
     i = kinds.index("image")
     assert view.nearest(*xy[i]) == i and "<img" in view.tooltip_for(i)
-
-
-def test_map_is_cached_until_the_index_changes(tmp_path, library, photos):
-    from xmr_gui.core.indexing.indexer import index_folder
-    from xmr_gui.core.views.embedding_map import build_map
-
-    index_folder(library, photos)
-    hits = []
-    first = build_map(library, "pca", on_cache=hits.append)
-    again = build_map(library, "pca", on_cache=hits.append)
-    np.testing.assert_array_equal(first.xy, again.xy)
-    (photos / "photo_0002.jpg").unlink()
-    index_folder(library, photos)
-    build_map(library, "pca", on_cache=hits.append)
-    assert hits == [False, True, False]
-
-
-def test_graph_and_map_from_the_cli(tmp_path, photos, capsys):
-    from xmr_gui.cli import main
-
-    assert main(["graph", "--example", "mirflickr", "--tau", "0.5", "--png", str(tmp_path / "g.png")]) == 0
-    rows = capsys.readouterr().out.splitlines()
-    from xmr_gui.core.learn.label_graph import NamedGraph
-
-    assert len(rows) == NamedGraph.example("mirflickr", tau=0.5).graph.n_edges
-    assert (tmp_path / "g.png").stat().st_size > 1000
-    db = str(tmp_path / "db")
-    assert main(["index", str(photos), "--db", db, "--model", "xmr-tiny", "--weights", "random", "-q"]) == 0
-    assert main(["map", "--db", db, "--method", "pca", "--query", "a dog", "--csv", str(tmp_path / "m.csv")]) == 0
-    points = _read_map_csv(tmp_path / "m.csv")
-    assert [p[0] for p in points].count("image") == 24 and points[-1][:2] == ("text", "a dog")

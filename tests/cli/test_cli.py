@@ -16,16 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import run_cli as run
 from xmr_gui.cli import main
 from xmr_gui.core.runtime.spec import ModelSpec
 
 TINY = ["--model", "xmr-tiny", "--weights", "random"]
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

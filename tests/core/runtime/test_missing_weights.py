@@ -1,6 +1,6 @@
 """Pretrained weights that are not here: one clean line, the right advice, no waiting on a network that isn't.
 
-Downloading on first use is the default (tests/test_hub.py fetches from a loopback hub); here the hub cannot be
+Downloading on first use is the default (tests/core/runtime/test_hub.py fetches from a loopback hub); here the hub cannot be
 reached, or must not be asked, or has no such weights at all.
 """
 
