@@ -7,8 +7,8 @@ they are cached (runtime/hub.py) without importing open_clip (and so torch), so 
 data. For every tag `open_clip.list_pretrained()` knows, the entry is the hub
 repo of its config's `hf_hub` and the files open_clip would fetch, in the order it tries them
 (`open_clip.pretrained.download_pretrained_from_hf`: the safetensors alternative first, then the named file).
-tests/core/runtime/test_hub.py regenerates the table from the installed open_clip and fails when the committed one differs,
-so an open_clip upgrade cannot leave it stale silently. The recommended models (the window's Model menu) and
+tests/core/runtime/test_hub.py regenerates the table from the installed open_clip and fails when the committed one
+differs, so an open_clip upgrade cannot leave it stale silently. The recommended models (the window's Model menu) and
 their approximate download sizes are kept here by hand.
 """
 

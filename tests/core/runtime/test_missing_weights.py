@@ -1,7 +1,7 @@
 """Pretrained weights that are not here: one clean line, the right advice, no waiting on a network that isn't.
 
-Downloading on first use is the default (tests/core/runtime/test_hub.py fetches from a loopback hub); here the hub cannot be
-reached, or must not be asked, or has no such weights at all.
+Downloading on first use is the default (tests/core/runtime/test_hub.py fetches from a loopback hub); here the hub
+cannot be reached, or must not be asked, or has no such weights at all.
 """
 
 from __future__ import annotations
