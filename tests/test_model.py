@@ -328,7 +328,7 @@ def test_future_version_and_wrong_shapes_are_refused(trained, tmp_path):
 def test_neighbour_contributions_sum_to_the_logit(trained):
     from xmr_gui.core.learn.checkpoint import Checkpoint
 
-    space = Checkpoint.load(trained[1]).space()
+    space = Checkpoint.load(trained[1]).learned_space()
     assert space.gcn is not None
     np.testing.assert_allclose(
         space.gcn["adjacency"] @ space.gcn["messages"] + space.gcn["bias"], space.classifiers, rtol=1e-4, atol=1e-5

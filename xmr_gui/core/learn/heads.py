@@ -63,3 +63,47 @@ class CheckpointSpace:
         parts[label] = 0.0
         order = np.argsort(-parts, kind="stable")[:top]
         return [(self.labels[j], float(parts[j])) for j in order if parts[j] > 0]
+
+
+class BlendedSpace:
+    """A checkpoint's learned space interpolated with its backbone's (`space.blend`): a `space.LabelSpace` whose
+    cosines are a · backbone + (1 − a) · learned, a = `share` chosen on validation (`train.choose_blend`).
+
+    Its label classifiers, as queries, are the labels' backbone prompt vectors blended with their learned classifiers
+    in the same proportion; its label probabilities are the learned classifiers' own, read from the learned part of
+    a vector (recomputed from its backbone part at a = 1, where the learned part is zero)."""
+
+    def __init__(self, learned: CheckpointSpace, share: float, label_vectors: np.ndarray) -> None:
+        from .space import blend
+
+        self.learned, self.share = learned, float(share)
+        self.identity = f"{learned.identity}+backbone{self.share:g}"  # its own index: the vectors differ
+        self.backbone_identity = learned.backbone_identity
+        self.labels = learned.labels
+        self._d = int(label_vectors.shape[1])
+        self.dim: int | None = self._d + int(learned.classifiers.shape[1])
+        self.classifiers = blend(label_vectors, learned.classifiers, self.share)
+        self.classifier_queries = learned.classifier_queries
+
+    def images(self, feats: np.ndarray) -> np.ndarray:
+        from .space import blend
+
+        return blend(feats, self.learned.images(feats), self.share)
+
+    def texts(self, feats: np.ndarray) -> np.ndarray:
+        from .space import blend
+
+        return blend(feats, self.learned.texts(feats), self.share)
+
+    def learned_part(self, z: np.ndarray) -> np.ndarray:
+        """Blended image vectors z (n, dim) → the same photos' unit vectors in the learned space."""
+        z = np.atleast_2d(np.asarray(z, dtype=np.float32))
+        if self.share < 1.0:
+            return _normalize(z[:, self._d :])
+        return self.learned.images(z[:, : self._d])  # the backbone part is the (unit) backbone vector itself
+
+    def label_probabilities(self, z: np.ndarray) -> np.ndarray:
+        return self.learned.label_probabilities(self.learned_part(z))
+
+    def lifted_by(self, z: np.ndarray, label: int, top: int = 3) -> list[tuple[str, float]]:
+        return self.learned.lifted_by(self.learned_part(z)[0], label, top)

@@ -24,6 +24,7 @@ from .model import ConfigError, TrainConfig
 from .train import (
     EpochLog,
     checkpoint_tensors,
+    choose_blend,
     evaluate_split,
     label_query_report,
     logit_scale,
@@ -121,7 +122,7 @@ def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) 
 class TrainingResult:
     """What `train_checkpoint` measured (also written into the checkpoint's card as its "metrics")."""
 
-    test: dict[str, float]  # retrieval metrics of the checkpoint's space on the test split
+    test: dict[str, float]  # retrieval metrics of the checkpoint's served (blended) space on the test split
     zero_shot_test: dict[str, float]  # the raw backbone on the same split: the baseline
     label_queries_val: dict[str, float]  # label-query mAP (classifier / text / combined / zero_shot); decides
     label_queries_test: dict[str, float]  # Checkpoint.classifier_queries on val
@@ -129,9 +130,15 @@ class TrainingResult:
     epochs_run: int
     seconds_per_epoch: float
     train_items: int
+    backbone_share: float = 0.0  # the blend served (space.blend), chosen on validation retrieval
+    blend_val: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # share → validation report
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def validation(self, share: float) -> dict[str, float]:
+        """Validation retrieval at a backbone share: 1 is the untrained backbone, 0 the learned space alone."""
+        return self.blend_val[f"{share:g}"]
 
 
 def train_checkpoint(
@@ -156,16 +163,19 @@ def train_checkpoint(
     typed = encoder.encode_texts(list(ds.label_names))
     cfg = with_resolved_scale(cfg)  # the card names the logit scale the classifiers were trained (and saved) at
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
+    share, blend_val = choose_blend(result.model, ds, feats, "val")
     metrics = TrainingResult(
-        test=evaluate_split(result.model, ds, feats, "test"),
+        test=evaluate_split(result.model, ds, feats, "test", share),
         zero_shot_test=zero_shot(ds, feats, "test"),
         # decides Checkpoint.classifier_queries; the labels as typed, as `xmr search LABEL` encodes them
-        label_queries_val=label_query_report(result.model, ds, feats, "val", typed),
-        label_queries_test=label_query_report(result.model, ds, feats, "test", typed),
+        label_queries_val=label_query_report(result.model, ds, feats, "val", typed, share),
+        label_queries_test=label_query_report(result.model, ds, feats, "test", typed, share),
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
         seconds_per_epoch=float(np.mean([h.seconds for h in result.history])),
         train_items=int(len(ds.split("train"))),
+        backbone_share=share,
+        blend_val={f"{a:g}": report for a, report in blend_val.items()},
     )
     tensors = checkpoint_tensors(result)
     b_card: BackboneCard = {
@@ -185,6 +195,7 @@ def train_checkpoint(
         "train_config": cfg.to_dict(),
         "metrics": metrics.to_json(),
         "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
+        "blend": {"backbone_share": share, "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()}},
     }
     save_checkpoint(out, tensors, card)
     return metrics

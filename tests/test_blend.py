@@ -1,0 +1,170 @@
+"""A checkpoint's served space blended with its backbone's (learn.space.blend, heads.BlendedSpace): issue #25."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+def unit(x):
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_blended_cosine_is_the_mix_of_the_two_cosines():
+    from xmr_gui.core.learn.space import blend
+
+    rng = np.random.default_rng(0)
+    b1, b2 = rng.standard_normal((5, 12)), rng.standard_normal((7, 12))
+    l1, l2 = rng.standard_normal((5, 4)), rng.standard_normal((7, 4))
+    for a in (0.0, 0.3, 0.75, 1.0):
+        x, y = blend(b1, l1, a), blend(b2, l2, a)
+        np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-6)
+        expected = a * unit(b1) @ unit(b2).T + (1 - a) * unit(l1) @ unit(l2).T
+        np.testing.assert_allclose(x @ y.T, expected, atol=1e-6)
+    with pytest.raises(ValueError):
+        blend(b1, l1, 1.5)
+
+
+def random_space(d=12, k=5, labels=4, seed=0):
+    from xmr_gui.core.learn.heads import CheckpointSpace
+
+    rng = np.random.default_rng(seed)
+
+    def layers():
+        return [
+            (rng.standard_normal((16, d)).astype(np.float32), rng.standard_normal(16).astype(np.float32)),
+            (rng.standard_normal((k, 16)).astype(np.float32), rng.standard_normal(k).astype(np.float32)),
+        ]
+
+    names = [f"l{i}" for i in range(labels)]
+    return CheckpointSpace("ckpt:x", "b", layers(), layers(), names, rng.standard_normal((labels, k)))
+
+
+def test_share_one_ranks_as_the_backbone_and_keeps_the_classifiers():
+    from xmr_gui.core.learn.heads import BlendedSpace
+
+    learned = random_space()
+    rng = np.random.default_rng(1)
+    photos, queries, prompts = (unit(rng.standard_normal((n, 12))) for n in (30, 6, 4))
+    backbone = BlendedSpace(learned, 1.0, prompts)
+    scores = backbone.texts(queries) @ backbone.images(photos).T
+    np.testing.assert_allclose(scores, queries @ photos.T, atol=1e-6)
+    assert (np.argsort(-scores, axis=1) == np.argsort(-(queries @ photos.T), axis=1)).all()
+    np.testing.assert_allclose(backbone.classifiers @ backbone.images(photos).T, prompts @ photos.T, atol=1e-6)
+    # suggestions come from the learned classifiers whatever the share: the learned part is recovered (or, at
+    # share 1 where it is zero, recomputed from the backbone part)
+    expected = learned.label_probabilities(learned.images(photos))
+    for share in (0.0, 0.5, 1.0):
+        space = BlendedSpace(learned, share, prompts)
+        assert space.dim == 12 + 5
+        np.testing.assert_allclose(space.label_probabilities(space.images(photos)), expected, rtol=1e-4, atol=1e-6)
+    # share 0 ranks exactly as the learned space
+    zero = BlendedSpace(learned, 0.0, prompts)
+    np.testing.assert_allclose(
+        zero.texts(queries) @ zero.images(photos).T,
+        learned.texts(queries) @ learned.images(photos).T,
+        atol=1e-6,
+    )
+
+
+def write_checkpoint(path, spec, d, share=None, seed=0):
+    """conftest's linear checkpoint, with the label prompt vectors a blend needs and, when given, a card share."""
+    from safetensors.numpy import load_file, save_file
+
+    from conftest import write_linear_checkpoint
+    from xmr_gui.core.learn.checkpoint import read_card
+
+    write_linear_checkpoint(path, spec, d, ["a", "b", "c"], seed=seed)
+    tensors = load_file(str(path))
+    tensors["label_inputs"] = unit(np.random.default_rng(seed).standard_normal((3, d)))
+    card = read_card(path)
+    if share is not None:
+        card["blend"] = {"backbone_share": share, "val_map": {"0": 0.1, "1": 0.2}}
+    save_file(tensors, str(path), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(card)})
+    return tensors
+
+
+def test_the_share_round_trips_through_the_card_and_old_cards_serve_the_learned_space(tmp_path, tiny_spec):
+    from xmr_gui.core.learn.checkpoint import Checkpoint, CheckpointError
+    from xmr_gui.core.learn.heads import BlendedSpace, CheckpointSpace
+
+    write_checkpoint(tmp_path / "old.xmr", tiny_spec, 16)
+    old = Checkpoint.load(tmp_path / "old.xmr")
+    assert old.backbone_share == 0.0
+    assert type(old.space()) is CheckpointSpace and old.space().identity == old.identity  # its index as before
+    write_checkpoint(tmp_path / "new.xmr", tiny_spec, 16, share=0.75)
+    new = Checkpoint.load(tmp_path / "new.xmr")
+    space = new.space()
+    assert isinstance(space, BlendedSpace) and space.share == 0.75 and new.backbone_share == 0.75
+    assert space.identity != new.identity and space.dim == 16 + 8
+    write_checkpoint(tmp_path / "bad.xmr", tiny_spec, 16, share=1.5)
+    with pytest.raises(CheckpointError, match="backbone share"):
+        Checkpoint.load(tmp_path / "bad.xmr")
+
+
+def test_a_library_reindexes_when_the_share_changes(library, photos, tiny_spec, tmp_path):
+    """Each share is its own space identity, hence its own index file and dimension: a library switching between
+    checkpoints that differ only in share searches each in its own space."""
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.search.photos import search_text
+
+    index_folder(library, photos)
+    d = library.dim
+    ids, feats = library.catalog.indexed_vectors(d)
+    paths = library.catalog.paths_by_id()
+    query = library.encoder.encode_texts(["a red photo"])
+    for share in (0.0, 0.5, 1.0, 0.5):
+        path = tmp_path / f"c{share}.xmr"
+        write_checkpoint(path, tiny_spec, d, share=share)
+        library.attach_checkpoint(path)
+        space = library.space
+        hits = search_text(library, "a red photo", k=len(ids))
+        expected = (space.images(feats) @ space.texts(query)[0]).astype(np.float64)
+        by_path = {paths[int(i)]: s for i, s in zip(ids, expected, strict=True)}
+        assert [h.path for h in hits][:5] == sorted(by_path, key=lambda p: -by_path[p])[:5]
+        np.testing.assert_allclose([h.score for h in hits], [by_path[h.path] for h in hits], atol=1e-4)
+        library.save_index()
+        if share == 1.0:  # the backbone's own ranking
+            assert [h.path for h in hits] == [
+                paths[int(ids[i])] for i in np.argsort(-(feats @ query[0]), kind="stable")
+            ]
+
+
+def test_choose_blend_never_picks_worse_than_the_backbone_on_validation():
+    from test_model import synthetic_features
+    from xmr_gui.core.learn.model import TrainConfig
+    from xmr_gui.core.learn.recipes import apply_overrides
+    from xmr_gui.core.learn.train import choose_blend, train_space, zero_shot
+
+    ds, feats = synthetic_features()
+    cfg = apply_overrides(TrainConfig.load("l2gcn"), ["epochs=1", "dim=16", "hidden=32", "gcn_hidden=16"])
+    model = train_space(ds, feats, cfg).model
+    share, reports = choose_blend(model, ds, feats, "val")
+    assert sorted(reports) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert reports[1.0] == pytest.approx(zero_shot(ds, feats, "val"))  # share 1 is the untrained backbone
+    assert reports[share]["map_avg"] == max(r["map_avg"] for r in reports.values())
+    assert reports[share]["map_avg"] >= reports[1.0]["map_avg"]
+
+
+def test_xmr_train_says_how_the_checkpoint_compares_and_which_blend_it_serves():
+    from xmr_gui.cli.train import blend_lines
+    from xmr_gui.core.learn.recipes import TrainingResult
+
+    def report(t2i, i2t):
+        return {"map_t2i": t2i, "map_i2t": i2t, "map_avg": (t2i + i2t) / 2}
+
+    def result(share):
+        reports = {"0": report(0.3, 0.5), "0.25": report(0.45, 0.5), "0.5": report(0.5, 0.52), "1": report(0.48, 0.4)}
+        return TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10, backbone_share=share, blend_val=reports)
+
+    lines = blend_lines(result(0.5))
+    assert lines[0] == (
+        "text search on validation (mAP text→photo / photo→text): untrained 0.4800 / 0.4000, "
+        "learned space 0.3000 / 0.5000, served 0.5000 / 0.5200"
+    )
+    assert lines[1].startswith("search blends 50% backbone with 50% learned space")
+    assert blend_lines(result(1.0))[1].startswith("search uses the backbone's own space")
+    assert blend_lines(result(0.0))[1].startswith("search uses the learned space alone")
+    assert blend_lines(TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10)) == []  # nothing measured: nothing said
