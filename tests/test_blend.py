@@ -149,7 +149,7 @@ def test_choose_blend_never_picks_worse_than_the_backbone_on_validation():
 
 
 def test_xmr_train_says_how_the_checkpoint_compares_and_which_blend_it_serves():
-    from xmr_gui.cli.train import blend_lines
+    from xmr_gui.cli.train import blend_lines, suggest_lines
     from xmr_gui.core.learn.recipes import TrainingResult
 
     def report(t2i, i2t):
@@ -168,3 +168,80 @@ def test_xmr_train_says_how_the_checkpoint_compares_and_which_blend_it_serves():
     assert blend_lines(result(1.0))[1].startswith("search uses the backbone's own space")
     assert blend_lines(result(0.0))[1].startswith("search uses the learned space alone")
     assert blend_lines(TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10)) == []  # nothing measured: nothing said
+    assert suggest_lines(TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10)) == []
+    votes = {"zero_shot": 0.3, "classifiers": 0.4, "with_cache": 0.5}
+    alone = TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10, suggest_val=votes)
+    assert suggest_lines(alone) == ["suggestions on validation (label-ranking AP): untrained 0.3000, checkpoint 0.4000"]
+    cached = TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10, cache_weight=0.25, cache_beta=5.5, suggest_val=votes)
+    assert suggest_lines(cached)[0].startswith(
+        "suggestions on validation (label-ranking AP): untrained 0.3000, checkpoint 0.5000 (its classifiers alone "
+        "0.4000; with 25% of the training photos' vote"
+    )
+
+
+# -- the training photos' vote beside the classifiers (learn/cache.py) -------------------------------------------
+def test_vote_shares_match_a_loop():
+    from xmr_gui.core.learn.cache import vote_shares
+
+    rng = np.random.default_rng(2)
+    z, keys = unit(rng.standard_normal((3, 6))), unit(rng.standard_normal((5, 6)))
+    labels = (rng.random((5, 4)) < 0.5).astype(np.float32)
+    for beta in (1.0, 20.0):
+        got = vote_shares(z, keys, labels, beta)
+        for i in range(3):
+            affinity = [np.exp(-beta * (1 - float(z[i] @ keys[j]))) for j in range(5)]
+            for c in range(4):
+                expected = sum(a * labels[j, c] for j, a in enumerate(affinity)) / sum(affinity)
+                assert got[i, c] == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_vote_joins_only_when_it_ranks_labels_better_on_validation():
+    from xmr_gui.core.learn.cache import choose
+
+    rng = np.random.default_rng(3)
+    labels = (rng.random((40, 5)) < 0.3).astype(np.float32)
+    z = unit(labels + 0.05 * rng.standard_normal((40, 5)))  # photos sit where their labels point
+    keys, key_labels = z[:20], labels[:20]
+    noise = rng.random((20, 5)).astype(np.float32)
+    w, beta, val = choose(noise, z[20:], keys, key_labels, labels[20:])
+    assert w > 0 and val["with_cache"] > val["classifiers"]
+    w, _, val = choose(labels[20:] * 0.9 + 0.05, z[20:], keys, key_labels, labels[20:])  # already perfect: alone
+    assert w == 0 and val["with_cache"] == val["classifiers"]
+
+
+def test_a_cards_vote_round_trips_and_is_checked(tmp_path, tiny_spec):
+    from safetensors.numpy import load_file, save_file
+
+    from xmr_gui.core.learn.cache import vote_shares
+    from xmr_gui.core.learn.checkpoint import Checkpoint, CheckpointError, read_card
+    from xmr_gui.core.learn.heads import sigmoid
+
+    path = tmp_path / "c.xmr"
+    write_checkpoint(path, tiny_spec, 16, share=0.5)
+    rng = np.random.default_rng(4)
+    tensors, card = load_file(str(path)), read_card(path)
+    tensors["cache.keys"] = unit(rng.standard_normal((10, 16))).astype(np.float16)
+    tensors["cache.labels"] = (rng.random((10, 3)) < 0.5).astype(np.uint8)
+
+    def save(name, card, tensors):
+        save_file(tensors, str(tmp_path / name), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(card)})
+        return tmp_path / name
+
+    voting = dict(card, suggest={"cache_weight": 0.25, "cache_beta": 5.5, "val": {}})
+    ckpt = Checkpoint.load(save("v.xmr", voting, tensors))
+    space, alone = ckpt.space(), ckpt.space(with_cache=False)
+    photos = unit(rng.standard_normal((4, 16)))
+    z = space.images(photos)
+    keys = space.images(tensors["cache.keys"].astype(np.float32))
+    expected = 0.75 * alone.label_probabilities(z) + 0.25 * vote_shares(z, keys, tensors["cache.labels"], 5.5)
+    np.testing.assert_allclose(space.label_probabilities(z), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        alone.label_probabilities(z), sigmoid(ckpt.learned_space().images(photos) @ tensors["classifiers"].T), rtol=1e-5
+    )
+    silent = Checkpoint.load(save("s.xmr", dict(card, suggest={"cache_weight": 0.0, "cache_beta": 5.5}), tensors))
+    assert silent.space().cache is None
+    with pytest.raises(CheckpointError, match="cache weight"):
+        Checkpoint.load(save("w.xmr", dict(card, suggest={"cache_weight": 1.5, "cache_beta": 5.5}), tensors))
+    tensors["cache.labels"] = tensors["cache.labels"][:, :2]
+    with pytest.raises(CheckpointError, match="cache of training photos"):
+        Checkpoint.load(save("x.xmr", voting, tensors))

@@ -268,6 +268,11 @@ def test_one_epoch_train_eval_and_checkpoint_round_trip(trained, capsys):
     ckpt = Checkpoint.load(out)
     assert ckpt.labels[:3] == ["bird", "boat", "building"] and len(ckpt.labels) == 24 and "sky" not in ckpt.labels
     assert ckpt.card["graph"]["tau"] == 0.4 and len(ckpt.card["graph"]["counts"]) == 24
+    blend, suggest = ckpt.card["blend"], ckpt.card["suggest"]  # chosen on validation (issue #25)
+    assert blend["val_map"][f"{blend['backbone_share']:g}"] == max(blend["val_map"].values())
+    assert set(blend["val_map"]) == {"0", "0.25", "0.5", "0.75", "1"}
+    assert suggest["val"]["with_cache"] >= suggest["val"]["classifiers"]
+    assert ("cache.keys" in ckpt.tensors) is (suggest["cache_weight"] > 0)  # photo vectors only when they vote
     capsys.readouterr()
     assert main(["eval", str(out), str(world), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -137,7 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         t, z = metrics.test, metrics.zero_shot_test
         say(f"xmr: wrote {args.out} (best epoch {metrics.best_epoch}, {metrics.seconds_per_epoch:.2f} s/epoch)")
-        for line in blend_lines(metrics):
+        for line in [*blend_lines(metrics), *suggest_lines(metrics)]:
             say(f"xmr: {line}")
         print("metric\tcheckpoint\tzero_shot")
         for key in t:
@@ -181,6 +181,21 @@ def blend_lines(metrics: TrainingResult) -> list[str]:
     else:
         lines.append("search uses the learned space alone (it beat every blend with the backbone on validation)")
     return lines
+
+
+def suggest_lines(metrics: TrainingResult) -> list[str]:
+    """Checkpoint vs untrained on validation suggestions, and whether the training photos vote in them."""
+    v = metrics.suggest_val
+    if not v:
+        return []
+    served = v["with_cache"] if metrics.cache_weight > 0 else v["classifiers"]
+    line = f"suggestions on validation (label-ranking AP): untrained {v['zero_shot']:.4f}, checkpoint {served:.4f}"
+    if metrics.cache_weight > 0:
+        return [
+            f"{line} (its classifiers alone {v['classifiers']:.4f}; with {metrics.cache_weight:.0%} of the training "
+            "photos' vote, which the checkpoint keeps: their vectors, not the photos)"
+        ]
+    return [line]
 
 
 def _backbone(args: argparse.Namespace) -> ModelSpec:

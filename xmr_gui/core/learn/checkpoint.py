@@ -1,7 +1,9 @@
 """.xmr checkpoints: one safetensors file (never pickle) whose metadata holds a JSON model card.
 
 Tensors: img_head.{i}.weight/bias, txt_head.{i}.weight/bias, classifiers (C, d), label_inputs (C, d_in),
-and, when the backbone was trained with it, backbone.* (the open_clip state dict).
+and, when the backbone was trained with it, backbone.* (the open_clip state dict); cache.keys (N, d_img) and
+cache.labels (N, C): the training photos' backbone vectors and labels, only when suggestions use them (card
+"suggest", `cache.LabelCache`).
 Card: format/version, backbone (model, config_json, weights or "embedded", identity), labels, graph (τ, p,
 counts), dims, training config, metrics, dataset fingerprint, and the blend: the share of the backbone's own
 space in the one a library searches (`space.blend`, chosen on validation; a card without it serves the learned
@@ -15,12 +17,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from ..base.files import atomic_write
 from ..runtime.card import FORMAT, FORMAT_VERSION, CheckpointError, ModelCard, read_card
 from ..runtime.spec import ModelError, ModelSpec
+from .cache import LabelCache
 from .heads import BlendedSpace, CheckpointSpace
 
 __all__ = ["Checkpoint", "CheckpointError", "ModelCard", "choose_backbone", "read_card", "save_checkpoint"]
@@ -93,6 +97,21 @@ class Checkpoint:
             same = dims.get("d_img") == dims.get("d_txt") and inputs is not None and inputs.shape[1] == dims["d_img"]
             if share > 0 and not same:  # the backbone's images and texts must share one space to be blended
                 raise CheckpointError(f"{self.path}: a blended checkpoint needs one backbone space for both sides")
+        keys, key_labels = self.tensors.get("cache.keys"), self.tensors.get("cache.labels")
+        if (keys is None) != (key_labels is None) or (
+            keys is not None
+            and key_labels is not None
+            and (keys.shape[1] != dims.get("d_img") or key_labels.shape != (keys.shape[0], C))
+        ):
+            raise CheckpointError(f"{self.path}: the cache of training photos has the wrong shape")
+        suggest = self.card.get("suggest")
+        if suggest is not None:
+            weight, beta = (
+                suggest.get(k) if isinstance(suggest, dict) else None for k in ("cache_weight", "cache_beta")
+            )
+            numbers = isinstance(weight, (int, float)) and isinstance(beta, (int, float))
+            if not (numbers and 0 <= cast(float, weight) < 1 and cast(float, beta) > 0):
+                raise CheckpointError(f"{self.path}: the card's cache weight (0 to 1) or β (> 0) is wrong")
 
     def _head(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
         layers, i = [], 0
@@ -119,13 +138,20 @@ class Checkpoint:
             h.update(self.tensors[k].tobytes())
         return f"ckpt:{h.hexdigest()[:16]}"
 
-    def space(self, backbone_identity: str | None = None) -> CheckpointSpace | BlendedSpace:
-        """The space a library searches: the learned space, blended with the backbone's by the card's share."""
+    def space(self, backbone_identity: str | None = None, with_cache: bool = True) -> CheckpointSpace | BlendedSpace:
+        """The space a library searches: the learned space, blended with the backbone's by the card's share; its
+        suggestions mixed with the training photos' vote (`cache.LabelCache`) when the card chose that."""
         learned = self.learned_space(backbone_identity)
         share = self.backbone_share
-        if share == 0.0:
-            return learned  # its identity, hence its index, stays what it was before blending existed
-        return BlendedSpace(learned, share, self.tensors["label_inputs"])
+        space: CheckpointSpace | BlendedSpace = learned  # at share 0 its identity, hence its index, is as before
+        if share > 0.0:
+            space = BlendedSpace(learned, share, self.tensors["label_inputs"])
+        suggest = self.card.get("suggest")
+        if with_cache and suggest is not None and suggest["cache_weight"] > 0 and "cache.keys" in self.tensors:
+            keys = space.images(self.tensors["cache.keys"].astype(np.float32))
+            labels = self.tensors["cache.labels"].astype(np.float32)
+            space.cache = LabelCache(keys, labels, float(suggest["cache_weight"]), float(suggest["cache_beta"]))
+        return space
 
     @property
     def backbone_share(self) -> float:

@@ -23,8 +23,10 @@ from .evaluate import retrieval_report
 from .model import ConfigError, TrainConfig
 from .train import (
     EpochLog,
+    cache_keys,
     checkpoint_tensors,
     choose_blend,
+    choose_cache,
     evaluate_split,
     label_query_report,
     logit_scale,
@@ -132,6 +134,9 @@ class TrainingResult:
     train_items: int
     backbone_share: float = 0.0  # the blend served (space.blend), chosen on validation retrieval
     blend_val: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # share → validation report
+    cache_weight: float = 0.0  # the training photos' vote in suggestions (cache.py), chosen on validation
+    cache_beta: float = 0.0
+    suggest_val: dict[str, float] = dataclasses.field(default_factory=dict)  # label-ranking AP on validation
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -164,6 +169,7 @@ def train_checkpoint(
     cfg = with_resolved_scale(cfg)  # the card names the logit scale the classifiers were trained (and saved) at
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
     share, blend_val = choose_blend(result.model, ds, feats, "val")
+    w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
     metrics = TrainingResult(
         test=evaluate_split(result.model, ds, feats, "test", share),
         zero_shot_test=zero_shot(ds, feats, "test"),
@@ -176,8 +182,16 @@ def train_checkpoint(
         train_items=int(len(ds.split("train"))),
         backbone_share=share,
         blend_val={f"{a:g}": report for a, report in blend_val.items()},
+        cache_weight=w,
+        cache_beta=beta,
+        suggest_val=suggest_val,
     )
     tensors = checkpoint_tensors(result)
+    if w > 0:  # only then does the checkpoint carry its training photos' vectors
+        train_idx = ds.split("train")
+        train_idx = train_idx[feats.ok[train_idx]]
+        tensors["cache.keys"] = cache_keys(feats.img[train_idx]).astype(np.float16)
+        tensors["cache.labels"] = ds.labels[train_idx].astype(np.uint8)
     b_card: BackboneCard = {
         "model": spec.model,
         "config_json": spec.config_json,
@@ -196,6 +210,7 @@ def train_checkpoint(
         "metrics": metrics.to_json(),
         "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
         "blend": {"backbone_share": share, "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()}},
+        "suggest": {"cache_weight": w, "cache_beta": beta, "val": suggest_val},
     }
     save_checkpoint(out, tensors, card)
     return metrics

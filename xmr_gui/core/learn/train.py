@@ -173,6 +173,35 @@ def choose_blend(
     return best, reports
 
 
+def choose_cache(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, split: str = "val"
+) -> tuple[float, float, dict[str, float]]:
+    """Whether and how much the training photos' vote joins the classifiers in suggestions (`cache.choose`, in the
+    space served at backbone share `share`), judged by label-ranking AP on `split`; with the untrained backbone's
+    prompt ranking of the same photos ("zero_shot") for comparison."""
+    from .cache import choose, label_ranking_ap
+    from .heads import sigmoid
+
+    train_idx, idx = ds.split("train"), ds.split(split)
+    train_idx, idx = train_idx[feats.ok[train_idx]], idx[feats.ok[idx]]
+    keys_in = cache_keys(feats.img[train_idx])
+    zi, _ = project(model, feats.img[idx], feats.txt[idx])
+    keys, _ = project(model, keys_in, feats.txt[train_idx])
+    with torch.no_grad():
+        classifiers = logit_scale(model.cfg) * model.classifiers().numpy()
+    probabilities = sigmoid(zi @ classifiers.T)
+    if share:
+        zi, keys = blend(feats.img[idx], zi, share), blend(keys_in, keys, share)
+    w, beta, val = choose(probabilities, zi, keys, ds.labels[train_idx], ds.labels[idx])
+    val["zero_shot"] = label_ranking_ap(feats.img[idx] @ feats.label_inputs.T, ds.labels[idx])
+    return w, beta, val
+
+
+def cache_keys(img: np.ndarray) -> np.ndarray:
+    """The training photos' backbone vectors as the checkpoint stores them (float16: half the size)."""
+    return np.asarray(img, np.float32).astype(np.float16).astype(np.float32)
+
+
 def label_query_report(
     model: SharedSpaceModel,
     ds: Dataset,
