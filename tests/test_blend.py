@@ -120,6 +120,12 @@ def test_a_library_reindexes_when_the_share_changes(library, photos, tiny_spec, 
         write_checkpoint(path, tiny_spec, d, share=share)
         library.attach_checkpoint(path)
         space = library.space
+        said = {
+            0.0: f"checkpoint {path.name} on",
+            0.5: "(search: 50% backbone) on",
+            1.0: "(search: the backbone's own) on",
+        }
+        assert said[share] in library.model_name()  # what `xmr search` and the window's status bar show
         hits = search_text(library, "a red photo", k=len(ids))
         expected = (space.images(feats) @ space.texts(query)[0]).astype(np.float64)
         by_path = {paths[int(i)]: s for i, s in zip(ids, expected, strict=True)}
@@ -172,6 +178,9 @@ def test_xmr_train_says_how_the_checkpoint_compares_and_which_blend_it_serves():
     votes = {"zero_shot": 0.3, "classifiers": 0.4, "with_cache": 0.5}
     alone = TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10, suggest_val=votes)
     assert suggest_lines(alone) == ["suggestions on validation (label-ranking AP): untrained 0.3000, checkpoint 0.4000"]
+    queries = {"zero_shot": 0.3, "text": 0.35, "combined": 0.5, "classifier": 0.45}
+    asked = TrainingResult({}, {}, queries, {}, 1, 1, 0.1, 10)
+    assert suggest_lines(asked) == ["label queries on validation (mAP): untrained 0.3000, checkpoint 0.5000"]
     cached = TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10, cache_weight=0.25, cache_beta=5.5, suggest_val=votes)
     assert suggest_lines(cached)[0].startswith(
         "suggestions on validation (label-ranking AP): untrained 0.3000, checkpoint 0.5000 (its classifiers alone "

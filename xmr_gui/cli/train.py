@@ -185,17 +185,24 @@ def blend_lines(metrics: TrainingResult) -> list[str]:
 
 def suggest_lines(metrics: TrainingResult) -> list[str]:
     """Checkpoint vs untrained on validation suggestions, and whether the training photos vote in them."""
+    from ..core.learn.checkpoint import classifiers_answer
+
+    lines = []
+    q = metrics.label_queries_val
+    if q:
+        answered = q["combined"] if classifiers_answer(q) else q["text"]
+        lines.append(f"label queries on validation (mAP): untrained {q['zero_shot']:.4f}, checkpoint {answered:.4f}")
     v = metrics.suggest_val
     if not v:
-        return []
+        return lines
     served = v["with_cache"] if metrics.cache_weight > 0 else v["classifiers"]
     line = f"suggestions on validation (label-ranking AP): untrained {v['zero_shot']:.4f}, checkpoint {served:.4f}"
     if metrics.cache_weight > 0:
-        return [
-            f"{line} (its classifiers alone {v['classifiers']:.4f}; with {metrics.cache_weight:.0%} of the training "
+        line += (
+            f" (its classifiers alone {v['classifiers']:.4f}; with {metrics.cache_weight:.0%} of the training "
             "photos' vote, which the checkpoint keeps: their vectors, not the photos)"
-        ]
-    return [line]
+        )
+    return [*lines, line]
 
 
 def _backbone(args: argparse.Namespace) -> ModelSpec:
