@@ -185,7 +185,7 @@ def report(data: Data, feats: Any, encoder: Any, seeds: list[int]) -> None:
     print(f"chosen on validation: {chosen}\n")
     base = runs[UNTRAINED][0]
     spread = " (mean ± sd over seeds)" if len(seeds) > 1 else ""
-    print(f"| variant{spread} | backbone share / cache w | " + " | ".join(c for _, c in COLUMNS) + " |")
+    print(f"| variant{spread} | backbone share, vote w | " + " | ".join(c for _, c in COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 2) + "|")
     for name, vs in runs.items():
         cells = []
@@ -215,8 +215,8 @@ def report(data: Data, feats: Any, encoder: Any, seeds: list[int]) -> None:
     for a, b in pairs:
         cells = []
         for key, _ in COLUMNS:
-            if key not in runs[a][0] and key not in runs[b][0]:
-                cells.append("=")
+            if all(n == UNTRAINED or key not in runs[n][0] for n in (a, b)):
+                cells.append("=")  # neither changes the search space
                 continue
             d, lo, hi = bootstrap(averaged(a, key), averaged(b, key))
             cells.append(f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]")

@@ -54,8 +54,9 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--config",
-        default="l2gcn",
-        help="shipped config name (l2gcn, ussl, bcls, l2gcn+bcls, heads-only) or a JSON file (default l2gcn)",
+        default="ussl",
+        help="shipped config name (ussl, l2gcn, bcls, l2gcn+bcls, heads-only) or a JSON file (default ussl: the best "
+        "measured on real photos with their own labels, bench/RESULTS.md)",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.xmr)")
     p.add_argument(
