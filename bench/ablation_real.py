@@ -2,6 +2,8 @@
 
     python bench/ablation_real.py --quick      # one seed (0)
     python bench/ablation_real.py              # seeds 0, 1, 2: mean ± sample std over seeds, paired bootstraps
+    python bench/ablation_real.py --never-worse  # issue #25's table: against the backbone and training-free
+                                                 # baselines (bench/never_worse.py)
 
 Data: Debian's `tuxpaint-stamps-default` photo cut-outs (GPL: never committed or shipped; `bench/offline_model.py`'s
 `tuxpaint_root()` fetches the package with apt-get download + dpkg -x when it is not installed, and
@@ -53,7 +55,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 CACHE = Path(os.environ.get("XMR_ABLATION_CACHE", "/tmp/xmr_ablation_real"))
-VERSION = "4"  # bump when what a cached run holds changes
+VERSION = "6"  # bump when what a cached run holds changes (6: the card's backbone share and vote, issue #25)
 
 # (row name, shipped config, --set overrides). Pairs that differ only in use_gcn are bootstrapped.
 VARIANTS: list[tuple[str, str, list[str]]] = [
@@ -275,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="one seed (0)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--never-worse", action="store_true", help="issue #25's table (bench/never_worse.py)")
     args = p.parse_args(argv)
     seeds = [0] if args.quick else args.seeds
 
@@ -292,6 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     feats = compute_features(ds, encoder)
     feat_seconds = time.perf_counter() - t0
+    if args.never_worse:
+        from never_worse import report
+
+        report(data, feats, encoder, seeds)
+        print(
+            f"\n{data.n_photos} photos; seeds {seeds}; CPU {cpu_name()}; features {feat_seconds:.0f} s; "
+            f"{time.perf_counter() - started:.0f} s in all; load {load_start:.1f} → {os.getloadavg()[0]:.1f}; "
+            f"{time.strftime('%Y-%m-%d')}"
+        )
+        return 0
     test = ds.split("test")
     test = test[feats.ok[test]]
     train = ds.split("train")

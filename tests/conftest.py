@@ -250,3 +250,24 @@ def read_map_csv(path) -> list[tuple[str, str, str, float, float]]:
         rows = csv.reader(f)
         assert tuple(next(rows)) == CSV_HEADER
         return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in rows]
+
+
+def synthetic_features(n=160, labels=6, d=24, seed=0):
+    """A dataset whose image and caption vectors are noisy sums of per-label directions (no files are read)."""
+    from xmr_gui.core.learn.dataset import Dataset, Features, Row
+
+    rng = np.random.default_rng(seed)
+    names = [f"l{c}" for c in range(labels)]
+    directions = rng.standard_normal((labels, d)).astype(np.float32)
+    rows, Y = [], np.zeros((n, labels), np.float32)
+    for i in range(n):
+        chosen = rng.choice(labels, size=rng.integers(1, 3), replace=False)
+        Y[i, chosen] = 1
+        split = "train" if i < 0.6 * n else "val" if i < 0.8 * n else "test"
+        rows.append(Row(f"p{i}.jpg", [names[c] for c in sorted(chosen)], "", split))
+    ds = Dataset.from_rows("/nonexistent", rows, f"synthetic-{seed}")
+
+    img = unit(Y @ directions + 0.8 * rng.standard_normal((n, d)))
+    txt = unit(Y @ directions + 0.8 * rng.standard_normal((n, d)))
+    feats = Features(img, txt, unit(directions), unit(rng.standard_normal((n, 8))), np.ones(n, bool))
+    return ds, feats

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import synthetic_features
 from xmr_gui.core.learn.evaluate import mean_average_precision, recall_at_k
 from xmr_gui.core.learn.label_graph import LabelGraph
 from xmr_gui.core.learn.losses import REGISTRY, Forward, build_loss
@@ -268,6 +269,11 @@ def test_one_epoch_train_eval_and_checkpoint_round_trip(trained, capsys):
     ckpt = Checkpoint.load(out)
     assert ckpt.labels[:3] == ["bird", "boat", "building"] and len(ckpt.labels) == 24 and "sky" not in ckpt.labels
     assert ckpt.card["graph"]["tau"] == 0.4 and len(ckpt.card["graph"]["counts"]) == 24
+    blend, suggest = ckpt.card["blend"], ckpt.card["suggest"]  # chosen on validation (issue #25)
+    assert blend["val_map"][f"{blend['backbone_share']:g}"] == max(blend["val_map"].values())
+    assert set(blend["val_map"]) == {"0", "0.25", "0.5", "0.75", "1"}
+    assert suggest["val"]["with_cache"] >= suggest["val"]["classifiers"]
+    assert ("cache.keys" in ckpt.tensors) is (suggest["cache_weight"] > 0)  # photo vectors only when they vote
     capsys.readouterr()
     assert main(["eval", str(out), str(world), "--split", "test", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -328,7 +334,7 @@ def test_future_version_and_wrong_shapes_are_refused(trained, tmp_path):
 def test_neighbour_contributions_sum_to_the_logit(trained):
     from xmr_gui.core.learn.checkpoint import Checkpoint
 
-    space = Checkpoint.load(trained[1]).space()
+    space = Checkpoint.load(trained[1]).learned_space()
     assert space.gcn is not None
     np.testing.assert_allclose(
         space.gcn["adjacency"] @ space.gcn["messages"] + space.gcn["bias"], space.classifiers, rtol=1e-4, atol=1e-5
@@ -372,30 +378,6 @@ def test_a_config_file_that_is_not_an_object_is_a_config_error(tmp_path):
 
 
 # -- what training keeps: classifiers judged as label queries, probabilities at the trained scale ---------------
-def synthetic_features(n=160, labels=6, d=24, seed=0):
-    """A dataset whose image and caption vectors are noisy sums of per-label directions (no files are read)."""
-    from xmr_gui.core.learn.dataset import Dataset, Features, Row
-
-    rng = np.random.default_rng(seed)
-    names = [f"l{c}" for c in range(labels)]
-    directions = rng.standard_normal((labels, d)).astype(np.float32)
-    rows, Y = [], np.zeros((n, labels), np.float32)
-    for i in range(n):
-        chosen = rng.choice(labels, size=rng.integers(1, 3), replace=False)
-        Y[i, chosen] = 1
-        split = "train" if i < 0.6 * n else "val" if i < 0.8 * n else "test"
-        rows.append(Row(f"p{i}.jpg", [names[c] for c in sorted(chosen)], "", split))
-    ds = Dataset.from_rows("/nonexistent", rows, f"synthetic-{seed}")
-
-    def unit(x):
-        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-
-    img = unit(Y @ directions + 0.8 * rng.standard_normal((n, d)))
-    txt = unit(Y @ directions + 0.8 * rng.standard_normal((n, d)))
-    feats = Features(img, txt, unit(directions), unit(rng.standard_normal((n, 8))), np.ones(n, bool))
-    return ds, feats
-
-
 @pytest.mark.parametrize("config, weight", [("l2gcn", 0.5), ("heads-only", 0.0)])
 def test_the_epoch_kept_is_the_best_mix_of_retrieval_and_label_queries(config, weight):
     from xmr_gui.core.learn.model import TrainConfig

@@ -1,9 +1,13 @@
 """.xmr checkpoints: one safetensors file (never pickle) whose metadata holds a JSON model card.
 
 Tensors: img_head.{i}.weight/bias, txt_head.{i}.weight/bias, classifiers (C, d), label_inputs (C, d_in),
-and, when the backbone was trained with it, backbone.* (the open_clip state dict).
+and, when the backbone was trained with it, backbone.* (the open_clip state dict); cache.keys (N, d_img) and
+cache.labels (N, C): the training photos' backbone vectors and labels, only when suggestions use them (card
+"suggest", `cache.LabelCache`).
 Card: format/version, backbone (model, config_json, weights or "embedded", identity), labels, graph (τ, p,
-counts), dims, training config, metrics, dataset fingerprint.
+counts), dims, training config, metrics, dataset fingerprint, and the blend: the share of the backbone's own
+space in the one a library searches (`space.blend`, chosen on validation; a card without it serves the learned
+space alone, as before).
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from ..base.files import atomic_write
 from ..runtime.card import FORMAT, FORMAT_VERSION, CheckpointError, ModelCard, read_card
 from ..runtime.spec import ModelError, ModelSpec
-from .heads import CheckpointSpace
+from .cache import LabelCache
+from .heads import BlendedSpace, CheckpointSpace
 
 __all__ = ["Checkpoint", "CheckpointError", "ModelCard", "choose_backbone", "read_card", "save_checkpoint"]
 
@@ -82,6 +88,30 @@ class Checkpoint:
             for w, b in layers:
                 if w.shape[0] != b.shape[0]:
                     raise CheckpointError(f"{self.path}: {which} head weight/bias shapes disagree")
+        blend = self.card.get("blend")
+        if blend is not None:
+            share = blend.get("backbone_share") if isinstance(blend, dict) else None
+            if not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
+                raise CheckpointError(f"{self.path}: the card's backbone share is not a number from 0 to 1")
+            inputs = self.tensors.get("label_inputs")
+            same = dims.get("d_img") == dims.get("d_txt") and inputs is not None and inputs.shape[1] == dims["d_img"]
+            if share > 0 and not same:  # the backbone's images and texts must share one space to be blended
+                raise CheckpointError(f"{self.path}: a blended checkpoint needs one backbone space for both sides")
+        keys, key_labels = self.tensors.get("cache.keys"), self.tensors.get("cache.labels")
+        if (keys is None) != (key_labels is None) or (
+            keys is not None
+            and key_labels is not None
+            and (keys.shape[1] != dims.get("d_img") or key_labels.shape != (keys.shape[0], C))
+        ):
+            raise CheckpointError(f"{self.path}: the cache of training photos has the wrong shape")
+        suggest = self.card.get("suggest")
+        if suggest is not None:
+            weight, beta = (
+                suggest.get(k) if isinstance(suggest, dict) else None for k in ("cache_weight", "cache_beta")
+            )
+            numbers = isinstance(weight, (int, float)) and isinstance(beta, (int, float))
+            if not (numbers and 0 <= cast(float, weight) < 1 and cast(float, beta) > 0):
+                raise CheckpointError(f"{self.path}: the card's cache weight (0 to 1) or β (> 0) is wrong")
 
     def _head(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
         layers, i = [], 0
@@ -108,7 +138,29 @@ class Checkpoint:
             h.update(self.tensors[k].tobytes())
         return f"ckpt:{h.hexdigest()[:16]}"
 
-    def space(self, backbone_identity: str | None = None) -> CheckpointSpace:
+    def space(self, backbone_identity: str | None = None, with_cache: bool = True) -> CheckpointSpace | BlendedSpace:
+        """The space a library searches: the learned space, blended with the backbone's by the card's share; its
+        suggestions mixed with the training photos' vote (`cache.LabelCache`) when the card chose that."""
+        learned = self.learned_space(backbone_identity)
+        share = self.backbone_share
+        space: CheckpointSpace | BlendedSpace = learned  # at share 0 its identity, hence its index, is as before
+        if share > 0.0:
+            space = BlendedSpace(learned, share, self.tensors["label_inputs"])
+        suggest = self.card.get("suggest")
+        if with_cache and suggest is not None and suggest["cache_weight"] > 0 and "cache.keys" in self.tensors:
+            keys = space.images(self.tensors["cache.keys"].astype(np.float32))
+            labels = self.tensors["cache.labels"].astype(np.float32)
+            space.cache = LabelCache(keys, labels, float(suggest["cache_weight"]), float(suggest["cache_beta"]))
+        return space
+
+    @property
+    def backbone_share(self) -> float:
+        """The card's share of the backbone space in the served one (`space.blend`); 0 for a card without it."""
+        blend = self.card.get("blend")
+        return 0.0 if blend is None else float(blend["backbone_share"])  # checked by _validate
+
+    def learned_space(self, backbone_identity: str | None = None) -> CheckpointSpace:
+        """The trained heads and classifiers alone (the served space at share 0)."""
         gcn = None
         if {"gcn.adjacency", "gcn.messages", "gcn.bias"} <= set(self.tensors):
             gcn = {k.removeprefix("gcn."): self.tensors[k] for k in ("gcn.adjacency", "gcn.messages", "gcn.bias")}

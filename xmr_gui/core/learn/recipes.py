@@ -23,7 +23,10 @@ from .evaluate import retrieval_report
 from .model import ConfigError, TrainConfig
 from .train import (
     EpochLog,
+    cache_keys,
     checkpoint_tensors,
+    choose_blend,
+    choose_cache,
     evaluate_split,
     label_query_report,
     logit_scale,
@@ -121,7 +124,7 @@ def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) 
 class TrainingResult:
     """What `train_checkpoint` measured (also written into the checkpoint's card as its "metrics")."""
 
-    test: dict[str, float]  # retrieval metrics of the checkpoint's space on the test split
+    test: dict[str, float]  # retrieval metrics of the checkpoint's served (blended) space on the test split
     zero_shot_test: dict[str, float]  # the raw backbone on the same split: the baseline
     label_queries_val: dict[str, float]  # label-query mAP (classifier / text / combined / zero_shot); decides
     label_queries_test: dict[str, float]  # Checkpoint.classifier_queries on val
@@ -129,9 +132,18 @@ class TrainingResult:
     epochs_run: int
     seconds_per_epoch: float
     train_items: int
+    backbone_share: float = 0.0  # the blend served (space.blend), chosen on validation retrieval
+    blend_val: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # share → validation report
+    cache_weight: float = 0.0  # the training photos' vote in suggestions (cache.py), chosen on validation
+    cache_beta: float = 0.0
+    suggest_val: dict[str, float] = dataclasses.field(default_factory=dict)  # label-ranking AP on validation
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def validation(self, share: float) -> dict[str, float]:
+        """Validation retrieval at a backbone share: 1 is the untrained backbone, 0 the learned space alone."""
+        return self.blend_val[f"{share:g}"]
 
 
 def train_checkpoint(
@@ -156,18 +168,30 @@ def train_checkpoint(
     typed = encoder.encode_texts(list(ds.label_names))
     cfg = with_resolved_scale(cfg)  # the card names the logit scale the classifiers were trained (and saved) at
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
+    share, blend_val = choose_blend(result.model, ds, feats, "val")
+    w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
     metrics = TrainingResult(
-        test=evaluate_split(result.model, ds, feats, "test"),
+        test=evaluate_split(result.model, ds, feats, "test", share),
         zero_shot_test=zero_shot(ds, feats, "test"),
         # decides Checkpoint.classifier_queries; the labels as typed, as `xmr search LABEL` encodes them
-        label_queries_val=label_query_report(result.model, ds, feats, "val", typed),
-        label_queries_test=label_query_report(result.model, ds, feats, "test", typed),
+        label_queries_val=label_query_report(result.model, ds, feats, "val", typed, share),
+        label_queries_test=label_query_report(result.model, ds, feats, "test", typed, share),
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
         seconds_per_epoch=float(np.mean([h.seconds for h in result.history])),
         train_items=int(len(ds.split("train"))),
+        backbone_share=share,
+        blend_val={f"{a:g}": report for a, report in blend_val.items()},
+        cache_weight=w,
+        cache_beta=beta,
+        suggest_val=suggest_val,
     )
     tensors = checkpoint_tensors(result)
+    if w > 0:  # only then does the checkpoint carry its training photos' vectors
+        train_idx = ds.split("train")
+        train_idx = train_idx[feats.ok[train_idx]]
+        tensors["cache.keys"] = cache_keys(feats.img[train_idx]).astype(np.float16)
+        tensors["cache.labels"] = ds.labels[train_idx].astype(np.uint8)
     b_card: BackboneCard = {
         "model": spec.model,
         "config_json": spec.config_json,
@@ -185,6 +209,8 @@ def train_checkpoint(
         "train_config": cfg.to_dict(),
         "metrics": metrics.to_json(),
         "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
+        "blend": {"backbone_share": share, "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()}},
+        "suggest": {"cache_weight": w, "cache_beta": beta, "val": suggest_val},
     }
     save_checkpoint(out, tensors, card)
     return metrics

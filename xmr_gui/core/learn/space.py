@@ -17,14 +17,33 @@ import numpy as np
 LABEL_QUERY_TEXT = 0.25
 
 
+# The share of a checkpoint's served space that is the backbone's own (`blend`), chosen on the validation split
+# at training time (`train.choose_blend`). 1 is the backbone itself, so the choice can never be worse than the
+# untrained model on validation; 0 is the learned space alone (what a checkpoint without the choice serves).
+BACKBONE_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    return cast(np.ndarray, x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12))
+
+
+def blend(backbone: np.ndarray, learned: np.ndarray, share: float) -> np.ndarray:
+    """[√a · unit(backbone), √(1−a) · unit(learned)] with a = `share`: unit vectors whose cosine is exactly
+    a · cos(backbone) + (1 − a) · cos(learned), so one vector index serves the interpolation (WiSE-FT's, in
+    similarity rather than in weights: the backbone is frozen)."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"a backbone share is 0 to 1, not {share}")
+    return np.concatenate(
+        [np.sqrt(share) * unit_rows(backbone), np.sqrt(1.0 - share) * unit_rows(learned)], axis=-1
+    ).astype(np.float32)
+
+
 def label_query_vectors(classifiers: np.ndarray, texts: np.ndarray) -> np.ndarray:
     """Row i: classifier i and text vector i (unit text vectors), mixed as a one-label query is answered — the unit
     classifier plus LABEL_QUERY_TEXT × the text vector — at unit length."""
 
-    def unit(x: np.ndarray) -> np.ndarray:
-        return cast(np.ndarray, x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12))
-
-    return unit(unit(np.asarray(classifiers, np.float32)) + LABEL_QUERY_TEXT * np.asarray(texts, np.float32))
+    return unit_rows(unit_rows(classifiers) + LABEL_QUERY_TEXT * np.asarray(texts, np.float32))
 
 
 class Space(Protocol):

@@ -18,7 +18,7 @@ from .label_graph import LabelGraph
 from .losses import build_loss
 from .losses.multilabel import MultiLabelLoss
 from .model import SharedSpaceModel, TrainConfig
-from .space import label_query_vectors
+from .space import BACKBONE_SHARES, blend, label_query_vectors
 
 # Losses that train the label classifiers (directly, or through USSL's label-set nodes): with one of them, the
 # epoch kept is chosen on the classifiers' quality as label queries too, not only on retrieval.
@@ -142,28 +142,90 @@ def train_space(
     return result
 
 
-def evaluate_split(model: SharedSpaceModel, ds: Dataset, feats: Features, split: str) -> dict[str, float]:
+def evaluate_split(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str, share: float = 0.0
+) -> dict[str, float]:
+    """Retrieval metrics on a split of the space served at backbone share `share` (`space.blend`; 0: learned)."""
     idx = ds.split(split)
     idx = idx[feats.ok[idx]]
     zi, zt = project(model, feats.img[idx], feats.txt[idx])
+    if share:
+        zi, zt = blend(feats.img[idx], zi, share), blend(feats.txt[idx], zt, share)
     return retrieval_report(zi, zt, ds.labels[idx])
 
 
+def can_blend(feats: Features) -> bool:
+    """Whether the backbone's images and texts (and label prompts) are vectors of one space, as blending needs."""
+    return bool(feats.img.shape[1] == feats.txt.shape[1] == feats.label_inputs.shape[1])
+
+
+def choose_blend(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str = "val"
+) -> tuple[float, dict[float, dict[str, float]]]:
+    """The backbone share (of `space.BACKBONE_SHARES`) whose served space retrieves best on `split` (mAP, both
+    ways), and the retrieval report at every share. On a tie the larger share wins: the backbone's own space keeps
+    what a few hundred photos cannot teach (queries that name no label). Share 1 is the untrained backbone, so the
+    choice is never worse than it on `split`."""
+    if not can_blend(feats):
+        return 0.0, {0.0: evaluate_split(model, ds, feats, split)}
+    reports = {share: evaluate_split(model, ds, feats, split, share) for share in BACKBONE_SHARES}
+    best = max(sorted(reports, reverse=True), key=lambda share: reports[share]["map_avg"])
+    return best, reports
+
+
+def choose_cache(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, split: str = "val"
+) -> tuple[float, float, dict[str, float]]:
+    """Whether and how much the training photos' vote joins the classifiers in suggestions (`cache.choose`, in the
+    space served at backbone share `share`), judged by label-ranking AP on `split`; with the untrained backbone's
+    prompt ranking of the same photos ("zero_shot") for comparison."""
+    from .cache import choose, label_ranking_ap
+    from .heads import sigmoid
+
+    train_idx, idx = ds.split("train"), ds.split(split)
+    train_idx, idx = train_idx[feats.ok[train_idx]], idx[feats.ok[idx]]
+    keys_in = cache_keys(feats.img[train_idx])
+    zi, _ = project(model, feats.img[idx], feats.txt[idx])
+    keys, _ = project(model, keys_in, feats.txt[train_idx])
+    with torch.no_grad():
+        classifiers = logit_scale(model.cfg) * model.classifiers().numpy()
+    probabilities = sigmoid(zi @ classifiers.T)
+    if share:
+        zi, keys = blend(feats.img[idx], zi, share), blend(keys_in, keys, share)
+    w, beta, val = choose(probabilities, zi, keys, ds.labels[train_idx], ds.labels[idx])
+    val["zero_shot"] = label_ranking_ap(feats.img[idx] @ feats.label_inputs.T, ds.labels[idx])
+    return w, beta, val
+
+
+def cache_keys(img: np.ndarray) -> np.ndarray:
+    """The training photos' backbone vectors as the checkpoint stores them (float16: half the size)."""
+    return np.asarray(img, np.float32).astype(np.float16).astype(np.float32)
+
+
 def label_query_report(
-    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str, typed: np.ndarray | None = None
+    model: SharedSpaceModel,
+    ds: Dataset,
+    feats: Features,
+    split: str,
+    typed: np.ndarray | None = None,
+    share: float = 0.0,
 ) -> dict[str, float]:
     """How a one-label query is best answered on a split: mAP of the label's classifier, of its text vector (the
     label as typed, `typed`: the backbone's vectors of the bare label names, as `xmr search dog` encodes "dog"; the
-    prompt vectors when not given) and of the two combined as label_query.py does. The card keeps it for the
-    validation and test splits; a library answers label queries with the classifiers only where they clearly beat
-    the text vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's own vector of the typed
-    label over its own image vectors, the baseline."""
+    prompt vectors when not given) and of the two combined as label_query.py does, in the space served at backbone
+    share `share` (`heads.BlendedSpace`: a classifier there is blended with its label's prompt vector). The card
+    keeps it for the validation and test splits; a library answers label queries with the classifiers only where
+    they clearly beat the text vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's
+    own vector of the typed label over its own image vectors, the baseline."""
     idx = ds.split(split)
     idx = idx[feats.ok[idx]]
     typed = feats.label_inputs if typed is None else typed
     zi, label_text = project(model, feats.img[idx], typed)
     with torch.no_grad():
         cls = model.classifiers().numpy()
+    if share:
+        zi, label_text = blend(feats.img[idx], zi, share), blend(typed, label_text, share)
+        cls = blend(feats.label_inputs, cls, share)
     return {
         "classifier": label_query_map(cls, zi, ds.labels[idx]),
         "text": label_query_map(label_text, zi, ds.labels[idx]),

@@ -52,6 +52,21 @@ class DatasetCard(TypedDict):
     items: int
 
 
+class BlendCard(TypedDict):
+    """How the served space mixes the backbone's with the learned one (learn.space.blend), chosen on validation."""
+
+    backbone_share: float  # a: cosine = a · backbone + (1 − a) · learned
+    val_map: dict[str, float]  # validation retrieval mAP (both ways) at each share tried, by str(share)
+
+
+class SuggestCard(TypedDict):
+    """How suggestions mix the training photos' vote with the classifiers (learn.cache), chosen on validation."""
+
+    cache_weight: float  # w: (1 − w) × classifiers + w × the cache's vote; 0 = classifiers alone
+    cache_beta: float
+    val: dict[str, float]  # validation label-ranking AP: "classifiers", "with_cache", "zero_shot"
+
+
 class ModelCard(TypedDict):
     """An .xmr checkpoint's model card (JSON in its safetensors metadata); `save_checkpoint` adds the format."""
 
@@ -64,6 +79,8 @@ class ModelCard(TypedDict):
     train_config: NotRequired[dict[str, Any]]  # learn.model.TrainConfig.to_dict()
     metrics: NotRequired[dict[str, Any]]  # learn.recipes.train_checkpoint's: "test", "zero_shot_test", ...
     dataset: NotRequired[DatasetCard]
+    blend: NotRequired[BlendCard]  # absent (cards before it): the learned space alone, share 0
+    suggest: NotRequired[SuggestCard]  # absent: suggestions from the classifiers alone
 
 
 def read_card(path: str | os.PathLike[str]) -> ModelCard:

@@ -152,13 +152,22 @@ class Library:
         return self._encoder
 
     def model_name(self) -> str:
-        """Which model answers this library's searches, short: the checkpoint's file, else the backbone's spec."""
+        """Which model answers this library's searches, short: the checkpoint's file (and how much its search is
+        the backbone's, when its card blends them), else the backbone's spec."""
         spec = self.spec
         backbone = f"{spec.model} ({spec.weights if spec.weights_kind != 'file' else Path(spec.weights).name})"
         if spec.precision != "fp32":
             backbone += f" {spec.precision}"
         if self.checkpoint is not None:
-            return f"checkpoint {Path(self.checkpoint.path).name} on {backbone}"
+            share = self.checkpoint.backbone_share  # how much of the search is the backbone's own (learn.space.blend)
+            how = (
+                ""
+                if share == 0
+                else " (search: the backbone's own)"
+                if share == 1
+                else f" (search: {share:.0%} backbone)"
+            )
+            return f"checkpoint {Path(self.checkpoint.path).name}{how} on {backbone}"
         return backbone
 
     def use_encoder(self, encoder: Encoder) -> None:

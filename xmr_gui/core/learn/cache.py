@@ -1,0 +1,72 @@
+"""A cache of the labelled training photos beside a checkpoint's label classifiers (Tip-Adapter, training-free).
+
+A photo's suggestion scores become (1 − w) × the classifiers' probabilities + w × the cache's vote: every training
+photo votes for its labels with affinity exp(−β(1 − cos)) to the photo in the served space, the votes summed per
+label as a share of the total affinity (so the mix stays within 0–1 and keeps the 0.5 suggestion threshold's
+meaning). w and β are chosen on the validation split at training time (`choose`); w = 0 (no cache) wins ties. On the
+real-label ablation (bench/RESULTS.md, "Never worse than the backbone") the vote of a few hundred labelled photos
+beats classifiers trained on them at ranking any true label in the top 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+
+WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+BETAS = (1.0, 5.5, 20.0)  # Tip-Adapter's sharpness: 1 = every photo votes, 20 = the nearest few
+
+
+@dataclass(frozen=True)
+class LabelCache:
+    keys: np.ndarray  # (N, dim) the training photos' unit vectors in the served space
+    labels: np.ndarray  # (N, C) their labels, 0/1
+    weight: float
+    beta: float
+
+    def votes(self, z: np.ndarray) -> np.ndarray:
+        """Served-space vectors z (n, dim) → (n, C) each label's share of the affinity-weighted vote."""
+        return vote_shares(np.atleast_2d(z), self.keys, self.labels, self.beta)
+
+    def mix(self, probabilities: np.ndarray, z: np.ndarray) -> np.ndarray:
+        if self.weight == 0.0:
+            return probabilities
+        mixed = (1.0 - self.weight) * probabilities + self.weight * self.votes(z)
+        return mixed.astype(np.float32)
+
+
+def vote_shares(z: np.ndarray, keys: np.ndarray, labels: np.ndarray, beta: float) -> np.ndarray:
+    affinity = np.exp(-beta * (1.0 - np.asarray(z, np.float32) @ np.asarray(keys, np.float32).T))
+    total = np.maximum(affinity.sum(axis=1, keepdims=True), 1e-12)
+    return cast(np.ndarray, (affinity @ np.asarray(labels, np.float32) / total).astype(np.float32))
+
+
+def label_ranking_ap(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over photos (with ≥ 1 label) of the average precision of its labels ranked by score: how well the
+    suggestions put a photo's own labels first."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    relevant = np.take_along_axis(labels > 0, order, axis=1)
+    precision = np.cumsum(relevant, axis=1) / np.arange(1, relevant.shape[1] + 1)
+    n = relevant.sum(axis=1)
+    keep = n > 0
+    if not keep.any():
+        return 0.0
+    return float(((precision * relevant).sum(axis=1)[keep] / n[keep]).mean())
+
+
+def choose(
+    probabilities: np.ndarray, z: np.ndarray, keys: np.ndarray, key_labels: np.ndarray, labels: np.ndarray
+) -> tuple[float, float, dict[str, float]]:
+    """(w, β, the validation numbers) for photos z with `labels` whose classifier probabilities are given, and
+    training photos `keys` with `key_labels` (all vectors in the served space)."""
+    alone = label_ranking_ap(probabilities, labels)
+    best = (alone, 0.0, BETAS[0])
+    for beta in BETAS:
+        votes = vote_shares(z, keys, key_labels, beta)
+        for w in WEIGHTS[1:]:
+            ap = label_ranking_ap((1 - w) * probabilities + w * votes, labels)
+            if ap > best[0]:
+                best = (ap, w, beta)
+    return best[1], best[2], {"classifiers": alone, "with_cache": best[0]}
