@@ -47,6 +47,11 @@ def test_filters_in_the_search_box(qtbot, window):
     assert model.data(model.index(0)) == "2024-07-14  pool.jpg"  # a filters-only list shows dates, newest first
 
 
+def test_a_path_that_is_no_file_is_said(qtbot, window, tmp_path):
+    search(qtbot, window, f"a beach - {tmp_path}/nope.jpg")
+    assert f"{tmp_path}/nope.jpg is not a file: searched as text" in window.statusBar().currentMessage()
+
+
 def test_keyword_hits_are_marked(qtbot, window):
     hits = search(qtbot, window, "grandma")
     model = window.search.model

@@ -206,6 +206,12 @@ class Session:
             lib = self._lib()
             return len(matching(lib.catalog.connection, filters, lib.folder)), lib.indexed_count()
 
+    def query_notes(self, query: str) -> list[str]:
+        """What the user should hear about how the query was read (a photo path that is no file, ...)."""
+        from .search.query import parse_query
+
+        return list(parse_query(query).notes)
+
     def filter_values(self) -> dict[str, list[str]]:
         """What the search box completes filter values from: the library's cameras, folders and keywords."""
         from .store import photo_meta

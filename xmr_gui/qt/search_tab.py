@@ -144,7 +144,11 @@ class SearchTab(QWidget):
         else:
             session = self.session
             self.tasks.start(
-                lambda: (session.search_text(query, MAX_RESULTS), session.filter_match(query)),
+                lambda: (
+                    session.search_text(query, MAX_RESULTS),
+                    session.filter_match(query),
+                    session.query_notes(query),
+                ),
                 on_result=lambda out: self._show_hits(*out),
             )
         # after the search (the session runs one call at a time): the first one for a checkpoint prepares the
@@ -218,7 +222,9 @@ class SearchTab(QWidget):
         self.message.emit(line, 10000)
         self.labels_added.emit(line)
 
-    def _show_hits(self, hits: list[Hit], filtered: tuple[int, int] | None = None) -> None:
+    def _show_hits(
+        self, hits: list[Hit], filtered: tuple[int, int] | None = None, notes: list[str] | None = None
+    ) -> None:
         self._hits = hits
         self.compare_grid.setVisible(False)
         self.grid.set_title("")
@@ -229,6 +235,8 @@ class SearchTab(QWidget):
         tagged = sum(h.by_keyword for h in hits)
         if tagged:
             line += f"; {tagged} carry the query as a keyword (listed first, marked “keyword”)"
+        if notes:
+            line += " — " + "; ".join(notes)
         self.message.emit(line, 8000)
         self.search_done.emit(hits)
 
