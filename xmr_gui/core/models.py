@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .base import paths
-from .demo.world import is_demo_world
 from .runtime import offline
 from .runtime.spec import ModelSpec
 
@@ -157,6 +156,8 @@ class Stored:
 def decide(folder: str | os.PathLike[str], wish: ModelWish = ModelWish(), stored: Stored = Stored()) -> Decision:
     """The model for `folder`: the user's `wish` when they made one, else what its library was indexed with
     (`stored`), else the demo world's checkpoint, a cached CLIP model or the offline model."""
+    from .demo.world import is_demo_world  # not at import: it loads Pillow's drawing (searches never need it)
+
     demo_world = is_demo_world(folder)
     if wish.checkpoint is not None:
         checkpoint = wish.checkpoint

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -31,6 +31,13 @@ if TYPE_CHECKING:
 
 def dialogs_shown() -> bool:
     return not os.environ.get("XMR_GUI_NO_DIALOGS")
+
+
+def find_duplicates(window: Any) -> None:
+    """File → Find near-duplicates… (duplicates_dialog.py, imported on first use: off the window's start-up path)."""
+    from .duplicates_dialog import find_and_show
+
+    find_and_show(window.session, window.tasks, window.thumbs, window)
 
 
 def warn(message: str, parent: QWidget | None = None) -> None:

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 
 from ..core.session import Session
 from . import dialogs
-from .duplicates_dialog import find_and_show
 from .model_menu import ModelEntries
 from .model_switch import DownloadWatch, Rollback
 from .settings import WindowSettings
@@ -148,7 +147,7 @@ class MainWindow(QMainWindow):
         self._action(menu, "Open &demo", self.open_demo)
         self._action(menu, "Open &checkpoint…", self._on_open_checkpoint_dialog)
         self.skipped_action = self._action(menu, "Skipped (0)…", self._on_show_skipped)
-        self._action(menu, "Find &near-duplicates…", lambda: find_and_show(self.session, self.tasks, self.thumbs, self))
+        self._action(menu, "Find &near-duplicates…", lambda: dialogs.find_duplicates(self))
         menu.addSeparator()
         self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.model_menu = model_menu = self.menuBar().addMenu("&Model")

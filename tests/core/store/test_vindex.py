@@ -54,7 +54,7 @@ def test_k_larger_than_index_is_clipped_and_empty_index_gives_nothing():
 
 
 def test_save_keeps_one_generation_and_ignores_torn_temp(tmp_path):
-    v = unit(np.random.default_rng(3), 10, 8)
+    v = random_unit(np.random.default_rng(3), 10, 8)
     index = VectorIndex(8)
     index.add(np.arange(10), v)
     index.save(tmp_path, "idx")
