@@ -30,9 +30,11 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--min-score",
         type=float,
-        default=SUGGEST_MIN_SCORE,
+        default=None,
         metavar="S",
-        help=f"only labels whose classifier probability is at least S (default {SUGGEST_MIN_SCORE:g})",
+        help="only labels whose probability is at least S (default: each label's own threshold, calibrated when "
+        "the checkpoint was trained so that its suggestions were right 70 %% of the time on the held-out photos; "
+        f"{SUGGEST_MIN_SCORE:g} for a checkpoint trained before)",
     )
     p.add_argument(
         "--write-sidecars",
@@ -90,7 +92,8 @@ def run_suggest(args: argparse.Namespace) -> int:
                     failed += 1
     line = f"xmr: {len(unlabelled.photos)} photos without labels"
     if none:
-        line += f"; {none} with no label at --min-score {args.min_score:g}"
+        at = "its labels' own thresholds" if args.min_score is None else f"--min-score {args.min_score:g}"
+        line += f"; {none} with no label at {at}"
     if args.write_sidecars:
         line += f"; {written} sidecars written" + (f", {failed} not written (above)" if failed else "")
     say(line)

@@ -7,6 +7,7 @@ import json
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -364,3 +365,49 @@ def test_suggest_on_a_folder_not_indexed_says_what_to_run(tmp_path, capsys, trai
     photo(tmp_path / "p" / "a.jpg")
     code = main(["suggest", str(tmp_path / "p"), "--checkpoint", str(trained[2])])
     assert code == 1 and "is not indexed yet: run `xmr index" in capsys.readouterr().err
+
+
+def test_suggestions_use_each_labels_calibrated_threshold(indexed):
+    """A checkpoint trained now carries a threshold per label (learn.cache.thresholds on its validation photos);
+    `suggest` with no --min-score keeps exactly the labels at or above their own threshold."""
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.core.search.suggest import suggest
+    from xmr_gui.core.store.library import Library
+
+    root, ckpt, db = indexed
+    card = Checkpoint.load(ckpt).card["suggest"]
+    assert len(card["thresholds"]) == len(Checkpoint.load(ckpt).labels) and card["precision_target"] == 0.7
+    with Library.open(db) as lib:
+        lib.attach_checkpoint(ckpt, remember=False)
+        cuts = lib.space.thresholds
+        assert cuts is not None
+        photo_path = root / "untagged0.jpg"
+        from xmr_gui.core.search.photos import image_vector
+
+        scores = lib.space.label_probabilities(image_vector(lib, photo_path))[0]
+        want = {lib.space.labels[c] for c in range(len(scores)) if scores[c] >= cuts[c]}
+        got = suggest(lib, photo_path, k=len(scores))
+        assert {s.label for s in got} == want
+        assert [s.score for s in got] == sorted((s.score for s in got), reverse=True)
+        lib.space.thresholds = np.zeros_like(cuts)  # every label passes its (zero) threshold
+        assert len(suggest(lib, photo_path, k=len(scores))) == len(scores)
+
+
+def test_thresholds_reach_the_precision_target_where_the_labels_allow():
+    from xmr_gui.core.learn.cache import thresholds
+
+    labels = np.array([[1, 1, 0], [1, 0, 0], [1, 0, 1], [0, 1, 0], [0, 0, 0], [1, 0, 0]], np.float32)
+    scores = np.array(
+        [[0.9, 0.2, 0.1], [0.8, 0.9, 0.2], [0.3, 0.8, 0.3], [0.7, 0.7, 0.4], [0.6, 0.1, 0.5], [0.2, 0.3, 0.6]],
+        np.float32,
+    )
+    cuts = thresholds(scores, labels, default=0.5, target=0.7)
+    # label 0: ranked 0.9 T, 0.8 T, 0.7 F, 0.6 F, 0.3 T, 0.2 T -> precision 1, 1, .67, .5, .6, .67: lowest >= .7 is 0.8
+    assert cuts[0] == pytest.approx(0.8)
+    # label 1 has 2 positives (< 3): the default; label 2 has 1: the default
+    assert cuts[1] == pytest.approx(0.5) and cuts[2] == pytest.approx(0.5)
+    # ranked: F T F T T F -> precision 0, .5, .33, .5, .6, .5: none reach .7, so the cutoff of the best (.6)
+    column = np.array([[0.9], [0.8], [0.7], [0.6], [0.5], [0.4]], np.float32)
+    truth = np.array([[0], [1], [0], [1], [1], [0]], np.float32)
+    assert thresholds(column, truth, default=0.5, target=0.7)[0] == pytest.approx(0.5)
+    assert thresholds(column, truth, default=0.5, target=0.5)[0] == pytest.approx(0.4)  # all six: .5 reaches .5

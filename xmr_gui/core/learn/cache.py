@@ -70,3 +70,27 @@ def choose(
             if ap > best[0]:
                 best = (ap, w, beta)
     return best[1], best[2], {"classifiers": alone, "with_cache": best[0]}
+
+
+PRECISION_TARGET = 0.7  # a suggested label is right at least this often on the user's own validation photos
+MIN_POSITIVES = 3  # fewer validation photos with a label than this: its threshold stays the global one
+
+
+def thresholds(scores: np.ndarray, labels: np.ndarray, default: float, target: float = PRECISION_TARGET) -> np.ndarray:
+    """Each label's suggestion threshold from held-out photos' suggestion `scores` (n, C) and true `labels` (n, C):
+    the lowest score from which the suggestions of that label are right at least `target` of the time (the most
+    it suggests at that precision); where no threshold reaches the target, the one of the best precision; where too
+    few photos carry the label to tell, `default`. No single threshold suits every label: a frequent, easy label
+    is right from a low score, a rare or confusable one only near the top."""
+    out = np.full(scores.shape[1], float(default), np.float32)
+    for c in range(scores.shape[1]):
+        truth = labels[:, c] > 0
+        if truth.sum() < MIN_POSITIVES:
+            continue
+        order = np.argsort(-scores[:, c], kind="stable")
+        hits = np.cumsum(truth[order])
+        precision = hits / np.arange(1, len(order) + 1)
+        ok = np.flatnonzero(precision >= target)
+        at = int(ok[-1]) if len(ok) else int(np.argmax(precision))
+        out[c] = float(scores[order[at], c])
+    return out

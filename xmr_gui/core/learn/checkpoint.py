@@ -151,6 +151,9 @@ class Checkpoint:
             keys = space.images(self.tensors["cache.keys"].astype(np.float32))
             labels = self.tensors["cache.labels"].astype(np.float32)
             space.cache = LabelCache(keys, labels, float(suggest["cache_weight"]), float(suggest["cache_beta"]))
+        cuts = suggest.get("thresholds") if suggest is not None else None
+        if isinstance(cuts, list) and len(cuts) == len(self.labels):
+            space.thresholds = np.asarray(cuts, np.float32)
         return space
 
     @property

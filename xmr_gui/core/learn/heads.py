@@ -51,6 +51,7 @@ class CheckpointSpace:
         self.gcn = gcn  # adjacency (C, C), messages (C, d), bias (d,): classifiers = adjacency @ messages + bias
         self.classifier_queries = classifier_queries  # label queries answered by classifiers (Checkpoint says)
         self.cache: LabelCache | None = None  # training photos voting beside the classifiers (cache.py)
+        self.thresholds: np.ndarray | None = None  # per-label suggestion thresholds (cache.thresholds)
 
     def images(self, feats: np.ndarray) -> np.ndarray:
         return _normalize(mlp(feats, self._img))
@@ -94,6 +95,7 @@ class BlendedSpace:
         self.classifiers = blend(label_vectors, learned.classifiers, self.share)
         self.classifier_queries = learned.classifier_queries
         self.cache: LabelCache | None = None  # in this space (the learned one's own is not used)
+        self.thresholds: np.ndarray | None = None  # per-label suggestion thresholds (cache.thresholds)
 
     def images(self, feats: np.ndarray) -> np.ndarray:
         from .space import blend

@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from ..base.defaults import SUGGEST_MIN_SCORE
 from ..runtime.card import BackboneCard, ModelCard
 from ..runtime.factory import load_encoder
 from ..runtime.images import load_pixels
 from ..runtime.spec import ModelSpec
+from .cache import PRECISION_TARGET
 from .checkpoint import Checkpoint, save_checkpoint
 from .dataset import Dataset, DatasetError, compute_features
 from .evaluate import retrieval_report
@@ -30,6 +32,7 @@ from .train import (
     evaluate_split,
     label_query_report,
     logit_scale,
+    suggestion_thresholds,
     train_backbone,
     train_space,
     zero_shot,
@@ -170,6 +173,7 @@ def train_checkpoint(
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
     share, blend_val = choose_blend(result.model, ds, feats, "val")
     w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
+    cuts = suggestion_thresholds(result.model, ds, feats, share, w, beta, SUGGEST_MIN_SCORE)
     metrics = TrainingResult(
         test=evaluate_split(result.model, ds, feats, "test", share),
         zero_shot_test=zero_shot(ds, feats, "test"),
@@ -210,7 +214,14 @@ def train_checkpoint(
         "metrics": metrics.to_json(),
         "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
         "blend": {"backbone_share": share, "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()}},
-        "suggest": {"cache_weight": w, "cache_beta": beta, "val": suggest_val},
+        "suggest": {
+            "cache_weight": w,
+            "cache_beta": beta,
+            "val": suggest_val,
+            # per label, calibrated on the validation photos for a precision target (cache.thresholds)
+            "thresholds": [round(float(t), 4) for t in cuts],
+            "precision_target": PRECISION_TARGET,
+        },
     }
     save_checkpoint(out, tensors, card)
     return metrics

@@ -173,13 +173,11 @@ def choose_blend(
     return best, reports
 
 
-def choose_cache(
-    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, split: str = "val"
-) -> tuple[float, float, dict[str, float]]:
-    """Whether and how much the training photos' vote joins the classifiers in suggestions (`cache.choose`, in the
-    space served at backbone share `share`), judged by label-ranking AP on `split`; with the untrained backbone's
-    prompt ranking of the same photos ("zero_shot") for comparison."""
-    from .cache import choose, label_ranking_ap
+def _served_suggestions(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, split: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(classifier probabilities, photo vectors, training photos' vectors, their labels, the photos' labels) of
+    `split`'s photos in the space served at backbone share `share`: what suggestions are computed from."""
     from .heads import sigmoid
 
     train_idx, idx = ds.split("train"), ds.split(split)
@@ -192,9 +190,35 @@ def choose_cache(
     probabilities = sigmoid(zi @ classifiers.T)
     if share:
         zi, keys = blend(feats.img[idx], zi, share), blend(keys_in, keys, share)
-    w, beta, val = choose(probabilities, zi, keys, ds.labels[train_idx], ds.labels[idx])
+    return probabilities, zi, keys, ds.labels[train_idx], ds.labels[idx]
+
+
+def choose_cache(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, split: str = "val"
+) -> tuple[float, float, dict[str, float]]:
+    """Whether and how much the training photos' vote joins the classifiers in suggestions (`cache.choose`, in the
+    space served at backbone share `share`), judged by label-ranking AP on `split`; with the untrained backbone's
+    prompt ranking of the same photos ("zero_shot") for comparison."""
+    from .cache import choose, label_ranking_ap
+
+    probabilities, zi, keys, key_labels, labels = _served_suggestions(model, ds, feats, share, split)
+    w, beta, val = choose(probabilities, zi, keys, key_labels, labels)
+    idx = ds.split(split)
+    idx = idx[feats.ok[idx]]
     val["zero_shot"] = label_ranking_ap(feats.img[idx] @ feats.label_inputs.T, ds.labels[idx])
     return w, beta, val
+
+
+def suggestion_thresholds(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, w: float, beta: float, default: float
+) -> np.ndarray:
+    """Each label's suggestion threshold (`cache.thresholds`) from the validation photos' served suggestion scores
+    (the classifiers mixed with the training photos' vote at the chosen w and β)."""
+    from .cache import thresholds, vote_shares
+
+    probabilities, zi, keys, key_labels, labels = _served_suggestions(model, ds, feats, share, "val")
+    scores = probabilities if w == 0 else (1 - w) * probabilities + w * vote_shares(zi, keys, key_labels, beta)
+    return thresholds(scores, labels, default)
 
 
 def cache_keys(img: np.ndarray) -> np.ndarray:

@@ -65,6 +65,8 @@ class SuggestCard(TypedDict):
     cache_weight: float  # w: (1 − w) × classifiers + w × the cache's vote; 0 = classifiers alone
     cache_beta: float
     val: dict[str, float]  # validation label-ranking AP: "classifiers", "with_cache", "zero_shot"
+    thresholds: NotRequired[list[float]]  # per label, for `precision_target` on validation (older cards: none)
+    precision_target: NotRequired[float]
 
 
 class ModelCard(TypedDict):

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..base.defaults import SUGGEST_MIN_SCORE
 from ..base.errors import XmrError
 from ..learn.keywords import photos_under, read_labels, sidecar_for, write_sidecar
@@ -54,10 +56,12 @@ def unlabelled_photos(folder: str | os.PathLike[str]) -> Unlabelled:
 
 
 def suggest(
-    lib: Library, photo: str | os.PathLike[str], k: int = 5, min_score: float = SUGGEST_MIN_SCORE
+    lib: Library, photo: str | os.PathLike[str], k: int = 5, min_score: float | None = None
 ) -> list[Suggestion]:
     """The library's checkpoint labels for `photo` whose probability is at least `min_score`, at most `k`, best
-    first, each with the graph neighbours that lifted it (none when the checkpoint has no GCN).
+    first, each with the graph neighbours that lifted it (none when the checkpoint has no GCN). min_score None:
+    each label's own threshold, calibrated on the user's validation photos when the checkpoint has them
+    (`learn.cache.thresholds`), else SUGGEST_MIN_SCORE.
 
     The photo's vector comes from the catalog when it is indexed, else it is encoded now (ImageSkipped when it
     cannot be read). SuggestError when the library's space has no label classifiers."""
@@ -65,7 +69,13 @@ def suggest(
     if not isinstance(space, LabelSpace):
         raise SuggestError("suggesting labels needs a trained checkpoint (one with label classifiers)")
     z = image_vector(lib, photo)
-    ranked = top_labels(space.label_probabilities(z)[0], space.labels, k, min_score)
+    scores = space.label_probabilities(z)[0]
+    if min_score is None:
+        cuts = space.thresholds if space.thresholds is not None else np.full(len(scores), SUGGEST_MIN_SCORE)
+        passing = np.where(scores >= cuts, scores, -np.inf)  # each label against its own threshold
+        ranked = top_labels(passing, space.labels, k, -1.0)
+    else:
+        ranked = top_labels(scores, space.labels, k, min_score)
     index = {name: i for i, name in enumerate(space.labels)}
     return [Suggestion(r.label, r.score, space.lifted_by(z, index[r.label])) for r in ranked]
 
