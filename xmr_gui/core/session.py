@@ -146,11 +146,15 @@ class Session:
 
     def query_hint(self, query: str) -> str | None:
         """One line when `query` is far from everything the active model knows (naming the nearest concepts it
-        does know), else None (always None for open-vocabulary CLIP models)."""
+        does know), else None (always None for open-vocabulary CLIP models, and for one of the library's own
+        keywords: its photos come first by keyword, as `xmr search` says)."""
         from .search.known import outside
+        from .store.photo_meta import with_keyword
 
         with self._lock:
             lib = self._lib()
+            if with_keyword(lib.catalog.connection, query.strip()):
+                return None
         # Not under the session's lock: the first hint for a checkpoint prepares MiniLM (the offline model's export,
         # ~30 s once per machine), and searches must not wait for it. The hint reads the model and the space only.
         try:
