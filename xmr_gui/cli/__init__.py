@@ -28,6 +28,7 @@ COMMANDS = (
     "describe",
     "skipped",
     "duplicates",
+    "review-labels",
     "suggest",
     "demo",
     "train",

@@ -1,4 +1,5 @@
-"""`xmr duplicates`: groups of near-duplicate photos, one per line, the one to keep first (nothing is deleted)."""
+"""`xmr duplicates` (groups of near-duplicate photos, the one to keep first) and `xmr review-labels` (keywords to
+look at): reviews of a library; nothing is deleted, and only what the user accepts is written, to sidecars."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--json", action="store_true", help='print JSON Lines {"paths": [...], "scores": [...]}')
     p.set_defaults(run=run_duplicates)
+    register_review(sub)
 
 
 def run_duplicates(args: argparse.Namespace) -> int:
@@ -51,3 +53,61 @@ def run_duplicates(args: argparse.Namespace) -> int:
     extra = sum(len(g.paths) - 1 for g in groups)
     say(f"xmr: {len(groups)} groups of near-duplicates among {total} photos ({extra} copies beside the one to keep)")
     return 0
+
+
+def register_review(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "review-labels",
+        help="keywords to look at: missing or doubtful on a photo, or one label written two ways",
+        description="Review the library's own keywords (XMP/IPTC, read at index time): `missing<TAB>path<TAB>label` "
+        "when most of a photo's nearest photos carry a keyword it lacks, `doubtful<TAB>path<TAB>label` when none of "
+        "them carries one it has (with a checkpoint that knows the label, its classifier must agree), and "
+        "`merge<TAB>label<TAB>label` for one word written two ways or two keywords on nearly the same photos. A "
+        "fourth column says why. Nothing is written unless --write-sidecars: then the missing labels are added to "
+        "the photos' XMP sidecars (never to the photos; doubtful ones are only listed).",
+    )
+    db_option(p)
+    p.add_argument("--folder", metavar="DIR", help="which indexed folder (as for search)")
+    p.add_argument("--checkpoint", metavar="FILE", help="let this checkpoint's classifiers confirm each finding")
+    p.add_argument(
+        "--neighbours", type=int, default=10, metavar="N", help="how many nearest photos judge each photo (default 10)"
+    )
+    p.add_argument("--json", action="store_true", help='print JSON Lines {"kind", "subject", "label", "score", "why"}')
+    p.add_argument("--write-sidecars", action="store_true", help="add each missing label to its photo's XMP sidecar")
+    p.set_defaults(run=run_review)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ..core.learn.keywords import KeywordError
+    from ..core.search.review import review
+    from ..core.search.suggest import add_to_sidecar
+
+    with open_library(args.db, args.folder, args.checkpoint) as lib:
+        if args.neighbours < 1:
+            raise CliError("--neighbours must be at least 1")
+        findings = review(lib, args.neighbours)
+    for f in findings:
+        if args.json:
+            print(json.dumps(asdict(f), ensure_ascii=False))
+        else:
+            print(f"{f.kind}\t{f.subject}\t{f.label}\t{f.why}")
+    sys.stdout.flush()
+    kinds = {k: sum(f.kind == k for f in findings) for k in ("missing", "doubtful", "merge")}
+    say("xmr: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    if not args.write_sidecars:
+        return 0
+    failed = 0
+    missing: dict[str, list[str]] = {}
+    for f in findings:
+        if f.kind == "missing":
+            missing.setdefault(f.subject, []).append(f.label)
+    for photo, labels in missing.items():
+        try:
+            add_to_sidecar(photo, labels)
+        except (KeywordError, OSError) as exc:
+            say(f"xmr: not written: {photo}: {exc}")
+            failed += 1
+    say(f"xmr: {len(missing) - failed} sidecars written" + (f", {failed} not written (above)" if failed else ""))
+    return 1 if failed else 0

@@ -1,0 +1,125 @@
+"""Labels to review (issue #25 item 6): photos whose keywords disagree with their neighbours (and, with a
+checkpoint, with the model), and labels that look like one label written two ways.
+
+- "missing": most of a photo's nearest photos (by vector) carry a keyword the photo lacks; with a checkpoint
+  that knows the label, its classifier must agree (probability >= `MODEL_AGREES`).
+- "doubtful": a photo carries a keyword that none of its nearest photos carries, though enough photos in the
+  library do (so it is not merely a rare label); with a checkpoint that knows it, its classifier doubts it too.
+- "merge": two keywords written as variants of one word ("cat" / "Cats"), or carried by nearly the same photos.
+
+The keywords are the library's own (read at index time into the catalog, `store.photo_meta`). Nothing is written
+here: `xmr review-labels --write-sidecars` adds the missing labels the user accepts, to sidecars only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..learn.space import LabelSpace
+from ..store.library import Library
+from .label_query import singular
+
+NEIGHBOURS = 10
+MISSING_SHARE = 0.6  # of the neighbours carrying a keyword the photo lacks
+MIN_PHOTOS = 3  # a keyword on fewer photos than this is too rare to judge
+MODEL_AGREES = 0.5
+MODEL_DOUBTS = 0.2
+MERGE_OVERLAP = 0.8  # Jaccard of two keywords' photo sets
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # "missing", "doubtful" or "merge"
+    subject: str  # the photo's path; for "merge", the first keyword
+    label: str  # the keyword; for "merge", the second one
+    score: float  # neighbours' share (missing), 1 - share (doubtful), overlap (merge)
+    why: str
+
+
+def _keywords(lib: Library) -> tuple[dict[int, set[str]], dict[str, str]]:
+    """Each indexed photo's keywords (case-folded) and one spelling per folded keyword."""
+    by_photo: dict[int, set[str]] = {}
+    spelling: dict[str, str] = {}
+    rows = lib.catalog.connection.execute(
+        "SELECT k.id, k.keyword FROM photo_keywords k JOIN files f ON f.id = k.id WHERE f.status = 'indexed'"
+    )
+    for photo, keyword in rows:
+        folded = str(keyword).casefold()
+        by_photo.setdefault(int(photo), set()).add(folded)
+        spelling.setdefault(folded, str(keyword))
+    return by_photo, spelling
+
+
+def review(lib: Library, neighbours: int = NEIGHBOURS) -> list[Finding]:
+    """What to look at, strongest first within each kind: missing, doubtful, then merge."""
+    by_photo, spelling = _keywords(lib)
+    counts: dict[str, int] = {}
+    for labels in by_photo.values():
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+    ids, backbone = lib.catalog.indexed_vectors(lib.dim)
+    findings: list[Finding] = []
+    if len(ids) > 1 and by_photo:
+        vectors = lib.space.images(backbone)
+        found, _ = lib.index.search(vectors, min(neighbours + 1, len(ids)))
+        paths = lib.catalog.paths_by_id()
+        model = _model_scores(lib, vectors)
+        for row, photo in enumerate(ids.tolist()):
+            near = [int(n) for n in found[row].tolist() if n != photo][:neighbours]
+            if len(near) < MIN_PHOTOS:
+                continue
+            mine = by_photo.get(photo, set())
+            share: dict[str, float] = {}
+            for n in near:
+                for label in by_photo.get(n, ()):
+                    share[label] = share.get(label, 0.0) + 1.0 / len(near)
+            for label, s in share.items():
+                if label not in mine and s >= MISSING_SHARE and _agrees(model, row, label, lib, MODEL_AGREES, True):
+                    why = f"{s:.0%} of its {len(near)} nearest photos carry it"
+                    findings.append(Finding("missing", paths[photo], spelling[label], s, why))
+            for label in mine:
+                if counts[label] >= MIN_PHOTOS and share.get(label, 0.0) == 0.0:
+                    if _agrees(model, row, label, lib, MODEL_DOUBTS, False):
+                        why = f"none of its {len(near)} nearest photos carries it ({counts[label]} photos do)"
+                        findings.append(Finding("doubtful", paths[photo], spelling[label], 1.0, why))
+    findings.sort(key=lambda f: (f.kind != "missing", -f.score, f.subject, f.label))
+    return findings + _merges(by_photo, spelling)
+
+
+def _model_scores(lib: Library, vectors: np.ndarray) -> np.ndarray | None:
+    space = lib.space
+    return space.label_probabilities(vectors) if isinstance(space, LabelSpace) else None
+
+
+def _agrees(model: np.ndarray | None, row: int, label: str, lib: Library, bound: float, above: bool) -> bool:
+    """Whether the checkpoint (when there is one and it knows the label) agrees: probability >= bound (above) or
+    < bound (not above). Without a checkpoint, or for a label it does not know, the neighbours decide alone."""
+    space = lib.space
+    if model is None or not isinstance(space, LabelSpace):
+        return True
+    folded = [name.casefold() for name in space.labels]
+    if label not in folded:
+        return True
+    p = float(model[row, folded.index(label)])
+    return p >= bound if above else p < bound
+
+
+def _merges(by_photo: dict[int, set[str]], spelling: dict[str, str]) -> list[Finding]:
+    photos: dict[str, set[int]] = {}
+    for photo, labels in by_photo.items():
+        for label in labels:
+            photos.setdefault(label, set()).add(photo)
+    names = sorted(photos)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if singular(a) == singular(b):
+                out.append(Finding("merge", spelling[a], spelling[b], 1.0, "one word written two ways"))
+                continue
+            both, either = len(photos[a] & photos[b]), len(photos[a] | photos[b])
+            if min(len(photos[a]), len(photos[b])) >= MIN_PHOTOS and both / either >= MERGE_OVERLAP:
+                why = f"on nearly the same photos ({both} of {either})"
+                out.append(Finding("merge", spelling[a], spelling[b], both / either, why))
+    return sorted(out, key=lambda f: -f.score)
