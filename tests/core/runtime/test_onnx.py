@@ -180,3 +180,15 @@ def test_a_checkpoint_rewritten_in_place_never_reuses_stale_caches(library, phot
         assert np.allclose([r.score for r in got], np.sort(scores)[::-1], atol=1e-4)
         seen.append(expected_hits)
     assert seen[0] != seen[1]  # the two checkpoints really rank differently, so a stale cache would show
+
+
+def test_the_runtime_is_read_in_one_place(monkeypatch):
+    from xmr_gui.core.runtime.spec import ModelError, Runtime
+
+    monkeypatch.delenv("XMR_RUNTIME", raising=False)
+    assert Runtime.chosen() is Runtime.AUTO and Runtime.chosen("torch") is Runtime.TORCH
+    monkeypatch.setenv("XMR_RUNTIME", "onnx")
+    assert Runtime.chosen() is Runtime.ONNX
+    monkeypatch.setenv("XMR_RUNTIME", "tensorflow")
+    with pytest.raises(ModelError, match="unknown runtime 'tensorflow': use auto, onnx or torch"):
+        Runtime.chosen()

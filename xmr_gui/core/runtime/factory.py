@@ -10,7 +10,7 @@ import os
 import sys
 
 from . import offline
-from .spec import Encoder, ModelError, ModelSpec
+from .spec import Encoder, ModelError, ModelSpec, Runtime
 
 
 def cuda_possible() -> bool:
@@ -48,11 +48,11 @@ def choose_precision(precision: str, device: str = "auto") -> str:
     if precision != "auto":
         return precision
     cpu = resolve_device(device) == "cpu"
-    return "int8" if cpu and os.environ.get("XMR_RUNTIME", "auto") != "torch" else "fp32"
+    return "int8" if cpu and Runtime.chosen() != Runtime.TORCH else "fp32"
 
 
 def load_encoder(
-    spec: ModelSpec, device: str = "auto", allow_download: bool = False, runtime: str | None = None
+    spec: ModelSpec, device: str = "auto", allow_download: bool = False, runtime: Runtime | str | None = None
 ) -> Encoder:
     """The encoder for `spec`; pretrained weights from the hub cache only (`prepare.prepare_model` downloads).
 
@@ -60,14 +60,12 @@ def load_encoder(
     (default, or $XMR_RUNTIME): ONNX on CPU, torch on CUDA. allow_download: ignored (kept for older callers).
     """
     del allow_download
-    runtime = runtime or os.environ.get("XMR_RUNTIME", "auto")
-    if runtime not in {"auto", "onnx", "torch"}:
-        raise ModelError(f"unknown runtime {runtime!r}: use auto, onnx or torch")
+    runtime = Runtime.chosen(runtime)
     resolved = resolve_device(device)
     if spec.precision == "int8":  # a CPU format: such a library is served by ONNX Runtime on any machine
         if runtime == "torch":
             raise ModelError("precision int8 runs with ONNX Runtime only (unset XMR_RUNTIME=torch)")
-        resolved, runtime = "cpu", "onnx"
+        resolved, runtime = "cpu", Runtime.ONNX
     if offline.is_offline(spec.model):  # its towers exist only as ONNX (small enough for any CPU)
         from .clip_onnx import OnnxClipEncoder
 

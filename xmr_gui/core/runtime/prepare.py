@@ -10,7 +10,6 @@ after the download loads weights from the cache only.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import Any
 from ..base.progress import Step, quiet
 from .factory import choose_precision, resolve_device
 from .offline import is_offline
-from .spec import ModelError, ModelSpec
+from .spec import ModelError, ModelSpec, Runtime
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,10 @@ class Prepared:
 def _runs_on_onnx(spec: ModelSpec, device: str) -> bool:
     if is_offline(spec.model):  # the offline model runs only on ONNX Runtime
         return True
-    runtime = os.environ.get("XMR_RUNTIME", "auto")
-    if runtime == "torch":
+    runtime = Runtime.chosen()
+    if runtime == Runtime.TORCH:
         return False
-    return runtime == "onnx" or resolve_device(device) == "cpu"
+    return runtime == Runtime.ONNX or resolve_device(device) == "cpu"
 
 
 def can_quantise() -> bool:

@@ -54,6 +54,16 @@ class Runtime(StrEnum):
     ONNX = "onnx"
     TORCH = "torch"
 
+    @classmethod
+    def chosen(cls, runtime: str | None = None) -> Runtime:
+        """`runtime` when given, else $XMR_RUNTIME, else auto (the one place that reads the variable); ModelError for
+        a value that names no runtime."""
+        value = runtime or os.environ.get("XMR_RUNTIME", "auto")
+        try:
+            return cls(value)
+        except ValueError:
+            raise ModelError(f"unknown runtime {value!r}: use auto, onnx or torch") from None
+
 
 # CLIP's pixel normalisation (per RGB channel, on 0-1 values): the default of open_clip models, and of training.
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
