@@ -89,9 +89,8 @@ def run_search(args: argparse.Namespace) -> int:
     from ..core.learn.space import LabelSpace
     from ..core.search import label_query
     from ..core.search.known import outside
-    from ..core.search.photos import clean_query, search_image, search_query
+    from ..core.search.photos import answer, clean_query, search_image
     from ..core.search.query import parse_query, with_filters
-    from ..core.store.photo_meta import matching as matching_photos
 
     if (
         args.query is None
@@ -129,10 +128,10 @@ def run_search(args: argparse.Namespace) -> int:
             for line in query.explain():
                 say(f"xmr:   {line}")
         with open_library(args.db, args.folder, args.checkpoint) as lib:
-            hits = search_query(lib, query, args.k, args.min_score)
-            if query.filters.active:
-                matching = len(matching_photos(lib.catalog.connection, query.filters, lib.folder))
-                say(f"xmr: {matching} of {lib.indexed_count()} photos match the filters")
+            found = answer(lib, query, args.k, args.min_score)
+            hits = found.hits
+            if found.matching is not None:
+                say(f"xmr: {found.matching} of {lib.indexed_count()} photos match the filters")
             if not query.terms:
                 _emit_dated(hits, args.json)
                 return 0

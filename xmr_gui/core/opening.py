@@ -150,6 +150,11 @@ class FindRequest:
     checkpoint: Path | None = None
     anywhere: bool = True
 
+    @property
+    def start(self) -> str:
+        """The folder the search starts from."""
+        return self.folder or self.near or os.getcwd()
+
 
 @dataclass
 class Found:
@@ -161,8 +166,7 @@ def locate(request: FindRequest) -> Path | None:
     """The library folder `request` names, or None when there is none."""
     if request.db is not None:
         return request.db
-    start = request.folder or request.near or os.getcwd()
-    found = find_library(start)
+    found = find_library(request.start)
     if found is None and request.anywhere:
         found = find_library(os.getcwd()) or most_recent_library()
     return found
@@ -176,7 +180,7 @@ def open_existing(request: FindRequest) -> Found:
     if db is None:
         if request.anywhere:
             raise NotIndexed("no indexed folder yet: run `xmr index FOLDER` first (or pass --db)")
-        where = request.folder or request.near or "."
+        where = request.start
         raise NotIndexed(f"{where} is not indexed yet: run `xmr index {where}` first (or pass --db)")
     lib = Library.open(db)
     try:
@@ -185,6 +189,5 @@ def open_existing(request: FindRequest) -> Found:
     except BaseException:
         lib.close()
         raise
-    start = request.folder or request.near or os.getcwd()
-    elsewhere = request.db is None and not Path(start).resolve().is_relative_to(Path(lib.folder))
+    elsewhere = request.db is None and not Path(request.start).resolve().is_relative_to(Path(lib.folder))
     return Found(lib, elsewhere)

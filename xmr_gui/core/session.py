@@ -58,6 +58,17 @@ class LabelRow:
 
 
 @dataclass(frozen=True)
+class SearchAnswer:
+    """What the window shows for a search: the hits, the filters' count (None without filters) of `indexed`
+    photos, and notes on how the query was read (a photo path that is no file, ...)."""
+
+    hits: list[Hit]
+    matching: int | None
+    indexed: int | None
+    notes: list[str]
+
+
+@dataclass(frozen=True)
 class ModelChoice:
     """What the user picked: a checkpoint (its backbone encodes), a bare backbone spec, or neither: automatic
     (`models.decide` picks per folder: the demo world's checkpoint, the library's model, a cached CLIP model, or the
@@ -197,24 +208,18 @@ class Session:
         with self._lock:
             return search_text(self._lib(), query, k, min_score)
 
-    def filter_match(self, query: str) -> tuple[int, int] | None:
-        """(photos matching the query's filters, photos indexed), or None when it has none (QueryError for a filter
-        that cannot be read)."""
+    def search(self, query: str, k: int = 200) -> SearchAnswer:
+        """The search box's query, parsed once: its hits, how many photos its filters let through (of how many),
+        and how it was read (QueryError for a filter that cannot be read)."""
+        from .search.photos import answer, clean_query
         from .search.query import parse_query
-        from .store.photo_meta import matching
 
-        filters = parse_query(query).filters
-        if not filters.active:
-            return None
+        parsed = parse_query(clean_query(query))
         with self._lock:
             lib = self._lib()
-            return len(matching(lib.catalog.connection, filters, lib.folder)), lib.indexed_count()
-
-    def query_notes(self, query: str) -> list[str]:
-        """What the user should hear about how the query was read (a photo path that is no file, ...)."""
-        from .search.query import parse_query
-
-        return list(parse_query(query).notes)
+            found = answer(lib, parsed, k)
+            total = lib.indexed_count() if found.matching is not None else None
+        return SearchAnswer(found.hits, found.matching, total, list(parsed.notes))
 
     def filter_values(self) -> dict[str, list[str]]:
         """What the search box completes filter values from: the library's cameras, folders and keywords."""

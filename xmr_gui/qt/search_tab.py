@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the window shows before numpy / Pillow / model code is impo
 
     from ..core.learn.keywords import Labels
     from ..core.search.photos import Hit
-    from ..core.session import LabelRow
+    from ..core.session import LabelRow, SearchAnswer
 
 MAX_RESULTS = 500
 
@@ -142,15 +142,7 @@ class SearchTab(QWidget):
         if self.compare_box.isChecked() and self.session.has_checkpoint:
             self.tasks.start(self.session.compare_text, query, MAX_RESULTS, on_result=self._show_compare)
         else:
-            session = self.session
-            self.tasks.start(
-                lambda: (
-                    session.search_text(query, MAX_RESULTS),
-                    session.filter_match(query),
-                    session.query_notes(query),
-                ),
-                on_result=lambda out: self._show_hits(*out),
-            )
+            self.tasks.start(self.session.search, query, MAX_RESULTS, on_result=self._show_answer)
         # after the search (the session runs one call at a time): the first one for a checkpoint prepares the
         # offline text model it compares labels in (~30 s, once per cache)
         self.tasks.start(self.session.query_hint, query, on_result=lambda line: self._on_hint(query, line))
@@ -222,23 +214,26 @@ class SearchTab(QWidget):
         self.message.emit(line, 10000)
         self.labels_added.emit(line)
 
-    def _show_hits(
-        self, hits: list[Hit], filtered: tuple[int, int] | None = None, notes: list[str] | None = None
-    ) -> None:
+    def _show_hits(self, hits: list[Hit], line: str | None = None) -> None:
         self._hits = hits
         self.compare_grid.setVisible(False)
         self.grid.set_title("")
         self._apply_threshold()
-        line = f"{len(hits)} results"
-        if filtered is not None:
-            line = f"{filtered[0]} of {filtered[1]} photos match the filters; {line}"
-        tagged = sum(h.by_keyword for h in hits)
+        self.message.emit(line or f"{len(hits)} results", 8000 if line else 5000)
+        self.search_done.emit(hits)
+
+    def _show_answer(self, found: SearchAnswer) -> None:
+        """A text search's hits, the status line saying what its filters let through, which came by keyword and how
+        the query was read."""
+        line = f"{len(found.hits)} results"
+        if found.matching is not None:
+            line = f"{found.matching} of {found.indexed} photos match the filters; {line}"
+        tagged = sum(h.by_keyword for h in found.hits)
         if tagged:
             line += f"; {tagged} carry the query as a keyword (listed first, marked “keyword”)"
-        if notes:
-            line += " — " + "; ".join(notes)
-        self.message.emit(line, 8000)
-        self.search_done.emit(hits)
+        if found.notes:
+            line += " — " + "; ".join(found.notes)
+        self._show_hits(found.hits, line)
 
     def refresh_filter_values(self) -> None:
         """Complete filter values from the open library's cameras, folders and keywords."""

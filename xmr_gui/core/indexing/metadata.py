@@ -99,23 +99,13 @@ def refresh(lib: Library, cancel: threading.Event | None = None, batch: int = 25
     """Read the facts of every indexed photo that has none yet, was changed, or whose sidecar was edited; returns
     how many were read. Committed in batches, so a cancelled run keeps what it read."""
     db = lib.catalog.connection
-    todo = photo_meta.needing_read(db)
-    stale = {i for i, _, _, _, _ in todo}
-    files = {i: (p, s, t) for i, p, s, t, _ in todo}
-    catalogued = None
-    for i, path, stored in photo_meta.sidecar_check(db):
-        if i not in stale and sidecar_mtime(path) != stored:
-            catalogued = catalogued if catalogued is not None else lib.catalog.files()
-            row = catalogued.get(path)
-            if row is not None:
-                files[i] = (path, row.size, row.mtime_ns)
+    items = photo_meta.to_read(db, sidecar_mtime)
     done = 0
-    items = list(files.items())
     for start in range(0, len(items), batch):
         if cancel is not None and cancel.is_set():
             break
         read = []
-        for photo_id, (path, size, mtime_ns) in items[start : start + batch]:
+        for photo_id, path, size, mtime_ns in items[start : start + batch]:
             try:
                 read.append((photo_id, size, mtime_ns, read_metadata(path)))
             except OSError:  # gone since the scan: the next index forgets it

@@ -141,15 +141,31 @@ def search_text(lib: Library, text: str, k: int = 20, min_score: float = -1.0) -
     return search_query(lib, parse_query(text), k, min_score)
 
 
+@dataclass(frozen=True)
+class Answer:
+    hits: list[Hit]
+    matching: int | None = None  # how many photos match the query's filters (None: it has none)
+
+
 def search_query(lib: Library, query: Query, k: int = 20, min_score: float = -1.0) -> list[Hit]:
-    """Photos best matching a parsed query, best first; the photos of its positive image terms are left out (as
-    `search_image` leaves out the photo asked about).
+    """Photos best matching a parsed query, best first (`answer`'s hits)."""
+    return answer(lib, query, k, min_score).hits
+
+
+def answer(lib: Library, query: Query, k: int = 20, min_score: float = -1.0) -> Answer:
+    """Photos best matching a parsed query, best first, with how many photos its filters let through; the photos of
+    its positive image terms are left out (as `search_image` leaves out the photo asked about).
 
     With filters the search is exact over the photos that match them (k results whenever k match, every one
     matching); a query of filters only lists the matching photos, newest first. A plain text query that is one of
     the library's keywords brings the photos carrying it first (`Hit.by_keyword`), then the model's results."""
     if query.filters.active:
-        return _filtered(lib, query, k, min_score)
+        rows = photo_meta.matching(lib.catalog.connection, query.filters, lib.folder)
+        return Answer(_filtered(lib, query, rows, k, min_score), len(rows))
+    return Answer(_unfiltered(lib, query, k, min_score))
+
+
+def _unfiltered(lib: Library, query: Query, k: int, min_score: float) -> list[Hit]:
     plain = query.plain_text
     if not query.terms:
         return []
@@ -164,15 +180,16 @@ def search_query(lib: Library, query: Query, k: int = 20, min_score: float = -1.
         first = _exact(lib, vector, tagged, k, min_score, by_keyword=True)
         rest = _hits(lib, vector, k, min_score, frozenset(h.path for h in first))
         return (first + rest)[:k]
-    exclude = frozenset(t.value for t in query.terms if t.kind is TermKind.IMAGE and t.weight > 0)
-    return _hits(lib, query_vector(lib, query), k, min_score, exclude)
+    return _hits(lib, query_vector(lib, query), k, min_score, query.own_photos)
 
 
-def _filtered(lib: Library, query: Query, k: int, min_score: float) -> list[Hit]:
-    rows = photo_meta.matching(lib.catalog.connection, query.filters, lib.folder)
+def _filtered(
+    lib: Library, query: Query, rows: list[tuple[int, str, str | None]], k: int, min_score: float
+) -> list[Hit]:
+    """The query over the photos its filters matched (`rows`: id, path, taken; newest first)."""
     if not query.terms:
         return [Hit(0.0, path, taken) for _, path, taken in rows[: max(k, 0)]]
-    exclude = {t.value for t in query.terms if t.kind is TermKind.IMAGE and t.weight > 0}
+    exclude = query.own_photos
     ids = [i for i, path, _ in rows if path not in exclude]
     vector = query_vector(lib, query)
     index = lib.index

@@ -70,6 +70,11 @@ class Query:
             return self.terms[0].value
         return None
 
+    @property
+    def own_photos(self) -> frozenset[str]:
+        """The photos of its positive image terms, left out of its results (as image search leaves out its photo)."""
+        return frozenset(t.value for t in self.terms if t.kind is TermKind.IMAGE and t.weight > 0)
+
     def explain(self) -> list[str]:
         """One line per term (signed weight, kind, value) and per filter (what `xmr search --explain` prints)."""
         lines = [f"{t.weight:+.3g}\t{t.kind}\t{t.value}" for t in self.terms]

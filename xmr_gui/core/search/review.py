@@ -65,7 +65,7 @@ def review(lib: Library, neighbours: int = NEIGHBOURS) -> list[Finding]:
         vectors = lib.space.images(backbone)
         found, _ = lib.index.search(vectors, min(neighbours + 1, len(ids)))
         paths = lib.catalog.paths_by_id()
-        model = _model_scores(lib, vectors)
+        model = _Model.of(lib, vectors)
         for row, photo in enumerate(ids.tolist()):
             near = [int(n) for n in found[row].tolist() if n != photo][:neighbours]
             if len(near) < MIN_PHOTOS:
@@ -76,34 +76,41 @@ def review(lib: Library, neighbours: int = NEIGHBOURS) -> list[Finding]:
                 for label in by_photo.get(n, ()):
                     share[label] = share.get(label, 0.0) + 1.0 / len(near)
             for label, s in share.items():
-                if label not in mine and s >= MISSING_SHARE and _agrees(model, row, label, lib, MODEL_AGREES, True):
+                agrees = model is None or model.agrees(row, label, MODEL_AGREES, True)
+                if label not in mine and s >= MISSING_SHARE and agrees:
                     why = f"{s:.0%} of its {len(near)} nearest photos carry it"
                     findings.append(Finding("missing", paths[photo], spelling[label], s, why))
             for label in mine:
                 if counts[label] >= MIN_PHOTOS and share.get(label, 0.0) == 0.0:
-                    if _agrees(model, row, label, lib, MODEL_DOUBTS, False):
+                    if model is None or model.agrees(row, label, MODEL_DOUBTS, False):
                         why = f"none of its {len(near)} nearest photos carries it ({counts[label]} photos do)"
                         findings.append(Finding("doubtful", paths[photo], spelling[label], 1.0, why))
     findings.sort(key=lambda f: (f.kind != "missing", -f.score, f.subject, f.label))
     return findings + _merges(by_photo, spelling)
 
 
-def _model_scores(lib: Library, vectors: np.ndarray) -> np.ndarray | None:
-    space = lib.space
-    return space.label_probabilities(vectors) if isinstance(space, LabelSpace) else None
+@dataclass(frozen=True)
+class _Model:
+    """A checkpoint's label probabilities for every photo (rows as the catalog's ids), its labels case-folded."""
 
+    probabilities: np.ndarray
+    column: dict[str, int]
 
-def _agrees(model: np.ndarray | None, row: int, label: str, lib: Library, bound: float, above: bool) -> bool:
-    """Whether the checkpoint (when there is one and it knows the label) agrees: probability >= bound (above) or
-    < bound (not above). Without a checkpoint, or for a label it does not know, the neighbours decide alone."""
-    space = lib.space
-    if model is None or not isinstance(space, LabelSpace):
-        return True
-    folded = [name.casefold() for name in space.labels]
-    if label not in folded:
-        return True
-    p = float(model[row, folded.index(label)])
-    return p >= bound if above else p < bound
+    @classmethod
+    def of(cls, lib: Library, vectors: np.ndarray) -> _Model | None:
+        space = lib.space
+        if not isinstance(space, LabelSpace):
+            return None
+        return cls(space.label_probabilities(vectors), {name.casefold(): c for c, name in enumerate(space.labels)})
+
+    def agrees(self, row: int, label: str, bound: float, above: bool) -> bool:
+        """Whether the checkpoint agrees: probability >= bound (above) or < bound (not above); for a label it does
+        not know, the neighbours decide alone."""
+        c = self.column.get(label)
+        if c is None:
+            return True
+        p = float(self.probabilities[row, c])
+        return p >= bound if above else p < bound
 
 
 def _merges(by_photo: dict[int, set[str]], spelling: dict[str, str]) -> list[Finding]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 SCHEMA = (
@@ -83,26 +84,19 @@ def ensure_tables(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-def needing_read(db: sqlite3.Connection) -> list[tuple[int, str, int, int, int]]:
-    """(id, path, size, mtime_ns, stored sidecar mtime or -1) of indexed photos whose facts were never read or were
-    read from another version of the file."""
+def to_read(db: sqlite3.Connection, sidecar_mtime: Callable[[str], int]) -> list[tuple[int, str, int, int]]:
+    """(id, path, size, mtime_ns) of the indexed photos whose facts were never read, were read from another version
+    of the file, or whose sidecar changed since (`sidecar_mtime(path)`: its newest mtime now, 0 for none)."""
     rows = db.execute(
-        """SELECT f.id, f.path, f.size, f.mtime_ns, COALESCE(m.sidecar_mtime_ns, -1), m.size, m.mtime_ns
+        """SELECT f.id, f.path, f.size, f.mtime_ns, m.size, m.mtime_ns, m.sidecar_mtime_ns
            FROM files f LEFT JOIN photo_meta m ON m.id = f.id WHERE f.status = 'indexed'"""
     ).fetchall()
-    return [
-        (int(i), os.fsdecode(p), int(s), int(t), int(car))
-        for i, p, s, t, car, ms, mt in rows
-        if ms is None or ms != s or mt != t
-    ]
-
-
-def sidecar_check(db: sqlite3.Connection) -> list[tuple[int, str, int]]:
-    """(id, path, stored sidecar mtime) of every photo whose facts were read (to look for an edited sidecar)."""
-    rows = db.execute(
-        "SELECT f.id, f.path, m.sidecar_mtime_ns FROM files f JOIN photo_meta m ON m.id = f.id"
-    ).fetchall()
-    return [(int(i), os.fsdecode(p), int(c)) for i, p, c in rows]
+    out = []
+    for i, p, size, mtime, read_size, read_mtime, read_car in rows:
+        path = os.fsdecode(p)
+        if (read_size, read_mtime) != (size, mtime) or sidecar_mtime(path) != read_car:
+            out.append((int(i), path, int(size), int(mtime)))
+    return out
 
 
 def put(db: sqlite3.Connection, photo_id: int, size: int, mtime_ns: int, meta: PhotoMeta) -> None:
