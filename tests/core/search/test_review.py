@@ -6,23 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from conftest import run_cli
-
-
-def _cluster(folder: Path, name: str, seed: int, n: int) -> list[Path]:
-    """n near-copies of one picture (a little noise each), so the model puts them next to each other."""
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (12, 16, 3)).astype(np.float32)
-    out = []
-    for i in range(n):
-        img = np.kron(base, np.ones((6, 6, 1))) + rng.normal(0, 3, (72, 96, 3))
-        path = folder / f"{name}{i}.jpg"
-        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(path, quality=92)
-        out.append(path)
-    return out
+from conftest import photo_cluster, run_cli
 
 
 def test_review_finds_missing_doubtful_and_merges(tmp_path: Path, tiny_spec, tiny_encoder, capsys) -> None:
@@ -33,7 +17,7 @@ def test_review_finds_missing_doubtful_and_merges(tmp_path: Path, tiny_spec, tin
 
     folder = tmp_path / "photos"
     folder.mkdir()
-    cats, dogs = _cluster(folder, "cat", 1, 5), _cluster(folder, "dog", 2, 5)
+    cats, dogs = photo_cluster(folder, "cat", 1, 5), photo_cluster(folder, "dog", 2, 5)
     for p in cats[:4]:
         write_sidecar(p, ["cat"])  # cats[4] lacks it
     for p in dogs:
