@@ -56,6 +56,7 @@ class LabelRow:
     label: str
     score: float
     lifted_by: list[tuple[str, float]] = field(default_factory=list)  # neighbour labels that raised it
+    threshold: float | None = None  # a checkpoint's calibrated threshold for the label (`search.suggest.cut`)
 
 
 @dataclass(frozen=True)
@@ -302,7 +303,8 @@ class Session:
         from .search.suggest import suggest
 
         with self._lock:
-            return [LabelRow(s.label, s.score, s.lifted_by) for s in suggest(self._lib(), path, k, min_score)]
+            found = suggest(self._lib(), path, k, min_score)
+            return [LabelRow(s.label, s.score, s.lifted_by, s.threshold) for s in found]
 
     def add_labels(self, path: str | os.PathLike[str], labels: list[str]) -> Path:
         """Add `labels` to the photo's XMP sidecar (never to the photo; an existing sidecar keeps its other fields,
