@@ -103,16 +103,19 @@ def test_writing_an_accepted_finding_writes_exactly_its_sidecar(qtbot, reviewed)
     assert dialog.write_button.isEnabled()
     dialog.write_button.click()
     box = dialog.confirm
-    assert box is not None and "Add 1 keywords to the XMP sidecars of 1 photos?" in box.text()
+    assert box is not None and "Add 1 keyword to the XMP sidecars of 1 photo?" in box.text()
     assert files_of(folder) == before  # asking writes nothing
-    with qtbot.waitSignal(dialog.written, timeout=30_000) as done, qtbot.waitSignal(window.indexing_done, timeout=60_000):
+    with (
+        qtbot.waitSignal(dialog.written, timeout=30_000) as done,
+        qtbot.waitSignal(window.indexing_done, timeout=60_000),
+    ):
         box.button(QMessageBox.StandardButton.Yes).click()
     assert done.args == [1]
     after = files_of(folder)
     assert set(after) - set(before) == {"cat4.jpg.xmp"}  # not bird0's, listed but not accepted
     assert {k: v for k, v in after.items() if k in before} == before  # every photo and other sidecar unchanged
     assert read_labels(cats[4]).labels == ["cat"]
-    assert dialog.status.text().startswith("1 sidecars written (the photos themselves are unchanged)")
+    assert dialog.status.text().startswith("1 sidecar written (the photos themselves are unchanged)")
     shown = {r[:2]: r[2] for r in rows(dialog.missing)}
     assert shown[("cat4.jpg", "cat")] == "written to its sidecar" and not dialog.write_button.isEnabled()
     assert shown[("bird0.jpg", "bird")] != "written to its sidecar"

@@ -41,6 +41,13 @@ if TYPE_CHECKING:
     from .worker import Task
 
 ICON = 64
+
+
+def counted(n: int, thing: str, things: str | None = None) -> str:
+    """ "1 photo", "3 photos"."""
+    return f"{n} {thing if n == 1 else things or thing + 's'}"
+
+
 NOTES = {
     "missing": "Most of each photo's nearest photos carry this keyword and the photo does not. Check the ones to "
     "add, then “Write accepted to sidecars”: nothing is written before, and never into a photo.",
@@ -175,8 +182,20 @@ class ReviewDialog(QDialog):
         top.addWidget(self.run_button)
         top.addWidget(self.progress, 1)
         top.addWidget(self.cancel_button)
+        top.addStretch(0)
         self.lists = {kind: FindingList(kind, thumbs) for kind in NOTES}
         self.missing, self.doubtful, self.merges = self.lists["missing"], self.lists["doubtful"], self.lists["merge"]
+        self.missing.itemChanged.connect(self._update_write_button)
+        self.accept_all = QPushButton("Accept all")
+        self.accept_all.clicked.connect(lambda: self.missing.set_all_checked(True))
+        self.accept_none = QPushButton("Accept none")
+        self.accept_none.clicked.connect(lambda: self.missing.set_all_checked(False))
+        self.write_button = QPushButton("Write accepted to sidecars…")
+        self.write_button.clicked.connect(self.confirm_write)
+        writing = QHBoxLayout()  # on the missing keywords' page: the only kind that is ever written
+        for button in (self.accept_all, self.accept_none, self.write_button):
+            writing.addWidget(button)
+        writing.addStretch(1)
         self.tabs = QTabWidget()
         for kind, view in self.lists.items():
             page = QWidget()
@@ -185,30 +204,21 @@ class ReviewDialog(QDialog):
             note.setWordWrap(True)
             column.addWidget(note)
             column.addWidget(view, 1)
+            if kind == "missing":
+                column.addLayout(writing)
             self.tabs.addTab(page, "")
-        self.missing.itemChanged.connect(self._update_write_button)
-        self.accept_all = QPushButton("Accept all")
-        self.accept_all.clicked.connect(lambda: self.missing.set_all_checked(True))
-        self.accept_none = QPushButton("Accept none")
-        self.accept_none.clicked.connect(lambda: self.missing.set_all_checked(False))
-        self.write_button = QPushButton("Write accepted to sidecars…")
-        self.write_button.clicked.connect(self.confirm_write)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.accept_all)
-        bottom.addWidget(self.accept_none)
-        bottom.addWidget(self.write_button)
-        bottom.addStretch(1)
+        bottom.addWidget(self.status, 1)
         bottom.addWidget(buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.status)
         layout.addLayout(bottom)
         self.confirm: QMessageBox | None = None  # the open "write?" question
         self._task: Task | None = None
@@ -270,12 +280,13 @@ class ReviewDialog(QDialog):
         else:
             by += " (open a trained checkpoint to have its classifiers confirm each finding)"
         self.summary.setText(
-            f"{len(self.missing.findings)} keywords likely missing, {len(self.doubtful.findings)} doubtful, "
-            f"{len(self.merges.findings)} pairs of labels that could be merged — judged by {by}."
+            f"{counted(len(self.missing.findings), 'keyword')} likely missing, {len(self.doubtful.findings)} "
+            f"doubtful, {counted(len(self.merges.findings), 'pair')} of labels that could be merged — judged by {by}."
         )
 
     def _show_counts(self) -> None:
-        for n, (title, view) in enumerate(zip(("Likely missing", "Doubtful", "Could be merged"), self.lists.values())):
+        titles = ("Likely missing", "Doubtful", "Could be merged")
+        for n, (title, view) in enumerate(zip(titles, self.lists.values(), strict=True)):
             self.tabs.setTabText(n, f"{title} ({len(view.findings)})")
         self._update_write_button()
 
@@ -292,7 +303,7 @@ class ReviewDialog(QDialog):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Write to sidecars",
-            f"Add {len(accepted)} keywords to the XMP sidecars of {photos} photos?",
+            f"Add {counted(len(accepted), 'keyword')} to the XMP sidecars of {counted(photos, 'photo')}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self,
         )
@@ -311,7 +322,7 @@ class ReviewDialog(QDialog):
             self.say("Nothing was written.")
             return
         self.write_button.setEnabled(False)
-        self.say(f"Writing {len(accepted)} keywords …")
+        self.say(f"Writing {counted(len(accepted), 'keyword')} …")
         self.tasks.start(
             self.session.write_missing,
             accepted,
@@ -323,7 +334,7 @@ class ReviewDialog(QDialog):
         failed = {photo for photo, _ in written.failed}
         done = {f.subject for f in self.missing.accepted()} - failed
         self.missing.mark_written(done)
-        line = f"{len(written.sidecars)} sidecars written (the photos themselves are unchanged)"
+        line = f"{counted(len(written.sidecars), 'sidecar')} written (the photos themselves are unchanged)"
         if written.failed:
             line += f"; {len(written.failed)} not written: " + "; ".join(f"{p}: {why}" for p, why in written.failed)
         if written.sidecars:

@@ -209,7 +209,7 @@ class DescribePanel(QWidget):
         layout.addWidget(self.rule)
         layout.addWidget(self.status)
         self._scores: dict[str, float] = {}
-        self._thresholds: dict[str, float | None] = {}  # each suggestion's calibrated threshold, if its checkpoint has one
+        self._thresholds: dict[str, float | None] = {}  # each suggestion's calibrated threshold (None: none)
         self._kept: set[str] = set()  # the photo's keywords, casefolded
         self._busy = False
         self.suggesting = False  # the rows shown are a checkpoint's suggestions: check boxes, the add button
