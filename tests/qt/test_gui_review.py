@@ -151,3 +151,43 @@ def test_cancelling_the_review_writes_nothing_and_says_so(qtbot, reviewed):
     assert all(view.topLevelItemCount() == 0 for view in dialog.lists.values())
     assert "review stopped" in window.statusBar().currentMessage()
     assert files_of(folder) == before and not dialog.write_button.isEnabled()
+
+
+def test_closing_the_dialog_stops_the_review_and_without_a_folder_it_says_what_to_do(qtbot, reviewed, window_maker):
+    from xmr_gui.core.runtime.spec import Device, ModelSpec
+    from xmr_gui.core.session import ModelChoice
+    from xmr_gui.qt.review_dialog import open_review
+
+    window, dialog, folder, cats = reviewed
+    before = files_of(folder)
+    with window.session._lock:
+        dialog.run_button.click()
+        dialog.close()  # Close (or Esc) while it runs
+    qtbot.waitUntil(lambda: dialog._task is None, timeout=60_000)
+    assert dialog.summary.text() == "Review stopped." and files_of(folder) == before
+    empty = window_maker(ModelChoice(None, ModelSpec.parse("xmr-tiny", "random"), Device.CPU, 16))
+    assert open_review(empty) is None and "Open a folder first" in empty.statusBar().currentMessage()
+
+
+def test_a_sidecar_that_cannot_be_written_is_named_and_the_others_are_written(qtbot, reviewed):
+    from PySide6.QtWidgets import QMessageBox
+
+    from xmr_gui.core.learn.keywords import read_labels
+
+    window, dialog, folder, cats = reviewed
+    blocked = folder / "cat4.jpg.xmp"
+    blocked.mkdir()  # where cat4's sidecar would go: the write fails as on a read-only folder (even as root)
+    accept(dialog, "cat4.jpg", "cat")
+    accept(dialog, "bird0.jpg", "bird")
+    dialog.write_button.click()
+    assert "Add 2 keywords to the XMP sidecars of 2 photos?" in dialog.confirm.text()
+    with qtbot.waitSignal(dialog.written, timeout=30_000) as done:
+        dialog.confirm.button(QMessageBox.StandardButton.Yes).click()
+    assert done.args == [1] and read_labels(folder / "bird0.jpg").labels == ["bird"]
+    line = dialog.status.text()
+    assert line.startswith("⚠ 1 sidecar written") and "1 not written: " in line and str(blocked) in line
+    shown = {r[:2]: r[2] for r in rows(dialog.missing)}
+    assert shown[("bird0.jpg", "bird")] == "written to its sidecar"
+    assert shown[("cat4.jpg", "cat")] != "written to its sidecar"  # still checked: the user can fix it and retry
+    assert dialog.write_button.isEnabled() and list(blocked.iterdir()) == []
+    qtbot.waitUntil(lambda: window._index_task is None, timeout=60_000)

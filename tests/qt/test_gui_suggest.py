@@ -239,3 +239,11 @@ def test_a_checkpoint_with_per_label_thresholds_checks_by_them(qtbot, window_mak
     assert "for every label (your choice)" in panel.rule.text()
     panel.min_score.stepBy(-20)  # down past 0.00: each label's own again
     assert panel.min_score.text() == PER_LABEL and panel.checked_labels() == own
+
+    # Review labels… asks the same checkpoint's classifiers, and says so (the drawn world has no keywords to review)
+    from xmr_gui.qt.review_dialog import open_review
+
+    dialog = open_review(window)
+    qtbot.waitUntil(lambda: dialog._task is None and "judged by" in dialog.summary.text(), timeout=60_000)
+    assert "the classifiers of calibrated.xmr" in dialog.summary.text()
+    assert all(view.topLevelItemCount() == 0 for view in dialog.lists.values())

@@ -118,11 +118,11 @@ class FindingList(QTreeWidget):
             if it.flags() & Qt.ItemFlag.ItemIsUserCheckable and it.checkState(0) == Qt.CheckState.Checked
         ]
 
-    def mark_written(self, photos: set[str]) -> None:
-        """The accepted rows of these photos are in their sidecars now: shown so, no longer checkable."""
+    def mark_written(self, written: list[Finding]) -> None:
+        """These findings are in their photos' sidecars now: shown so, no longer checkable."""
         for n in range(self.topLevelItemCount()):
             item = self.item_at(n)
-            if item.checkState(0) == Qt.CheckState.Checked and self._photo(item) in photos:
+            if self.findings[int(item.data(0, Qt.ItemDataRole.UserRole))] in written:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
                 item.setText(2, "written to its sidecar")
 
@@ -253,6 +253,11 @@ class ReviewDialog(QDialog):
             self._task.cancel()
             self.progress.setFormat("cancelling …")
 
+    def reject(self) -> None:
+        """Close (or Esc) stops a review still running; nothing is written either way."""
+        self.cancel()
+        super().reject()
+
     def _on_progress(self, judged: Judged) -> None:
         self.progress.setRange(0, judged.total)
         self.progress.setValue(judged.done)
@@ -326,14 +331,13 @@ class ReviewDialog(QDialog):
         self.tasks.start(
             self.session.write_missing,
             accepted,
-            on_result=self._on_written,
+            on_result=lambda written: self._on_written(written, accepted),
             on_error=lambda exc: self.say(f"Not written: {user_line(exc)}", error=True),
         )
 
-    def _on_written(self, written: Written) -> None:
+    def _on_written(self, written: Written, accepted: list[Finding]) -> None:
         failed = {photo for photo, _ in written.failed}
-        done = {f.subject for f in self.missing.accepted()} - failed
-        self.missing.mark_written(done)
+        self.missing.mark_written([f for f in accepted if f.subject not in failed])
         line = f"{counted(len(written.sidecars), 'sidecar')} written (the photos themselves are unchanged)"
         if written.failed:
             line += f"; {len(written.failed)} not written: " + "; ".join(f"{p}: {why}" for p, why in written.failed)
@@ -352,6 +356,7 @@ def open_review(window: MainWindow) -> ReviewDialog | None:
     """File → Review labels…: the dialog, its review started; the window re-indexes after a write so the library
     reads the new keywords."""
     if window.session.library is None:
+        window.statusBar().showMessage("Open a folder first, then review its keywords.", 8000)
         return None
     dialog = ReviewDialog(window.session, window.tasks, window.thumbs, window)
     dialog.written.connect(lambda n: window.reindex() if n else None)
