@@ -88,6 +88,19 @@ def write_photos(folder: Path, n: int, seed: int = 0, size: tuple[int, int] = (9
     return out
 
 
+def photo_cluster(folder: Path, name: str, seed: int, n: int) -> list[Path]:
+    """n near-copies of one picture (a little noise each), so the model puts them next to each other."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (12, 16, 3)).astype(np.float32)
+    out = []
+    for i in range(n):
+        img = np.kron(base, np.ones((6, 6, 1))) + rng.normal(0, 3, (72, 96, 3))
+        path = folder / f"{name}{i}.jpg"
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(path, quality=92)
+        out.append(path)
+    return out
+
+
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
     folder = tmp_path / "photos"

@@ -80,9 +80,7 @@ def register_review(sub: Subparsers) -> None:
 def run_review(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from ..core.learn.keywords import KeywordError
-    from ..core.search.review import review
-    from ..core.search.suggest import add_to_sidecar
+    from ..core.search.review import review, write_missing
 
     with open_library(args.db, args.folder, args.checkpoint) as lib:
         if args.neighbours < 1:
@@ -98,16 +96,9 @@ def run_review(args: argparse.Namespace) -> int:
     say("xmr: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
     if not args.write_sidecars:
         return 0
-    failed = 0
-    missing: dict[str, list[str]] = {}
-    for f in findings:
-        if f.kind == "missing":
-            missing.setdefault(f.subject, []).append(f.label)
-    for photo, labels in missing.items():
-        try:
-            add_to_sidecar(photo, labels)
-        except (KeywordError, OSError) as exc:
-            say(f"xmr: not written: {photo}: {exc}")
-            failed += 1
-    say(f"xmr: {len(missing) - failed} sidecars written" + (f", {failed} not written (above)" if failed else ""))
+    written = write_missing(findings)
+    for photo, why in written.failed:
+        say(f"xmr: not written: {photo}: {why}")
+    failed = len(written.failed)
+    say(f"xmr: {len(written.sidecars)} sidecars written" + (f", {failed} not written (above)" if failed else ""))
     return 1 if failed else 0

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .search.duplicates import Group
     from .search.labels import LabelScore
     from .search.photos import Hit
+    from .search.review import Finding, Judged, Written
     from .store.library import Library
     from .views.embedding_map import MapData
 
@@ -55,6 +56,7 @@ class LabelRow:
     label: str
     score: float
     lifted_by: list[tuple[str, float]] = field(default_factory=list)  # neighbour labels that raised it
+    threshold: float | None = None  # a checkpoint's calibrated threshold for the label (`search.suggest.cut`)
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,26 @@ class Session:
         with self._lock:
             return find_duplicates(self._lib())
 
+    def review_labels(
+        self,
+        neighbours: int = 10,
+        on_progress: Callable[[Judged], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Finding]:
+        """Keywords to look at in the open library (`search.review`, as `xmr review-labels`): missing, doubtful,
+        merges; with a checkpoint's classifiers, its opinion too. Nothing is written."""
+        from .search.review import review
+
+        with self._lock:
+            return review(self._lib(), neighbours, on_progress, cancel)
+
+    def write_missing(self, findings: list[Finding]) -> Written:
+        """Add the accepted missing keywords to their photos' XMP sidecars (never the photos), as
+        `xmr review-labels --write-sidecars`."""
+        from .search.review import write_missing
+
+        return write_missing(findings)
+
     def search_image(self, path: str | os.PathLike[str], k: int = 200, min_score: float = -1.0) -> list[Hit]:
         from .search.photos import search_image
 
@@ -281,7 +303,8 @@ class Session:
         from .search.suggest import suggest
 
         with self._lock:
-            return [LabelRow(s.label, s.score, s.lifted_by) for s in suggest(self._lib(), path, k, min_score)]
+            found = suggest(self._lib(), path, k, min_score)
+            return [LabelRow(s.label, s.score, s.lifted_by, s.threshold) for s in found]
 
     def add_labels(self, path: str | os.PathLike[str], labels: list[str]) -> Path:
         """Add `labels` to the photo's XMP sidecar (never to the photo; an existing sidecar keeps its other fields,

@@ -40,6 +40,13 @@ def find_duplicates(window: Any) -> None:
     find_and_show(window.session, window.tasks, window.thumbs, window)
 
 
+def review_labels(window: Any) -> None:
+    """File → Review labels… (review_dialog.py, imported on first use)."""
+    from .review_dialog import open_review
+
+    open_review(window)
+
+
 def warn(message: str, parent: QWidget | None = None) -> None:
     if dialogs_shown():
         QMessageBox.warning(parent, "xmr", message)

@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self._action(menu, "Open &checkpoint…", self._on_open_checkpoint_dialog)
         self.skipped_action = self._action(menu, "Skipped (0)…", self._on_show_skipped)
         self._action(menu, "Find &near-duplicates…", lambda: dialogs.find_duplicates(self))
+        self._action(menu, "Review &labels…", lambda: dialogs.review_labels(self))
         menu.addSeparator()
         self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.model_menu = model_menu = self.menuBar().addMenu("&Model")
@@ -246,6 +247,11 @@ class MainWindow(QMainWindow):
             on_progress=self._on_index_progress,
             on_finished=self._on_index_task_finished,
         )
+
+    def reindex(self) -> None:
+        """Bring the open library up to date (after sidecars were written: their keywords are read) unless it is."""
+        if self._index_task is None and self.session.library is not None:
+            self._start_indexing()
 
     def _on_index_progress(self, p: Progress) -> None:
         self.status.show_indexing(p)

@@ -120,6 +120,43 @@ class ResultsGrid(QWidget):
 
 
 NEEDS_CHECKPOINT = "Suggesting labels needs a trained checkpoint (its label classifiers): File → Open checkpoint…"
+PER_LABEL = "check: per label (calibrated)"
+
+
+class ThresholdBox(QDoubleSpinBox):
+    """The describe panel's minimum score to check a suggestion from: one for every label, or, when the checkpoint
+    has them, each label's own calibrated threshold (the box's lowest step, shown as PER_LABEL)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(0.0, 1.0)
+        self.setSingleStep(0.05)
+        self.setDecimals(2)
+        self.setValue(SUGGEST_MIN_SCORE)  # as `xmr suggest --min-score`'s default for a checkpoint without thresholds
+        self.setPrefix("check ≥ ")
+        self.per_label_offered = False
+
+    def offer_per_label(self, offered: bool) -> None:
+        """Offer each label's own threshold (and start there) or not (start at SUGGEST_MIN_SCORE); offered as
+        before, the user's choice stays."""
+        if offered == self.per_label_offered:
+            return
+        self.per_label_offered = offered
+        self.blockSignals(True)
+        self.setSpecialValueText(PER_LABEL if offered else "")
+        self.setMinimum(-self.singleStep() if offered else 0.0)
+        self.setValue(self.minimum() if offered else SUGGEST_MIN_SCORE)
+        self.blockSignals(False)
+
+    def override(self) -> float | None:
+        """The one threshold the user chose for every label; None: each label's own."""
+        return None if self.per_label_offered and self.value() < 0.0 else self.value()
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt's name
+        if self.override() is None and steps > 0:
+            self.setValue(SUGGEST_MIN_SCORE)  # up from the per-label thresholds: the usual single one, not 0.00
+        else:
+            super().stepBy(steps)
 
 
 class DescribePanel(QWidget):
@@ -147,15 +184,12 @@ class DescribePanel(QWidget):
         self.table.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(1, 120)
         self.table.itemChanged.connect(self._update_add_button)
-        self.min_score = QDoubleSpinBox()
-        self.min_score.setRange(0.0, 1.0)
-        self.min_score.setSingleStep(0.05)
-        self.min_score.setDecimals(2)
-        self.min_score.setValue(SUGGEST_MIN_SCORE)  # checked from it, as `xmr suggest`
-        self.min_score.setPrefix("check ≥ ")
-        self.min_score.setToolTip("Check the suggestions whose classifier probability is at least this")
+        self.min_score = ThresholdBox()
         self.min_score.valueChanged.connect(self._check_by_score)
         self.min_score.setVisible(False)
+        self.rule = QLabel("")  # which threshold checks the suggestions: each label's own, or one for all
+        self.rule.setWordWrap(True)
+        self.rule.setVisible(False)
         self.add_button = QPushButton("Add checked labels to sidecar")
         self.add_button.setToolTip(NEEDS_CHECKPOINT)
         self.add_button.setEnabled(False)
@@ -172,8 +206,10 @@ class DescribePanel(QWidget):
         layout.addWidget(self.keywords)
         layout.addWidget(self.table)
         layout.addLayout(controls)
+        layout.addWidget(self.rule)
         layout.addWidget(self.status)
         self._scores: dict[str, float] = {}
+        self._thresholds: dict[str, float | None] = {}  # each suggestion's calibrated threshold (None: none)
         self._kept: set[str] = set()  # the photo's keywords, casefolded
         self._busy = False
         self.suggesting = False  # the rows shown are a checkpoint's suggestions: check boxes, the add button
@@ -189,9 +225,12 @@ class DescribePanel(QWidget):
         self.status.setText("")
         self._busy = False
         self._scores = {r.label: r.score for r in rows}
+        self._thresholds = {r.label: r.threshold for r in rows}
         self.suggesting = suggesting = keywords is not None
         self.keywords.setVisible(suggesting)
         self.min_score.setVisible(suggesting)
+        self.rule.setVisible(suggesting)
+        self.min_score.offer_per_label(suggesting and any(r.threshold is not None for r in rows))
         self.add_button.setToolTip(
             "Add the checked labels to the photo's XMP sidecar (photo.jpg.xmp) as keywords; the photo itself is never"
             " modified and an existing sidecar keeps its other fields"
@@ -206,6 +245,8 @@ class DescribePanel(QWidget):
             lifted = ", ".join(f"{n} +{v:.2f}" for n, v in r.lifted_by)
             item = QTreeWidgetItem([r.label, "", lifted])
             item.setToolTip(2, f"{r.label} was raised by its graph neighbours: {lifted}" if lifted else "")
+            if r.threshold is not None:
+                item.setToolTip(1, f"{r.label}'s own threshold: {r.threshold:.3f} (calibrated on your labelled photos)")
             self.table.addTopLevelItem(item)
             bar = QProgressBar()
             bar.setRange(0, 1000)
@@ -256,6 +297,10 @@ class DescribePanel(QWidget):
     def _check_by_score(self) -> None:
         if not self.suggesting:
             return
+        from ..core.search.suggest import cut  # the rule `xmr suggest` uses; numpy is loaded by now, not at start-up
+
+        override = self.min_score.override()
+        self._say_rule(override)
         self.table.blockSignals(True)
         for i in range(self.table.topLevelItemCount()):
             item = self._item(i)
@@ -263,11 +308,25 @@ class DescribePanel(QWidget):
             kept = label.casefold() in self._kept
             choice = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled  # a kept one is greyed, fixed
             item.setFlags(item.flags() & ~choice if kept else item.flags() | choice)
-            checked = kept or self._scores.get(label, 0.0) >= self.min_score.value()
+            checked = kept or self._scores.get(label, 0.0) >= cut(self._thresholds.get(label), override)
             item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             item.setToolTip(0, "already one of the photo's keywords" if kept else f"{label}: check to add it")
         self.table.blockSignals(False)
         self._update_add_button()
+
+    def _say_rule(self, override: float | None) -> None:
+        """Which threshold checked the suggestions, in the line under the table and the box's tooltip."""
+        if override is None:
+            line = (
+                "Checked from each label's own threshold, calibrated on your labelled photos when the checkpoint was "
+                "trained (hover a score to see it). Step the box up to use one threshold for every label."
+            )
+        elif self.min_score.per_label_offered:
+            line = f"Checked from {override:.2f} for every label (your choice); step below 0.00 for each label's own."
+        else:
+            line = f"Checked from {override:.2f} for every label: this checkpoint has no per-label thresholds."
+        self.rule.setText(line)
+        self.min_score.setToolTip(line)
 
     def _update_add_button(self) -> None:
         self.add_button.setEnabled(self.suggesting and not self._busy and bool(self.checked_labels()))

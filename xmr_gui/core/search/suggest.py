@@ -31,6 +31,16 @@ class Suggestion:
     label: str
     score: float  # the label classifier's probability
     lifted_by: list[tuple[str, float]] = field(default_factory=list)  # graph neighbours that raised it, by how much
+    threshold: float | None = None  # the label's own threshold, calibrated on validation; None: the checkpoint has none
+
+
+def cut(threshold: float | None, min_score: float | None = None) -> float:
+    """The score from which a label is suggested: `min_score` when given (one for every label, the user's choice),
+    else the label's own calibrated `threshold` when its checkpoint has one, else SUGGEST_MIN_SCORE. `xmr suggest`
+    and the window's describe panel both decide with it."""
+    if min_score is not None:
+        return min_score
+    return SUGGEST_MIN_SCORE if threshold is None else threshold
 
 
 @dataclass
@@ -70,14 +80,15 @@ def suggest(
         raise SuggestError("suggesting labels needs a trained checkpoint (one with label classifiers)")
     z = image_vector(lib, photo)
     scores = space.label_probabilities(z)[0]
-    if min_score is None:
-        cuts = space.thresholds if space.thresholds is not None else np.full(len(scores), SUGGEST_MIN_SCORE)
-        passing = np.where(scores >= cuts, scores, -np.inf)  # each label against its own threshold
-        ranked = top_labels(passing, space.labels, k, -1.0)
-    else:
-        ranked = top_labels(scores, space.labels, k, min_score)
+    own: list[float | None] = [None] * len(scores) if space.thresholds is None else space.thresholds.tolist()
+    cuts = np.array([cut(t, min_score) for t in own], np.float32)
+    passing = np.where(scores >= cuts, scores, -np.inf)  # each label against its own threshold
+    # probabilities are >= 0: a floor of -1 keeps every passing label and drops the failing ones (-inf)
     index = {name: i for i, name in enumerate(space.labels)}
-    return [Suggestion(r.label, r.score, space.lifted_by(z, index[r.label])) for r in ranked]
+    return [
+        Suggestion(r.label, r.score, space.lifted_by(z, index[r.label]), own[index[r.label]])
+        for r in top_labels(passing, space.labels, k, -1.0)
+    ]
 
 
 def add_to_sidecar(photo: str | os.PathLike[str], labels: Sequence[str]) -> Path:
