@@ -8,14 +8,13 @@ import shutil
 
 import numpy as np
 import pytest
+from test_indexer import consistent
 
 from conftest import write_photos
 from xmr_gui.core.indexing.indexer import index_folder
 from xmr_gui.core.search.photos import search_image, search_text
 from xmr_gui.core.store.lance_index import LanceUriError
 from xmr_gui.core.store.library import Library, LibraryError
-
-from test_indexer import consistent
 
 
 def needs(backend: str) -> None:

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -55,6 +55,8 @@ class LanceParams:
     ef_construction: int = 300
     nprobes: int = 4  # partitions searched per query
     refine_factor: int = 5  # re-rank this many times k candidates by their full vectors
+    ef: int = 400  # HNSW candidates per query (at least k x refine_factor): 20,000 clustered 128-d vectors, top-10
+    # against exact: 0.86 at LanceDB's default, 0.99 at 400 for 2.6 ms per query (bench/lance_agreement.py)
     retrain_growth: float = 2.0  # retrain once the table is this many times the rows it was trained on
     keep_versions_s: int = 600  # old table versions a reader may still use are kept this long
 
@@ -200,9 +202,14 @@ class LanceIndex(LiveIds):
 
     def _query(self, queries: np.ndarray, k: int) -> LanceVectorQueryBuilder:
         target = queries[0] if len(queries) == 1 else list(queries)
-        query = self._table.search(target, vector_column_name="vector").distance_type("cosine").limit(k)
+        # a vector given: LanceDB's vector query builder (its `search` is typed for every query kind)
+        query = cast("LanceVectorQueryBuilder", self._table.search(target, vector_column_name="vector"))
+        query = query.distance_type("cosine").limit(k)
         if self._trained_rows:
-            query = query.nprobes(self.params.nprobes).refine_factor(self.params.refine_factor)
+            params = self.params
+            query = query.nprobes(params.nprobes).refine_factor(params.refine_factor)
+            if "HNSW" in params.index_type:
+                query = query.ef(max(params.ef, k * params.refine_factor))
         return query.select(["id", "_distance"])
 
     @staticmethod
