@@ -108,7 +108,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _library_options(p: argparse.ArgumentParser) -> None:
-    """The library: --checkpoint (its space), --backend, --portable, --storage, --rebuild."""
+    """The library: --checkpoint (its space), --backend, --lance-uri, --portable, --storage, --rebuild."""
     p.add_argument(
         "--checkpoint",
         metavar="FILE",
@@ -117,10 +117,20 @@ def _library_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--backend",
-        choices=("hnsw", "qdrant"),
+        choices=("hnsw", "qdrant", "lancedb"),
         default=None,
-        help="vector index: hnsw (hnswlib, default) or qdrant (qdrant-client, embedded); switching "
-        "rebuilds the index from stored vectors without re-encoding",
+        help="vector index: hnsw (hnswlib in memory, default); lancedb (a Lance table with LanceDB's ANN index, "
+        "in the library's folder or at --lance-uri; exact search on small libraries); qdrant (qdrant-client's "
+        "embedded local mode; tested only in that mode, never against a Qdrant server). Switching rebuilds the "
+        "index from stored vectors without re-encoding; the choice is remembered",
+    )
+    p.add_argument(
+        "--lance-uri",
+        metavar="URI",
+        default=None,
+        help="where --backend lancedb keeps its table: a folder, a file:// URL or an object-store URI LanceDB "
+        "opens (s3://bucket/path, credentials from the environment); implies --backend lancedb; remembered. "
+        "Default: the library's folder",
     )
     p.add_argument(
         "--portable",
@@ -167,6 +177,7 @@ def run_index(args: argparse.Namespace) -> int:
         precision=Precision(args.precision),
         offline=args.offline,
         backend=args.backend,
+        lance_uri=args.lance_uri,
         storage=args.storage,
         rebuild=args.rebuild,
     )

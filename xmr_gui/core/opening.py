@@ -46,7 +46,8 @@ class OpenRequest:
 
     folder: the photo folder, as the user gave it (messages name it so). db: the library's folder (default: the
     folder's own, see `store.locate`); portable: keep it inside the photo folder. rebuild: forget the library first.
-    backend, storage: switch the vector index or the catalog's vector storage (None: keep the library's)."""
+    backend, storage: switch the vector index or the catalog's vector storage (None: keep the library's);
+    lance_uri: where the lancedb backend keeps its table (implies backend lancedb)."""
 
     folder: str | os.PathLike[str]
     wish: ModelWish = ModelWish()
@@ -56,6 +57,7 @@ class OpenRequest:
     precision: Precision = Precision.AUTO
     offline: bool = False
     backend: str | None = None
+    lance_uri: str | None = None
     storage: str | None = None
     rebuild: bool = False
 
@@ -125,8 +127,8 @@ def open_folder(
     try:
         lib.record_preparation(prepared.to_json())
         lib.device = request.device
-        if request.backend:
-            lib.set_backend(request.backend)
+        if request.backend or request.lance_uri:
+            lib.set_backend(request.backend or "lancedb", request.lance_uri)
         if request.storage:
             lib.catalog.set_vector_storage(request.storage)
         if decision.checkpoint is not None:

@@ -29,12 +29,15 @@ def dated(tmp_path: Path) -> Path:
     return root
 
 
-def _index(root: Path, db: Path, tiny_spec, tiny_encoder):
+def _index(root: Path, db: Path, tiny_spec, tiny_encoder, backend: str = "hnsw"):
     from xmr_gui.core.indexing.indexer import index_folder
     from xmr_gui.core.store.library import Library
 
+    if backend != "hnsw":
+        pytest.importorskip({"lancedb": "lancedb", "qdrant": "qdrant_client"}[backend])
     lib = Library.create(db, root, tiny_spec)
     lib.use_encoder(tiny_encoder)
+    lib.set_backend(backend)
     report = index_folder(lib, root)
     return lib, report
 
@@ -103,14 +106,15 @@ def test_filters_only_list_the_matching_photos_newest_first(dated, tmp_path, tin
     lib.close()
 
 
-def test_filtered_search_is_exact(tmp_path: Path, tiny_spec, tiny_encoder) -> None:
+@pytest.mark.parametrize("backend", ["hnsw", "lancedb"])
+def test_filtered_search_is_exact(tmp_path: Path, tiny_spec, tiny_encoder, backend) -> None:
     """k results whenever k photos match, every one matching, ranked as exact cosine ranks them."""
     from xmr_gui.core.search.photos import query_vector, search_query
 
     root = tmp_path / "photos"
     for i in range(60):
         exif_photo(root / f"p{i:02d}.jpg", i, f"20{10 + i % 3}:01:01 00:00:00")
-    lib, _ = _index(root, tmp_path / "db", tiny_spec, tiny_encoder)
+    lib, _ = _index(root, tmp_path / "db", tiny_spec, tiny_encoder, backend)
     query = parse_query("a red photo after:2012")
     hits = search_query(lib, query, k=20)
     assert len(hits) == 20
@@ -166,16 +170,17 @@ def test_xmr_search_filters_and_flags(dated: Path, tmp_path: Path, tiny_spec, ti
     assert capsys.readouterr().err.strip() == "xmr: error: before:2020-13-01 is not a date"
 
 
-def test_a_large_filtered_share_is_searched_in_the_graph(tmp_path: Path, tiny_spec, tiny_encoder, monkeypatch):
-    """Above EXACT_FILTER_MAX matching photos the graph is searched with hnswlib's filter: k results, all matching,
-    the same set as the exact ranking on this small library."""
+@pytest.mark.parametrize("backend", ["hnsw", "lancedb", "qdrant"])
+def test_a_large_filtered_share_is_searched_in_the_graph(tmp_path: Path, tiny_spec, tiny_encoder, monkeypatch, backend):
+    """Above EXACT_FILTER_MAX matching photos the index is searched with its own filter (hnswlib's, LanceDB's
+    prefilter, Qdrant's): k results, all matching, the same set as the exact ranking on this small library."""
     from xmr_gui.core.search import photos
     from xmr_gui.core.search.photos import search_query
 
     root = tmp_path / "photos"
     for i in range(60):
         exif_photo(root / f"p{i:02d}.jpg", i, f"20{10 + i % 3}:01:01 00:00:00")
-    lib, _ = _index(root, tmp_path / "db", tiny_spec, tiny_encoder)
+    lib, _ = _index(root, tmp_path / "db", tiny_spec, tiny_encoder, backend)
     query = parse_query("a red photo after:2011")  # 40 of 60 match
     exact = search_query(lib, query, k=10)
     monkeypatch.setattr(photos, "EXACT_FILTER_MAX", 5)

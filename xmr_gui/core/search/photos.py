@@ -13,13 +13,12 @@ from ..learn.space import LabelSpace
 from ..runtime.images import load_pixels
 from ..store import photo_meta
 from ..store.library import Library
-from ..store.vindex import VectorIndex
 from . import label_query
 from .query import Query, QueryError, TermKind, parse_query
 
 # A filtered search reads the vectors of every matching photo and ranks them exactly while they are at most this
-# many (bench/search_filters.py: ~45 ms for 1,000 of 100,000); a larger share is searched in the graph with
-# hnswlib's filter, where every result still matches and k come back.
+# many (bench/search_filters.py: ~45 ms for 1,000 of 100,000); a larger share is searched in the index with its
+# own filter (hnswlib's, LanceDB's prefilter, Qdrant's), where every result still matches and k come back.
 EXACT_FILTER_MAX = 20_000
 
 
@@ -193,7 +192,7 @@ def _filtered(
     ids = [i for i, path, _ in rows if path not in exclude]
     vector = query_vector(lib, query)
     index = lib.index
-    if len(ids) > EXACT_FILTER_MAX and isinstance(index, VectorIndex):
+    if len(ids) > EXACT_FILTER_MAX:
         found, scores = index.search_among(vector, k, set(ids))
         if len(found) == min(k, len(ids)):  # every one matches; else (rare) rank them all below
             paths = lib.catalog.paths_for(found.tolist())

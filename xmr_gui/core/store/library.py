@@ -1,7 +1,8 @@
-"""A library = one database folder: the catalog, the HNSW index derived from it, and the model that built it.
+"""A library = one database folder: the catalog, the vector index derived from it, and the model that built it.
 
-db/catalog.sqlite      files + backbone vectors + meta (folder, model spec)
-db/index-<space>.*     HNSW graph over vectors in the search space (raw backbone or a checkpoint's space)
+db/catalog.sqlite      files + backbone vectors + meta (folder, model spec, backend)
+db/index-<space>.*     the index over vectors in the search space (raw backbone or a checkpoint's space): an HNSW
+                       graph, or a Qdrant or Lance store (`.qdrant`, `.lance`; a Lance table may live at a URI)
 db/write.lock          held while indexing, so two writers never interleave (write.pid: by whom)
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -26,6 +28,8 @@ from .vindex import HnswParams, IndexError_, VectorIndex, VectorStore, remove_st
 
 if TYPE_CHECKING:
     from ..learn.checkpoint import Checkpoint
+
+BACKENDS = ("hnsw", "qdrant", "lancedb")  # vindex.VectorIndex, qdrant_index.QdrantIndex, lance_index.LanceIndex
 
 
 class LibraryError(XmrError):
@@ -49,6 +53,7 @@ class Library:
         self.checkpoint: Checkpoint | None = None
         self.device = "auto"
         self.hnsw_params = HnswParams()
+        self._writer = False  # this process holds the write lock (`writing`)
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -207,15 +212,38 @@ class Library:
 
     @property
     def backend(self) -> str:
-        """'hnsw' (hnswlib, the default) or 'qdrant' (qdrant-client; see docs/scaling.md)."""
+        """'hnsw' (hnswlib, the default), 'qdrant' (qdrant-client) or 'lancedb' (a Lance table); docs/scaling.md."""
         return self.catalog.get_meta("backend", "hnsw") or "hnsw"
 
-    def set_backend(self, backend: str) -> None:
-        if backend not in ("hnsw", "qdrant"):
-            raise LibraryError(f"unknown backend {backend!r}: use hnsw or qdrant")
-        if backend != self.backend:
+    def set_backend(self, backend: str, lance_uri: str | None = None) -> None:
+        """Switch the vector index: it is rebuilt from the catalog's vectors on next use, nothing is re-encoded.
+        lance_uri: where lancedb keeps the table (a folder or a URI LanceDB opens; default: this library's folder)."""
+        if backend not in BACKENDS:
+            raise LibraryError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
+        if lance_uri is not None and backend != "lancedb":
+            raise LibraryError("a Lance URI is for the lancedb backend: add --backend lancedb")
+        changed = backend != self.backend
+        if lance_uri is not None:
+            from .lance_index import check_uri
+
+            lance_uri = lance_uri if "://" in lance_uri else os.path.abspath(lance_uri)
+            check_uri(lance_uri)
+            changed |= lance_uri != self.catalog.get_meta("lance_uri")
+            with self.catalog.transaction():
+                self.catalog.set_meta("lance_uri", lance_uri)
+                if not self.catalog.get_meta("library_key"):  # names its tables apart from other libraries'
+                    self.catalog.set_meta("library_key", uuid.uuid4().hex[:12])
+        if changed:
             self.catalog.set_meta("backend", backend)
-            self._index = None  # built from the catalog's vectors on next use: nothing is re-encoded
+            self._index = None
+
+    def _lance_place(self) -> tuple[str | None, str]:
+        """(the URI the user gave or None for this folder, the table's name there)."""
+        uri = self.catalog.get_meta("lance_uri")
+        return (
+            uri,
+            self._index_stem() if uri is None else f"{self._index_stem()}-{self.catalog.get_meta('library_key')}",
+        )
 
     def _empty_index(self, dim: int, capacity: int = 1024) -> VectorStore:
         if self.backend == "qdrant":
@@ -226,6 +254,10 @@ class Library:
 
                 shutil.rmtree(old)
             return QdrantIndex(dim, self.db_dir, self._index_stem())
+        if self.backend == "lancedb":
+            from .lance_index import LanceIndex
+
+            return LanceIndex.create(self.db_dir, *self._lance_place(), dim)
         return VectorIndex(dim, self.hnsw_params, capacity=capacity)
 
     def _saved_index(self) -> tuple[VectorStore, dict[str, Any]] | None:
@@ -233,16 +265,47 @@ class Library:
             from .qdrant_index import QdrantIndex
 
             return QdrantIndex.load(self.db_dir, self._index_stem())
+        if self.backend == "lancedb":
+            from .lance_index import LanceIndex
+
+            return LanceIndex.load(self.db_dir, self._index_stem(), *self._lance_place())
         return VectorIndex.load(self.db_dir, self._index_stem())
 
     @property
     def index(self) -> VectorStore:
-        """The vector index for the current space, loaded and reconciled with the catalog (in memory)."""
+        """The vector index for the current space, loaded and reconciled with the catalog."""
         if self._index is None:
-            self._index, self._dirty = self._load_reconciled()
-            if self._dirty:
-                self._save_repaired()
+            if self.backend == "hnsw" or self._writer:
+                self._index, self._dirty = self._load_reconciled()
+                if self._dirty:
+                    self._save_repaired()
+            else:
+                self._index = self._load_stored()
         return self._index
+
+    def _load_stored(self) -> VectorStore:
+        """Qdrant and LanceDB change their own storage with every add: only the holder of the write lock repairs
+        them. Another process, while one holds it, reads the saved index as it is (its rows are written before the
+        manifest), or, before the first save, an in-memory one built from the catalog."""
+        try:
+            with self.writing():
+                index, self._dirty = self._load_reconciled()
+                self._index = index
+                if self._dirty:
+                    self.save_index()
+                return index
+        except (LibraryBusy, OSError):
+            pass
+        try:
+            loaded = self._saved_index()
+        except IndexError_:
+            loaded = None
+        if loaded is not None:
+            return loaded[0]
+        ids, feats = self.catalog.indexed_vectors(self.dim)
+        index = VectorIndex(self.space.dim or self.dim, self.hnsw_params, capacity=len(ids) + 1024)
+        index.add(ids, self.space.images(feats))
+        return index
 
     def _save_repaired(self) -> None:
         """Keep what reconciling built (a checkpoint space's first index, rows after a crash), so the next
@@ -309,6 +372,8 @@ class Library:
                 ) from None
             owner.write_text(str(os.getpid()))
             held.callback(owner.unlink, missing_ok=True)  # before the lock is released: the next holder writes its own
+            self._writer = True
+            held.callback(setattr, self, "_writer", False)
             yield
 
 

@@ -75,6 +75,21 @@ class QdrantIndex(LiveIds):
                 ids[row, col], scores[row, col] = int(p.id), float(p.score)
         return ids, scores
 
+    def search_among(self, query: np.ndarray, k: int, allowed: set[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the best k of `allowed` for one query (Qdrant's has-id filter)."""
+        k = min(int(k), len(allowed))
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        only: list[ExtendedPointId] = [int(i) for i in allowed]
+        found = self._client.query_points(
+            COLLECTION,
+            query=np.asarray(query, dtype=np.float32).ravel().tolist(),
+            query_filter=self._models.Filter(must=[self._models.HasIdCondition(has_id=only)]),
+            limit=k,
+            with_payload=False,
+        ).points
+        return np.array([int(p.id) for p in found], np.int64), np.array([p.score for p in found], np.float32)
+
     def save(self, folder: str | os.PathLike[str], stem: str, meta: dict[str, object] | None = None) -> None:
         """Points are durable once upserted; the manifest records which catalog sequence they include."""
         body = {"backend": "qdrant", "dim": self.dim, "count": len(self), **(meta or {})}
@@ -86,6 +101,8 @@ class QdrantIndex(LiveIds):
         if not manifest.exists() or not (Path(folder) / f"{stem}.qdrant").exists():
             return None
         meta = json.loads(manifest.read_text())
+        if meta.get("backend") != "qdrant":  # the manifest of another backend the library used since
+            return None
         return cls(int(meta["dim"]), Path(folder), stem), meta
 
     def close(self) -> None:

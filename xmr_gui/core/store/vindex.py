@@ -1,6 +1,7 @@
 """An HNSW index (hnswlib, inner product on unit vectors) keyed by catalog ids, saved atomically.
 
-`VectorStore` is what a library needs of any index; `VectorIndex` here and `qdrant_index.QdrantIndex` are two.
+`VectorStore` is what a library needs of any index; `VectorIndex` here, `qdrant_index.QdrantIndex` and
+`lance_index.LanceIndex` are the three.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class VectorStore(Protocol):
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids (q, k'), cosine scores (q, k')) best first, k' = min(k, len(self))."""
+
+    def search_among(self, query: np.ndarray, k: int, allowed: set[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the best k of `allowed` for one query, each one allowed; fewer than k when the index
+        reaches fewer (the caller then ranks them exactly)."""
 
     def save(self, folder: str | os.PathLike[str], stem: str, meta: dict[str, object] | None = None) -> None:
         """Make what it holds durable under `stem` in `folder`, with `meta` in its manifest."""
