@@ -54,9 +54,10 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--config",
-        default="ussl",
-        help="shipped config name (ussl, adapter, mlgcn, adapter+mlgcn, l2gcn, bcls, l2gcn+bcls, heads-only) or a JSON "
-        "file (default ussl: the best measured on real photos with their own labels, bench/RESULTS.md)",
+        default="adapter+mlgcn",
+        help="shipped config name (adapter+mlgcn, ussl, adapter, mlgcn, l2gcn, bcls, l2gcn+bcls, heads-only) or a JSON "
+        "file (default adapter+mlgcn: USSL's losses with heads that start at the backbone and classifiers that start "
+        "at the labels' text vectors, the best measured on real photos with their own labels, bench/RESULTS.md)",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.xmr)")
     p.add_argument(
