@@ -18,6 +18,12 @@ Rows, all measured on the test half (209 photos) and, where something is chosen,
     learn/cache.py): search in that space, label queries as `xmr search LABEL` answers them, suggestions by its
     label probabilities; ", classifiers alone": the same with suggestions from its classifiers only (no vote);
     ", learned space alone": share 0 and no vote, what every checkpoint served before issue #25.
+  * adapter / mlgcn / adapter+mlgcn (with and without the GCN): USSL's losses with heads that start at the identity
+    (CLIP-Adapter's residual, `residual`) and/or classifiers that start at the labels' text vectors with the GCN adding
+    from zero (ML-GCN, `text_classifiers`); compared with the untrained model, Tip-Adapter and `ussl`.
+  * a last table: `xmr suggest`'s suggestions (≤ 5 a photo) at the card's per-label thresholds, at one global 0.5 and
+    at one global threshold chosen on validation by the same precision-target rule (issue #25 item 5).
+On a machine shared with other work, XMR_BENCH_THREADS=1 (torch's threads) keeps a training at seconds, not minutes.
 Columns: mAP i→t / t→i (captions), P@5 of one-word label queries (labels with ≥ 2 test photos), top-3 (a true label
 among the 3 best) and top-3 leaf (the photo's deepest folder among them). Label scorers that do not change the
 search space show the untrained model's mAP ("=").

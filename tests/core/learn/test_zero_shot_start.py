@@ -115,8 +115,10 @@ def test_xmr_train_serves_the_residual_heads_it_chose_and_numpy_agrees_with_torc
     import os
 
     from xmr_gui.cli import main
+    from xmr_gui.cli.train import blend_lines
     from xmr_gui.core.demo.world import write_demo
     from xmr_gui.core.learn.checkpoint import Checkpoint, CheckpointError
+    from xmr_gui.core.learn.recipes import TrainingResult
     from xmr_gui.core.learn.train import RESIDUAL_RATIOS
 
     os.environ["XMR_HOME"] = str(tmp_path / "home")
@@ -124,8 +126,10 @@ def test_xmr_train_serves_the_residual_heads_it_chose_and_numpy_agrees_with_torc
     out = tmp_path / "a.xmr"
     argv = ["train", str(world), "--config", "adapter+mlgcn", "--out", str(out), "--model", "xmr-tiny"]
     assert main([*argv, "--set", "epochs=2", "--set", "hidden=32", "--set", "gcn_hidden=16", "--json"]) == 0
-    capsys.readouterr()
+    printed = json.loads(capsys.readouterr().out)
     ckpt = Checkpoint.load(out)
+    said = blend_lines(TrainingResult(**printed))  # what `xmr train` says without --json
+    assert f"the heads add {ckpt.residual:.0%} of their adapter to the backbone's vectors" in said[-1]
     dims = ckpt.card["dims"]
     assert dims["residual"] in {*RESIDUAL_RATIOS, 0.2} and ckpt.residual == dims["residual"]
     assert dims["dim"] == dims["d_img"] == dims["d_txt"]
