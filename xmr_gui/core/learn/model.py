@@ -133,8 +133,8 @@ def head(d_in: int, hidden: int, d_out: int, dropout: float) -> nn.Sequential:
 class ResidualHead(nn.Module):
     """CLIP-Adapter (Gao et al. 2021): ratio · adapter(x) + (1 − ratio) · x, the adapter a two-layer MLP whose
     output layer starts at zero, so before training the head is the identity (after unit normalisation, the
-    backbone's own vectors). `ratio` may be changed after training (`train.choose_residual`): scaling the adapter's
-    output is interpolating its last layer between its zero start and its trained weights (WiSE-FT in weights)."""
+    backbone's own vectors). `ratio` may be changed after training (`train.choose_residual`): it moves the served head
+    between the backbone (0) and more of the trained adapter, as CLIP-Adapter chooses its ratio on validation."""
 
     def __init__(self, d: int, hidden: int, dropout: float, ratio: float) -> None:
         super().__init__()
