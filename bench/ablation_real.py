@@ -56,6 +56,7 @@ sys.path.insert(0, str(HERE.parent))
 
 CACHE = Path(os.environ.get("XMR_ABLATION_CACHE", "/tmp/xmr_ablation_real"))
 VERSION = "6"  # bump when what a cached run holds changes (6: the card's backbone share and vote, issue #25)
+LATER_FIELDS = {"residual": 0.0, "text_classifiers": False}  # TrainConfig fields added since VERSION 6, at default
 
 # (row name, shipped config, --set overrides). Pairs that differ only in use_gcn are bootstrapped.
 VARIANTS: list[tuple[str, str, list[str]]] = [
@@ -210,7 +211,11 @@ def run_variant(data: Data, config: str, overrides: list[str], seed: int) -> dic
     from xmr_gui.core.models import offline_spec
 
     cfg = apply_overrides(TrainConfig.load(config), [*overrides, f"seed={seed}"])
-    key = hashlib.sha256(json.dumps([VERSION, data.ds.fingerprint, cfg.to_dict()], sort_keys=True).encode())
+    described = cfg.to_dict()
+    for later, default in LATER_FIELDS.items():  # runs from before a field existed keep their cache key
+        if described.get(later) == default:
+            described.pop(later)
+    key = hashlib.sha256(json.dumps([VERSION, data.ds.fingerprint, described], sort_keys=True).encode())
     out = CACHE / "runs" / f"{key.hexdigest()[:20]}.xmr"
     info_path = out.with_suffix(".json")
     if out.is_file() and info_path.is_file():
@@ -283,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("XMR_BENCH_THREADS", "2")))  # 1 on a machine shared with others
     from xmr_gui.core.learn.dataset import compute_features
     from xmr_gui.core.models import offline_spec
     from xmr_gui.core.runtime.factory import load_encoder

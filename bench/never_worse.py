@@ -18,6 +18,12 @@ Rows, all measured on the test half (209 photos) and, where something is chosen,
     learn/cache.py): search in that space, label queries as `xmr search LABEL` answers them, suggestions by its
     label probabilities; ", classifiers alone": the same with suggestions from its classifiers only (no vote);
     ", learned space alone": share 0 and no vote, what every checkpoint served before issue #25.
+  * adapter / mlgcn / adapter+mlgcn (with and without the GCN): USSL's losses with heads that start at the identity
+    (CLIP-Adapter's residual, `residual`) and/or classifiers that start at the labels' text vectors with the GCN adding
+    from zero (ML-GCN, `text_classifiers`); compared with the untrained model, Tip-Adapter and `ussl`.
+  * a last table: `xmr suggest`'s suggestions (≤ 5 a photo) at the card's per-label thresholds, at one global 0.5 and
+    at one global threshold chosen on validation by the same precision-target rule (issue #25 item 5).
+On a machine shared with other work, XMR_BENCH_THREADS=1 (torch's threads) keeps a training at seconds, not minutes.
 Columns: mAP i→t / t→i (captions), P@5 of one-word label queries (labels with ≥ 2 test photos), top-3 (a true label
 among the 3 best) and top-3 leaf (the photo's deepest folder among them). Label scorers that do not change the
 search space show the untrained model's mAP ("=").
@@ -38,11 +44,24 @@ CONFIGS: list[tuple[str, str, list[str]]] = [
     ("l2gcn", "l2gcn", []),
     ("ussl without GCN", "ussl", ["use_gcn=false"]),
     ("ussl", "ussl", []),
+    # the field's ways to keep the backbone while adapting it (issue #25 item 1), each with USSL's losses:
+    # CLIP-Adapter's residual heads (start at the identity, ratio chosen on validation) ...
+    ("adapter without GCN", "adapter", ["use_gcn=false"]),
+    ("adapter", "adapter", []),
+    # ... ML-GCN's classifiers that start at the labels' text vectors, the GCN (or a free offset) adding to them ...
+    ("mlgcn without GCN", "mlgcn", ["use_gcn=false"]),
+    ("mlgcn", "mlgcn", []),
+    # ... and both
+    ("adapter+mlgcn without GCN", "adapter+mlgcn", ["use_gcn=false"]),
+    ("adapter+mlgcn", "adapter+mlgcn", []),
 ]
 GCN_PAIRS = [
     ("heads + classifier loss + GCN", "heads + classifier loss"),
     ("l2gcn", "l2gcn without GCN"),
     ("ussl", "ussl without GCN"),
+    ("adapter", "adapter without GCN"),
+    ("mlgcn", "mlgcn without GCN"),
+    ("adapter+mlgcn", "adapter+mlgcn without GCN"),
 ]
 COLUMNS = [
     ("map_i2t", "mAP i→t"),
@@ -137,8 +156,62 @@ def baselines(
     return rows, {"probe_c": best_c, "tip_alpha": alpha, "tip_beta": beta}
 
 
+def suggested(scores: np.ndarray, cuts: np.ndarray, k: int = 5) -> np.ndarray:
+    """(n, C) bool: what `xmr suggest` (search/suggest.py) offers — at most k labels, best first, each at or above
+    its own threshold."""
+    passing = np.where(scores >= cuts[None, :], scores, -np.inf)
+    top = np.argsort(-passing, axis=1, kind="stable")[:, :k]
+    out = np.zeros(scores.shape, bool)
+    rows = np.arange(len(scores))[:, None]
+    out[rows, top] = np.isfinite(passing[rows, top])
+    return out
+
+
+def global_cut(scores: np.ndarray, Y: np.ndarray, target: float) -> float:
+    """The one threshold for every label chosen on validation as `cache.thresholds` chooses each label's: the lowest
+    at which the suggestions are right `target` of the time (the best precision's, where none is)."""
+    precision = {}
+    for t in np.unique(np.round(scores, 4)):
+        s = suggested(scores, np.full(scores.shape[1], t))
+        precision[float(t)] = (s & (Y > 0)).sum() / max(s.sum(), 1)
+    reaching = [t for t, p in precision.items() if p >= target]
+    return min(reaching) if reaching else max(precision, key=lambda t: precision[t])
+
+
+def threshold_values(space: Any, test: Split, val: Split) -> dict[str, np.ndarray]:
+    """Item 5 of issue #25: per-label thresholds (the card's) against one global 0.5 and against the best global one
+    chosen on validation; precision and recall of the suggestions on the test photos, and per-label precision."""
+    from xmr_gui.core.base.defaults import SUGGEST_MIN_SCORE
+    from xmr_gui.core.learn.cache import PRECISION_TARGET, thresholds
+
+    scores = space.label_probabilities(space.images(test.img))
+    val_scores = space.label_probabilities(space.images(val.img))
+    cut = global_cut(val_scores, val.Y, PRECISION_TARGET)
+    # what train_checkpoint writes into the card (cached runs from before the thresholds have none)
+    own = thresholds(val_scores, val.Y, SUGGEST_MIN_SCORE)
+    if space.thresholds is not None:
+        assert np.allclose(space.thresholds, own, atol=2e-3), np.abs(space.thresholds - own).max()
+    C = scores.shape[1]
+    out: dict[str, np.ndarray] = {"global_cut": np.array([cut])}
+    for key, cuts in (("per_label", own), ("half", np.full(C, 0.5)), ("val_global", np.full(C, cut))):
+        s = suggested(scores, np.asarray(cuts, np.float32))
+        right = s & (test.Y > 0)
+        out[key] = np.array([right.sum(), s.sum(), (test.Y > 0).sum()], float)
+        out[key + "_labels"] = np.stack([right.sum(axis=0), s.sum(axis=0)]).astype(float)  # per label: right, offered
+    return out
+
+
 def checkpoint_rows(
-    data: Data, feats: Any, name: str, config: str, overrides: list[str], seed: int, test: Split, typed, q
+    data: Data,
+    feats: Any,
+    name: str,
+    config: str,
+    overrides: list[str],
+    seed: int,
+    test: Split,
+    typed,
+    q,
+    val: Split | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """The checkpoint as a library serves it (its card's blend and vote), the same with suggestions from its
     classifiers alone, and its learned space alone (share 0, no vote: what every checkpoint served before)."""
@@ -149,7 +222,8 @@ def checkpoint_rows(
     card = ckpt.card
     w = card["suggest"]["cache_weight"]
     print(
-        f"  {name} seed {seed}: share {ckpt.backbone_share:g}, vote {w:g}, {run['info']['seconds']:.0f} s",
+        f"  {name} seed {seed}: share {ckpt.backbone_share:g}, vote {w:g}, residual {ckpt.residual:g}, "
+        f"{run['info']['seconds']:.0f} s",
         file=sys.stderr,
     )
     out: dict[str, dict[str, np.ndarray]] = {}
@@ -166,7 +240,9 @@ def checkpoint_rows(
     reported = run["info"]["metrics"]["test"]  # train_checkpoint's own report of the served space (torch heads)
     for k in ("map_i2t", "map_t2i"):
         assert abs(reported[k] - np.nanmean(out[name][k])) < 2e-3, (k, reported[k], np.nanmean(out[name][k]))
-    out[name]["knob"] = np.array([ckpt.backbone_share, w])
+    out[name]["knob"] = np.array([ckpt.backbone_share, w, ckpt.residual])
+    if val is not None:
+        out[name].update(threshold_values(ckpt.space(), test, val))
     return out
 
 
@@ -179,7 +255,7 @@ def report(data: Data, feats: Any, encoder: Any, seeds: list[int]) -> None:
     runs: dict[str, list[dict[str, np.ndarray]]] = {name: [v] for name, v in rows.items()}
     for name, config, overrides in CONFIGS:
         for seed in seeds:
-            got = checkpoint_rows(data, feats, name, config, overrides, seed, test, typed, q)
+            got = checkpoint_rows(data, feats, name, config, overrides, seed, test, typed, q, val)
             for row, v in got.items():
                 runs.setdefault(row, []).append(v)
     print(f"chosen on validation: {chosen}\n")
@@ -199,6 +275,8 @@ def report(data: Data, feats: Any, encoder: Any, seeds: list[int]) -> None:
         if "knob" in vs[0]:
             knob = "share " + "/".join(f"{v['knob'][0]:g}" for v in vs)
             knob += ", vote " + "/".join(f"{v['knob'][1]:g}" for v in vs)
+            if any(v["knob"][2] > 0 for v in vs):
+                knob += ", residual " + "/".join(f"{v['knob'][2]:g}" for v in vs)
         print(f"| {name} | {knob or '–'} | " + " | ".join(cells) + " |")
 
     def averaged(name: str, key: str) -> np.ndarray:
@@ -211,6 +289,9 @@ def report(data: Data, feats: Any, encoder: Any, seeds: list[int]) -> None:
     print("|---" * (len(COLUMNS) + 1) + "|")
     tip = next(n for n in runs if n.startswith("Tip-Adapter"))
     pairs = [(n, UNTRAINED) for n in runs if n != UNTRAINED and "alone" not in n]
+    pairs += [(n, "ussl") for n, _, _ in CONFIGS if n.startswith(("adapter", "mlgcn")) and "without" not in n]
+    # suggestions without the vote: it lifts top-3 but can cost the deepest folder
+    pairs += [(f"{n}, classifiers alone", UNTRAINED) for n in ("adapter+mlgcn", "adapter+mlgcn without GCN")]
     pairs += GCN_PAIRS + [(a, tip) for a, _ in GCN_PAIRS] + [(a, f"{a}, classifiers alone") for a, _ in GCN_PAIRS]
     for a, b in pairs:
         cells = []
@@ -221,3 +302,30 @@ def report(data: Data, feats: Any, encoder: Any, seeds: list[int]) -> None:
             d, lo, hi = bootstrap(averaged(a, key), averaged(b, key))
             cells.append(f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]")
         print(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    thresholds_table(runs)
+
+
+def thresholds_table(runs: dict[str, list[dict[str, np.ndarray]]]) -> None:
+    """Suggestions on the test photos, `xmr suggest`'s way (≤ 5 labels a photo), at three kinds of threshold."""
+    from xmr_gui.core.learn.cache import PRECISION_TARGET
+
+    print("\nSuggestions (≤ 5 a photo) on the test photos, summed over the seeds: precision / recall; per-label")
+    print(f"precision: of the labels suggested ≥ 3 times, how many are right ≥ {PRECISION_TARGET:g} of the time:\n")
+    print(
+        "| config | per-label thresholds P / R | labels ≥ target | global 0.5 P / R | labels ≥ target | "
+        "global, chosen on validation (t) P / R | labels ≥ target |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, vs in runs.items():
+        if "per_label" not in vs[0]:
+            continue
+        cells = []
+        for key in ("per_label", "half", "val_global"):
+            right, offered, true = np.sum([v[key] for v in vs], axis=0)
+            per = np.sum([v[key + "_labels"] for v in vs], axis=0)
+            asked = per[1] >= 3
+            good = int((per[0][asked] / per[1][asked] >= PRECISION_TARGET).sum())
+            cut = "/".join(f"{v['global_cut'][0]:.2f}" for v in vs) if key == "val_global" else ""
+            cells.append(f"{'(' + cut + ') ' if cut else ''}{right / max(offered, 1):.3f} / {right / true:.3f}")
+            cells.append(f"{good} of {int(asked.sum())}")
+        print(f"| {name} | " + " | ".join(cells) + " |")

@@ -54,9 +54,10 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--config",
-        default="ussl",
-        help="shipped config name (ussl, l2gcn, bcls, l2gcn+bcls, heads-only) or a JSON file (default ussl: the best "
-        "measured on real photos with their own labels, bench/RESULTS.md)",
+        default="adapter+mlgcn",
+        help="shipped config name (adapter+mlgcn, ussl, adapter, mlgcn, l2gcn, bcls, l2gcn+bcls, heads-only) or a JSON "
+        "file (default adapter+mlgcn: USSL's losses with heads that start at the backbone and classifiers that start "
+        "at the labels' text vectors, the best measured on real photos with their own labels, bench/RESULTS.md)",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.xmr)")
     p.add_argument(
@@ -181,6 +182,11 @@ def blend_lines(metrics: TrainingResult) -> list[str]:
         lines.append(f"search blends {share:.0%} backbone with {1 - share:.0%} learned space (best on validation)")
     else:
         lines.append("search uses the learned space alone (it beat every blend with the backbone on validation)")
+    if metrics.residual_ratio > 0:
+        lines.append(
+            f"the heads add {metrics.residual_ratio:.0%} of their adapter to the backbone's vectors "
+            "(CLIP-Adapter's residual ratio, best on validation)"
+        )
     return lines
 
 

@@ -81,6 +81,11 @@ class Checkpoint:
                 f"{self.path}: classifiers have shape {C}×{d}, but the card says "
                 f"{len(labels)} labels × {dims.get('dim')} dims"
             )
+        residual = dims.get("residual", 0.0)
+        if not isinstance(residual, (int, float)) or not 0.0 <= residual < 1.0:
+            raise CheckpointError(f"{self.path}: the card's residual ratio is not a number from 0 to below 1")
+        if residual > 0 and not dims.get("d_img") == dims.get("d_txt") == d:
+            raise CheckpointError(f"{self.path}: residual heads must keep the backbone's dims")
         for which in ("img", "txt"):
             layers = self._head(which)
             if layers[0][0].shape[1] != dims.get(f"d_{which}") or layers[-1][0].shape[0] != d:
@@ -176,7 +181,13 @@ class Checkpoint:
             self.tensors["classifiers"],
             gcn,
             self.classifier_queries,
+            self.residual,
         )
+
+    @property
+    def residual(self) -> float:
+        """The residual heads' ratio (`model.ResidualHead`); 0 for plain heads."""
+        return float((self.card.get("dims") or {}).get("residual", 0.0))  # checked by _validate
 
     @property
     def classifier_queries(self) -> bool:

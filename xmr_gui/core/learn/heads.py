@@ -41,6 +41,7 @@ class CheckpointSpace:
         classifiers: np.ndarray,
         gcn: dict[str, np.ndarray] | None = None,
         classifier_queries: bool = True,
+        residual: float = 0.0,
     ) -> None:
         self.identity = identity
         self.backbone_identity = backbone_identity
@@ -52,12 +53,19 @@ class CheckpointSpace:
         self.classifier_queries = classifier_queries  # label queries answered by classifiers (Checkpoint says)
         self.cache: LabelCache | None = None  # training photos voting beside the classifiers (cache.py)
         self.thresholds: np.ndarray | None = None  # per-label suggestion thresholds (cache.thresholds)
+        self.residual = float(residual)  # > 0: the heads are residual adapters at this ratio (model.ResidualHead)
+
+    def _head(self, feats: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        out = mlp(feats, layers)
+        if self.residual > 0:
+            out = self.residual * out + (1.0 - self.residual) * np.asarray(feats, np.float32)
+        return _normalize(out)
 
     def images(self, feats: np.ndarray) -> np.ndarray:
-        return _normalize(mlp(feats, self._img))
+        return self._head(feats, self._img)
 
     def texts(self, feats: np.ndarray) -> np.ndarray:
-        return _normalize(mlp(feats, self._txt))
+        return self._head(feats, self._txt)
 
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:
         """sigmoid(z · Hᵀ): the multi-label classifier's output for shared-space vectors z (mixed with the cache's

@@ -69,6 +69,13 @@ class TrainConfig:
     weight_decay: float = 1e-4
     patience: int = 10  # epochs without a better validation score before stopping
     select_labels: float = 0.5  # share of the validation score from the classifiers' label-query mAP (train.py)
+    # CLIP-Adapter's residual ratio r: > 0 makes each head r · adapter(x) + (1 − r) · x in the backbone's own space
+    # (`dim` is then the backbone's), the adapter's output layer starting at zero so training starts at the
+    # backbone; the ratio served is chosen on validation (`train.choose_residual`). 0: plain projection heads.
+    residual: float = 0.0
+    # ML-GCN's start: each label's classifier is its prompt's text vector through the text head plus what the GCN
+    # (or, without it, a free offset) adds, that part starting at zero so training starts at zero-shot.
+    text_classifiers: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -78,6 +85,8 @@ class TrainConfig:
             raise ConfigError(f"unknown loss {sorted(unknown)[0]!r}; known: {', '.join(REGISTRY)}")
         if not 0.0 <= float(self.select_labels) <= 1.0:
             raise ConfigError(f"select_labels is a share of the validation score, 0 to 1 (not {self.select_labels})")
+        if not 0.0 <= float(self.residual) < 1.0:
+            raise ConfigError(f"residual is CLIP-Adapter's ratio, 0 (off) to below 1 (not {self.residual})")
 
     @classmethod
     def load(cls, name_or_path: str) -> TrainConfig:
@@ -119,6 +128,31 @@ def grad_reverse(x: torch.Tensor, strength: float) -> torch.Tensor:
 
 def head(d_in: int, hidden: int, d_out: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, d_out))
+
+
+class ResidualHead(nn.Module):
+    """CLIP-Adapter (Gao et al. 2021): ratio · adapter(x) + (1 − ratio) · x, the adapter a two-layer MLP whose
+    output layer starts at zero, so before training the head is the identity (after unit normalisation, the
+    backbone's own vectors). `ratio` may be changed after training (`train.choose_residual`): it moves the served head
+    between the backbone (0) and more of the trained adapter, as CLIP-Adapter chooses its ratio on validation."""
+
+    def __init__(self, d: int, hidden: int, dropout: float, ratio: float) -> None:
+        super().__init__()
+        self.adapter = head(d, hidden, d, dropout)
+        last = cast(nn.Linear, self.adapter[-1])
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.ratio = float(ratio)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return cast(torch.Tensor, self.ratio * self.adapter(x) + (1.0 - self.ratio) * x)
+
+
+def projection(d_in: int, cfg: TrainConfig) -> nn.Module:
+    """One modality's head: plain (backbone → `cfg.dim`) or residual on the backbone space (`cfg.residual`)."""
+    if cfg.residual > 0:
+        return ResidualHead(d_in, cfg.hidden, cfg.dropout, cfg.residual)
+    return head(d_in, cfg.hidden, cfg.dim, cfg.dropout)
 
 
 class LabelGCN(nn.Module):
@@ -163,23 +197,40 @@ class SharedSpaceModel(nn.Module):
     ) -> None:
         super().__init__()
         self.cfg = cfg
-        self.img_head = head(d_img, cfg.hidden, cfg.dim, cfg.dropout)
-        self.txt_head = head(d_txt, cfg.hidden, cfg.dim, cfg.dropout)
+        if cfg.residual > 0 and not d_img == d_txt == label_inputs.shape[1]:
+            raise ConfigError(
+                "residual heads need a backbone whose images and texts share one space (this one does not: "
+                "train with --config ussl)"
+            )
+        self.dim = d_img if cfg.residual > 0 else cfg.dim  # the learned space's
+        self.img_head = projection(d_img, cfg)
+        self.txt_head = projection(d_txt, cfg)
         self.register_buffer("label_inputs", torch.as_tensor(label_inputs, dtype=torch.float32))
         self.register_buffer("edge_index", torch.as_tensor(edge_index, dtype=torch.long))
         self.register_buffer("edge_weight", torch.as_tensor(edge_weight, dtype=torch.float32))
         n_labels = label_inputs.shape[0]
         if cfg.use_gcn:
-            self.gcn: LabelGCN | None = LabelGCN(label_inputs.shape[1], cfg.gcn_hidden, cfg.dim)
+            self.gcn: LabelGCN | None = LabelGCN(label_inputs.shape[1], cfg.gcn_hidden, self.dim)
+            if cfg.text_classifiers:  # the graph's part starts at zero: the classifiers start at zero-shot
+                nn.init.zeros_(self.gcn.conv2.lin.weight)
+                nn.init.zeros_(self.gcn.conv2.bias)
         else:
             self.gcn = None
-            self.free_classifiers = nn.Parameter(torch.randn(n_labels, cfg.dim) * 0.1)
-        self.discriminator = nn.Sequential(nn.Linear(cfg.dim, 64), nn.ReLU(), nn.Linear(64, 1))
+            start = torch.zeros if cfg.text_classifiers else lambda *s: torch.randn(*s) * 0.1
+            self.free_classifiers = nn.Parameter(start(n_labels, self.dim))
+        self.discriminator = nn.Sequential(nn.Linear(self.dim, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def label_text(self) -> torch.Tensor:
+        """The labels' prompt vectors through the text head, unit length: the zero-shot classifiers in this space."""
+        return F.normalize(self.txt_head(self.label_inputs), dim=-1)
 
     def classifiers(self) -> torch.Tensor:
-        if self.gcn is None:
-            return self.free_classifiers
-        return cast(torch.Tensor, self.gcn(self.label_inputs, self.edge_index, self.edge_weight))
+        learned = (
+            self.free_classifiers
+            if self.gcn is None
+            else cast(torch.Tensor, self.gcn(self.label_inputs, self.edge_index, self.edge_weight))
+        )
+        return self.label_text() + learned if self.cfg.text_classifiers else learned
 
     def forward(
         self, img_feats: torch.Tensor, txt_feats: torch.Tensor, labels: torch.Tensor, pseudo: torch.Tensor | None = None
@@ -202,7 +253,19 @@ class SharedSpaceModel(nn.Module):
         )
 
     def head_arrays(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A head's linear layers (a residual head's adapter: its ratio is `residual_ratio`)."""
         seq = self.img_head if which == "img" else self.txt_head
         return [
-            (m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy()) for m in seq if isinstance(m, nn.Linear)
+            (m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy())
+            for m in seq.modules()
+            if isinstance(m, nn.Linear)
         ]
+
+    @property
+    def residual_ratio(self) -> float:
+        """The ratio the residual heads serve (0: plain heads)."""
+        return float(self.img_head.ratio) if isinstance(self.img_head, ResidualHead) else 0.0
+
+    def set_residual_ratio(self, ratio: float) -> None:
+        for h in (self.img_head, self.txt_head):
+            cast(ResidualHead, h).ratio = float(ratio)

@@ -29,6 +29,7 @@ from .train import (
     checkpoint_tensors,
     choose_blend,
     choose_cache,
+    choose_residual,
     evaluate_split,
     label_query_report,
     logit_scale,
@@ -140,6 +141,8 @@ class TrainingResult:
     cache_weight: float = 0.0  # the training photos' vote in suggestions (cache.py), chosen on validation
     cache_beta: float = 0.0
     suggest_val: dict[str, float] = dataclasses.field(default_factory=dict)  # label-ranking AP on validation
+    residual_ratio: float = 0.0  # the residual heads' ratio served (model.ResidualHead), chosen on validation
+    residual_val: dict[str, float] = dataclasses.field(default_factory=dict)  # ratio → validation score
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -171,6 +174,7 @@ def train_checkpoint(
     typed = encoder.encode_texts(list(ds.label_names))
     cfg = with_resolved_scale(cfg)  # the card names the logit scale the classifiers were trained (and saved) at
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
+    ratio, residual_val = choose_residual(result.model, ds, feats) if cfg.residual > 0 else (0.0, {})
     share, blend_val = choose_blend(result.model, ds, feats, "val")
     w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
     cuts = suggestion_thresholds(result.model, ds, feats, share, w, beta, SUGGEST_MIN_SCORE)
@@ -189,6 +193,8 @@ def train_checkpoint(
         cache_weight=w,
         cache_beta=beta,
         suggest_val=suggest_val,
+        residual_ratio=ratio,
+        residual_val={f"{r:g}": v for r, v in residual_val.items()},
     )
     tensors = checkpoint_tensors(result)
     if w > 0:  # only then does the checkpoint carry its training photos' vectors
@@ -209,7 +215,7 @@ def train_checkpoint(
         "backbone": b_card,
         "labels": ds.label_names,
         "graph": {"tau": cfg.tau, "p": cfg.p, "counts": result.graph.counts.tolist()},
-        "dims": {"d_img": int(feats.img.shape[1]), "d_txt": int(feats.txt.shape[1]), "dim": cfg.dim},
+        "dims": {"d_img": int(feats.img.shape[1]), "d_txt": int(feats.txt.shape[1]), "dim": result.model.dim},
         "train_config": cfg.to_dict(),
         "metrics": metrics.to_json(),
         "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
@@ -223,6 +229,8 @@ def train_checkpoint(
             "precision_target": PRECISION_TARGET,
         },
     }
+    if ratio > 0:
+        card["dims"]["residual"] = ratio
     save_checkpoint(out, tensors, card)
     return metrics
 

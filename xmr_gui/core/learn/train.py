@@ -119,11 +119,7 @@ def train_space(
             opt.step()
             total += float(loss.detach())
             batches += 1
-        zi, zt = project(model, feats.img[val_idx], feats.txt[val_idx])
-        val = retrieval_report(zi, zt, ds.labels[val_idx])["map_avg"]
-        with torch.no_grad():
-            val_labels = label_query_map(model.classifiers().numpy(), zi, ds.labels[val_idx])
-        score = (1 - w_labels) * val + w_labels * val_labels
+        val, val_labels, score = validation_score(model, ds, feats, val_idx, w_labels)
         log = EpochLog(epoch, total / max(batches, 1), val, time.perf_counter() - started, val_labels, score)
         result.history.append(log)
         if on_epoch:
@@ -140,6 +136,41 @@ def train_space(
         model.load_state_dict(best_state)
     model.eval()
     return result
+
+
+def validation_score(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, idx: np.ndarray, w_labels: float
+) -> tuple[float, float, float]:
+    """(retrieval mAP both ways, the classifiers' label-query mAP, their mix at `w_labels`) on photos `idx`: what
+    early stopping and the residual ratio are chosen by."""
+    zi, zt = project(model, feats.img[idx], feats.txt[idx])
+    val = retrieval_report(zi, zt, ds.labels[idx])["map_avg"]
+    with torch.no_grad():
+        val_labels = label_query_map(model.classifiers().numpy(), zi, ds.labels[idx])
+    return val, val_labels, (1 - w_labels) * val + w_labels * val_labels
+
+
+# The residual ratios a residual-head checkpoint may serve (`choose_residual`), beside the one it was trained at.
+# CLIP-Adapter found 0.2 best for generic categories and more for fine-grained ones (the adapter knows more there).
+RESIDUAL_RATIOS = (0.05, 0.1, 0.2, 0.35, 0.5)
+
+
+def choose_residual(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str = "val"
+) -> tuple[float, dict[float, float]]:
+    """The residual ratio (of RESIDUAL_RATIOS and the trained one) whose heads score best on `split` by the training's
+    own validation score (retrieval mixed with label queries, `selection_weight`); the smaller ratio (nearer the
+    backbone) wins ties. The model is left serving it. Returns (ratio, each ratio's score)."""
+    idx = ds.split(split)
+    idx = idx[feats.ok[idx]]
+    w_labels = selection_weight(model.cfg)
+    scores: dict[float, float] = {}
+    for ratio in sorted({*RESIDUAL_RATIOS, float(model.cfg.residual)}):
+        model.set_residual_ratio(ratio)
+        scores[ratio] = validation_score(model, ds, feats, idx, w_labels)[2]
+    best = max(sorted(scores), key=lambda r: scores[r])  # max keeps the first (smallest) of equals
+    model.set_residual_ratio(best)
+    return best, scores
 
 
 def evaluate_split(

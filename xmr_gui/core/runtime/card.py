@@ -37,6 +37,7 @@ class DimsCard(TypedDict):
     d_img: int  # backbone image vectors
     d_txt: int  # backbone text vectors
     dim: int  # the shared space
+    residual: NotRequired[float]  # heads are residual on the backbone space at this ratio (learn.model.ResidualHead)
 
 
 class GraphCard(TypedDict):
