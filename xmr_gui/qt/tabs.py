@@ -21,7 +21,7 @@ class MainTabs(QTabWidget):
         super().__init__(parent)
         self.search = SearchTab(session, tasks, thumbs)
         self.graph_tab = GraphTab(session, tasks)
-        self.map_tab = MapTab(session, tasks)
+        self.map_tab = MapTab(session, tasks, thumbs)
         self.addTab(self.search, "Photos")
         self.addTab(self.graph_tab, "Label graph")
         self.addTab(self.map_tab, "Map")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..core.views.embedding_map import MapData
     from .graph_view import GraphView
     from .map_view import MapView
+    from .thumbs import ThumbnailCache
 
 
 class GraphTab(QWidget):
@@ -80,10 +81,13 @@ class MapTab(QWidget):
     photos_selected = Signal(list)  # absolute paths
     label_selected = Signal(str, list)  # a label marker was clicked: the label and its photos
 
-    def __init__(self, session: Session, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: Session, tasks: TaskRunner, thumbs: ThumbnailCache | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.tasks = tasks
+        self.thumbs = thumbs
         self.view: MapView | None = None
         self._key: tuple[int | None, str] | None = None
 
@@ -92,7 +96,7 @@ class MapTab(QWidget):
             return
         from .map_view import MapView
 
-        self.view = MapView()
+        self.view = MapView(self.thumbs)
         self.view.photos_selected.connect(self.photos_selected)
         self.view.label_selected.connect(self.label_selected)
         self.view.data_shown.connect(self.map_shown)
