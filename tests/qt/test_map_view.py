@@ -95,4 +95,6 @@ def test_selecting_a_photo_rings_exactly_its_nearest_neighbours_of_the_full_spac
         texts = [view.neighbour_list.list.item(i).text() for i in range(K)]
         assert sum("far on the map" in t for t in texts) == len(far)
     view.select_rect(-2, -2, 2, 2)  # a box selection forgets the neighbours
-    assert view.neighbours == [] and len(view.overlay.rings.data) == 0
+    assert view.neighbours == [] and len(view.overlay.rings.data) == len(view.selection) == N  # ringed, no lines
+    xs, _ = view.overlay.far_lines.getData()
+    assert xs is None or len(xs) == 0

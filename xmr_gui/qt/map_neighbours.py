@@ -86,6 +86,13 @@ class NeighbourOverlay:
         self.rings.setData(spots, brush=None, symbol="o")
 
 
+    def mark(self, xy: np.ndarray, rows: list[int]) -> None:
+        """Ring a selection of many photos (a box, a label's photos, a bookmark's), with no neighbours."""
+        self.clear()
+        if rows:
+            self.rings.setData(pos=xy[rows], size=11, pen=pg.mkPen(*SELECTED, width=2), brush=None, symbol="o")
+
+
 class NeighbourList(QWidget):
     """The neighbours of the selected photo, nearest first; clicking one selects it on the map."""
 

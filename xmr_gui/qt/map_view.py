@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .map_names import NameLayer
 from .map_neighbours import K, NeighbourList, NeighbourOverlay, full_space_neighbours
 from .map_style import CLUSTER, Style
 from .map_thumbs import ThumbLayer
@@ -57,7 +58,6 @@ class MapView(QWidget):
         self.xy = np.zeros((0, 2), np.float32)  # every row's position in the layout shown
         self.selection: list[int] = []  # rows of self.data
         self.style = Style()
-        self.names: list[tuple[pg.TextItem, float, float, bool]] = []  # (item, x, y, centred) of each name drawn
         self.neighbours: list[int] = []  # rows of the selected photo's neighbours in the full space
         self.plot = pg.PlotWidget()
         self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
@@ -71,7 +71,7 @@ class MapView(QWidget):
         self.box = pg.RectROI([0, 0], [1, 1], pen=pg.mkPen(220, 60, 60, width=2))
         self.box.setVisible(False)
         self.plot.addItem(self.box)
-        self.plot.getViewBox().sigRangeChanged.connect(lambda *_a: self._declutter())
+        self.names = NameLayer(self.plot)
         self._hover = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
         self.layout_choice = QComboBox()
         self.layout_choice.currentIndexChanged.connect(lambda _i: self._relayout())
@@ -164,70 +164,33 @@ class MapView(QWidget):
         layouts = self.layouts()
         self.xy = np.asarray(layouts.get(self.layout_choice.currentData(), self.data.xy), np.float32)
         self._restyle()
-        if self.selection and len(self.selection) == 1 and self.neighbours:
+        if len(self.selection) == 1 and self.neighbours:
             self.select_photo(self.selection[0], emit=False)
+        else:
+            self.overlay.mark(self.xy, self.selection)
         if auto_range:
             self.plot.autoRange()
 
-    def _light(self) -> bool:
-        return self.plot.backgroundBrush().color().lightness() > 128
-
-    def _name_items(self, key: str) -> None:
-        """The names drawn on the map: every label marker's and query's beside it, and, when coloured by cluster,
-        each cluster's at its centre in its colour; all on a halo of the plot's background so they read over the
-        photos, in dark text on a light theme and light text on a dark one."""
-        for t, *_ in self.names:
-            self.plot.removeItem(t)
-        self.names = []
-        assert self.data is not None
-        bg = self.plot.backgroundBrush().color()
-        fill = pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200)
-        ink = (25, 25, 25) if self._light() else (235, 235, 235)
-        for i, kind in enumerate(self.data.kinds):
-            if kind != "image":
-                self._add_name(pg.TextItem(self.data.refs[i], color=ink, anchor=(-0.08, 0.5), fill=fill), i, False)
+    def cluster_centres(self) -> np.ndarray:
+        """Where each cluster's name goes in the layout shown (the core's centres for the default layout)."""
         clusters = getattr(self.data, "clusters", None)
+        if clusters is None:
+            return np.zeros((0, 2), np.float32)
+        if self.data is not None and self.data.xy is not None and np.array_equal(self.xy, self.data.xy):
+            return np.asarray(clusters.centres, np.float32)
+        return np.asarray(clusters.centres_in(self.xy), np.float32)
+
+    def _draw_names(self, key: str) -> None:
+        assert self.data is not None
+        xy, kinds, refs = self.xy, self.data.kinds, self.data.refs
+        markers = [(refs[i], float(xy[i, 0]), float(xy[i, 1])) for i, k in enumerate(kinds) if k != "image"]
+        clusters = getattr(self.data, "clusters", None)
+        named = []
         if key == CLUSTER and clusters is not None:
-            bold = QFont()
-            bold.setBold(True)
-            for c, name in enumerate(clusters.names):
-                t = pg.TextItem(name, color=ink, anchor=(0.5, 0.5), fill=fill)
-                t.border = pg.mkPen(*self.style.cluster_colours[c], width=2.5)
-                t.setFont(bold)
-                self._add_name(t, self.cluster_centre(c), True)
-
-    def _add_name(self, t: pg.TextItem, at: int | tuple[float, float], centred: bool) -> None:
-        x, y = (float(self.xy[at, 0]), float(self.xy[at, 1])) if isinstance(at, int) else at
-        t.setPos(x, y)
-        t.setZValue(5)
-        self.plot.addItem(t, ignoreBounds=True)
-        self.names.append((t, x, y, centred))
-
-    def cluster_centre(self, c: int) -> tuple[float, float]:
-        """Where cluster `c`'s name goes: the core's centre in the default layout, else its photos' median."""
-        clusters = self.data.clusters  # type: ignore[union-attr]
-        if self.layout_choice.currentIndex() <= 0:
-            return float(clusters.centres[c, 0]), float(clusters.centres[c, 1])
-        mine = self.xy[np.asarray(clusters.of_row) == c]
-        return float(np.median(mine[:, 0])), float(np.median(mine[:, 1]))
-
-    def _declutter(self) -> None:
-        """Names that would cover each other move down, one line at a time, below the name they ran into (several
-        labels often share their nearest photos, hence one spot); each stays at its marker's height or below."""
-        if not self.names:
-            return
-        sx, sy = self.plot.getViewBox().viewPixelSize()
-        if not (sx > 0 and sy > 0):
-            return
-        placed: list[tuple[float, float, float, float]] = []  # pixel boxes (x0, y0, x1, y1), y downwards
-        for t, x, y, centred in sorted(self.names, key=lambda n: (not n[3], -n[2])):  # cluster names first
-            rect = t.boundingRect()
-            w, h = rect.width(), rect.height() * 0.8
-            px, py = (x / sx - w / 2 if centred else x / sx + 6), -y / sy - h / 2
-            while any(px < b[2] and b[0] < px + w and py < b[3] and b[1] < py + h for b in placed):
-                py += h
-            placed.append((px, py, px + w, py + h))
-            t.setPos(x, -(py + h / 2) * sy)
+            at = self.cluster_centres()
+            colours = self.style.cluster_colours
+            named = [(n, float(at[c, 0]), float(at[c, 1]), colours[c]) for c, n in enumerate(clusters.names)]
+        self.names.draw(markers, named)
 
     def colour_key(self) -> str:
         return str(self.colour_by.currentData() or "none")
@@ -238,20 +201,19 @@ class MapView(QWidget):
         key = self.colour_key()
         colours = self.style.colours(self.data, key)
         brushes = {c: pg.mkBrush(*c, 215) for c in set(colours)}  # one brush per colour, shared by its points
-        outline = pg.mkPen(30, 30, 30)
+        pens = {"image": pg.mkPen(None), "label": pg.mkPen(30, 30, 30), "text": pg.mkPen(30, 30, 30)}
         kinds = self.data.kinds
         self.scatter.setData(
             pos=self.xy,
             brush=[brushes[c] for c in colours],
             symbol=[SYMBOLS[k] for k in kinds],
             size=[7 if k == "image" else 15 if k == "label" else 20 for k in kinds],
-            pen=[None if k == "image" else outline for k in kinds],
+            pen=[pens[k] for k in kinds],  # shared objects: pyqtgraph renders one atlas symbol per distinct style
             data=np.arange(len(kinds)),
         )
         photos = [i for i, k in enumerate(kinds) if k == "image"]
         self.thumbs.set_photos(self.xy[photos], photos, [self.data.refs[i] for i in photos], [QColor(*colours[i]) for i in photos])
-        self._name_items(key)
-        self._declutter()
+        self._draw_names(key)
         self.legend.setText(self.style.legend(self.data, key))
 
     def colour_of(self, label: str) -> tuple[int, int, int]:
@@ -327,8 +289,7 @@ class MapView(QWidget):
             return []
         paths = photos_with_label(self.data, label)
         wanted = set(paths)
-        self.selection = [i for i, r in enumerate(self.data.refs) if self.data.kinds[i] == "image" and r in wanted]
-        self._forget_neighbours()
+        self.select_rows([i for i, r in enumerate(self.data.refs) if self.data.kinds[i] == "image" and r in wanted])
         self.label_selected.emit(label, paths)
         return paths
 
@@ -358,6 +319,7 @@ class MapView(QWidget):
         assert self.data is not None
         self.selection = rows
         self._forget_neighbours()
+        self.overlay.mark(self.xy, rows)
         return [self.data.refs[i] for i in rows]
 
     def select_in_box(self) -> list[str]:
