@@ -98,3 +98,89 @@ def test_selecting_a_photo_rings_exactly_its_nearest_neighbours_of_the_full_spac
     assert view.neighbours == [] and len(view.overlay.rings.data) == len(view.selection) == N  # ringed, no lines
     xs, _ = view.overlay.far_lines.getData()
     assert xs is None or len(xs) == 0
+
+
+@pytest.fixture
+def clustered_map(photo_map):
+    """The same photos with their named clusters (core `name_clusters`, named from a vocabulary of the groups)."""
+    from xmr_gui.core.views.clusters import Vocabulary, name_clusters
+    from xmr_gui.core.views.embedding_map import lay, project
+
+    data, group = photo_map
+    means = np.stack([data.vectors[group == g].mean(0) for g in range(GROUPS)])
+    words = ["harbour", "meadow", "kitchen", "forest"]
+    vocab = Vocabulary(words, means / np.linalg.norm(means, axis=1, keepdims=True), "four test words")
+    is_image = np.ones(N, bool)
+    data.clusters = name_clusters(data.vectors, is_image, data.xy, vocab, k=GROUPS)
+    data.layouts = {"spread": data.xy, "computed": lay(project(data.vectors, "pca"), "computed")}
+    return data
+
+
+def brush_rgb(view) -> list[tuple[int, int, int]]:
+    return [tuple(b.color().getRgb()[:3]) for b in view.scatter.data["brush"]]
+
+
+def test_photos_are_coloured_by_cluster_with_names_on_the_map_and_a_legend(qtbot, view, clustered_map):
+    data = clustered_map
+    clusters = data.clusters
+    view.set_data(data, "pca")
+    assert view.colour_key() == "cluster"  # no labels from a checkpoint or the folder: clusters by default
+    colours = view.style.cluster_colours
+    assert len(colours) == len(clusters.names) == GROUPS and len(set(colours)) == GROUPS
+    assert brush_rgb(view) == [colours[c] for c in clusters.of_row]
+    assert sorted(view.names.texts()) == sorted(clusters.names)  # one name per cluster on the map
+    for t, x, y, centred in view.names.items:
+        c = clusters.names.index(t.toPlainText())
+        assert centred and (x, y) == pytest.approx(tuple(clusters.centres[c]), abs=1e-6)
+    legend = view.legend.text()
+    assert all(f"{name} ({clusters.sizes[c]})" in legend for c, name in enumerate(clusters.names))
+    assert all(f"rgb{colours[c]}" in legend for c in range(GROUPS))
+    view.choose(view.layout_choice, "computed")  # the other layout: names follow the photos
+    np.testing.assert_allclose(view.xy, data.layouts["computed"])
+    at = {t.toPlainText(): (x, y) for t, x, y, _ in view.names.items}
+    for c, name in enumerate(clusters.names):
+        assert at[name] == pytest.approx(tuple(clusters.centres_in(data.layouts["computed"])[c]), abs=1e-6)
+    view.choose(view.colour_by, "none")
+    assert set(brush_rgb(view)) == {(150, 150, 150)} and view.names.texts() == []
+
+
+def test_with_labels_photos_keep_their_top_label_colours(qtbot, view, clustered_map):
+    data = clustered_map
+    data.labels = [["boat", "sea", "tree", "house"][g] + ";sky" for g in np.arange(N) % GROUPS]
+    view.set_data(data, "pca")
+    assert view.colour_key() == "label"  # a checkpoint's or the folder's labels: coloured as before
+    assert brush_rgb(view) == [view.colour_of(lab.split(";")[0]) for lab in data.labels]
+    assert view.choose(view.colour_by, "cluster")  # clusters still offered
+    assert brush_rgb(view) == [view.style.cluster_colours[c] for c in data.clusters.of_row]
+
+
+def test_a_bookmark_restores_layout_zoom_colouring_and_selection(qtbot, view, clustered_map, tmp_path):
+    from xmr_gui.core.views.bookmark import Bookmark
+    from xmr_gui.qt.map_bookmarks import capture, restore
+
+    data = clustered_map
+    view.set_data(data, "umap")
+    view.choose(view.layout_choice, "computed")
+    view.choose(view.colour_by, "none")
+    view.plot.setRange(xRange=(-0.4, 0.1), yRange=(-0.3, 0.25), padding=0)
+    neighbours = view.select_photo(17)
+    saved = capture(view, "a boat", str(tmp_path))
+    saved.save(tmp_path / "view.json")
+
+    view.set_data(data, "umap")  # the map again (it keeps the layout and colouring chosen): put back the defaults
+    assert view.layout_choice.currentData() == "computed" and view.selection == []
+    view.choose(view.layout_choice, "spread")
+    view.choose(view.colour_by, "cluster")
+    view.plot.autoRange()
+    loaded = Bookmark.load(tmp_path / "view.json")
+    assert loaded == saved and loaded.query == "a boat" and loaded.method == "umap"
+    assert restore(view, loaded) == []
+    assert view.layout_choice.currentData() == "computed" and view.colour_key() == "none"
+    (x0, x1), (y0, y1) = view.plot.getViewBox().viewRange()
+    assert (x0, y0, x1, y1) == pytest.approx((-0.4, -0.3, 0.1, 0.25), abs=1e-6)
+    assert view.selection == [17] and view.neighbours == neighbours
+    assert view.neighbour_list.rows() == neighbours
+
+    box = Bookmark(layout="spread", selection=[data.refs[3], data.refs[5], "/gone.jpg"], colour_by="cluster")
+    assert restore(view, box) == ["/gone.jpg"]  # what the map no longer has is said, the rest selected
+    assert view.selection == [3, 5] and view.neighbours == [] and len(view.overlay.rings.data) == 2

@@ -103,6 +103,8 @@ class NeighbourList(QWidget):
         self.title = QLabel("Select a photo: its nearest neighbours in the full space are ringed and listed here.")
         self.title.setWordWrap(True)
         self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.itemClicked.connect(lambda it: self.row_clicked.emit(int(it.data(Qt.ItemDataRole.UserRole))))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -131,7 +133,7 @@ class NeighbourList(QWidget):
 
 def _list_item(n: Neighbour, path: str) -> QListWidgetItem:
     where = "near on the map" if n.near_on_map else "far on the map"
-    item = QListWidgetItem(f"{os.path.basename(path)}  {n.similarity:.2f}  ({where}, map rank {n.map_rank})")
+    item = QListWidgetItem(f"{os.path.basename(path)}\n   {n.similarity:.2f} · {where} (#{n.map_rank} there)")
     item.setData(Qt.ItemDataRole.UserRole, n.row)
     item.setForeground(pg.mkColor(*(AGREE if n.near_on_map else DISAGREE)))
     item.setToolTip(path)

@@ -1,8 +1,9 @@
 """Thumbnails on the map, with level of detail as you zoom.
 
 Zoomed out, the map is dots (one ScatterPlotItem, cheap at 10,000 photos). Once the view holds few enough photos
-(`MAX_SHOWN`), each visible photo is drawn as its thumbnail, framed in its dot's colour, at a fixed size on
-screen that grows as fewer photos are in view. Thumbnails come from the window's ThumbnailCache, decoded on its
+for their thumbnails to cover at most `COVER` of the plot at 32 pixels (and at most `MAX_SHOWN`), each visible
+photo is drawn as its thumbnail, framed in its dot's colour, at a fixed size on screen: the largest of `SIDES` that
+keeps to that share, so thumbnails grow as you zoom in. A small folder is thumbnails from the start. Thumbnails come from the window's ThumbnailCache, decoded on its
 thread pool: a photo whose thumbnail is not ready yet stays a dot until it arrives. Only the visible photos get
 an item, and items are reused from a pool, so zooming and panning never build thousands of items.
 
@@ -23,7 +24,8 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from .thumbs import ThumbnailCache
 
 MAX_SHOWN = 150  # photos in view at most for thumbnails to replace the dots
-SIZES = ((12, 112), (40, 80), (MAX_SHOWN, 52))  # (photos in view at most, thumbnail side in pixels)
+SIDES = (112, 80, 56, 40, 32)  # thumbnail sides in pixels, the largest that fits is used
+COVER = 0.3  # thumbnails may cover at most this share of the plot (their sum of areas; they overlap where dense)
 
 
 class Thumb(QGraphicsItem):
@@ -112,16 +114,24 @@ class ThumbLayer(QObject):
         x, y = self.xy[:, 0], self.xy[:, 1]
         return np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
 
+    def side_for(self, n: int) -> int | None:
+        """The thumbnail side for `n` photos in view, None when even the smallest would cover too much."""
+        rect = self.view_box.sceneBoundingRect()
+        area = rect.width() * rect.height()
+        if n == 0 or n > MAX_SHOWN:
+            return None
+        return next((s for s in SIDES if n * s * s <= COVER * area), None)
+
     def update(self) -> None:
         inside = self.visible() if self.enabled and len(self.xy) else np.zeros(0, np.intp)
-        if not self.enabled or len(inside) == 0 or len(inside) > MAX_SHOWN:
+        side = self.side_for(len(inside))
+        if not self.enabled or side is None:
             self.mode, self.shown = "dots", []
             self._wanted = set()
             for item in self._items:
                 item.setVisible(False)
             return
         self.mode = "thumbnails"
-        side = next(s for n, s in SIZES if len(inside) <= n)
         self._wanted = {self.paths[i] for i in inside}
         self.shown = []
         for i in inside.tolist():

@@ -62,6 +62,8 @@ class MapView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
         self.plot.setMenuEnabled(False)
+        for axis in ("left", "bottom"):  # a projection's coordinates mean nothing to read off
+            self.plot.hideAxis(axis)
         self.scatter = pg.ScatterPlotItem(pxMode=True, size=7, hoverable=False)
         self.scatter.sigClicked.connect(self._on_clicked)
         self.plot.addItem(self.scatter)
@@ -92,14 +94,16 @@ class MapView(QWidget):
         self.apply_box.clicked.connect(self.select_in_box)
         self.export_button = QPushButton("Export selection…")
         self.export_button.clicked.connect(self._on_export)
-        self.tools = QHBoxLayout()  # the Map tab adds its projection and bookmark controls to this row
+        self.tools = QHBoxLayout()  # what is drawn; the Map tab adds its projection choice at the front
         for w in (QLabel("layout"), self.layout_choice, QLabel("colour by"), self.colour_by, self.show_thumbs):
-            self.tools.addWidget(w)
-        for w in (self.box_button, self.apply_box, self.export_button):
             self.tools.addWidget(w)
         self.tools.addStretch()
         self.tools.addWidget(self.busy)
         self.tools.addWidget(self.status)
+        self.actions = QHBoxLayout()  # what to do with it; the Map tab adds Save view / Open view
+        for w in (self.box_button, self.apply_box, self.export_button):
+            self.actions.addWidget(w)
+        self.actions.addStretch()
         self.neighbour_list = NeighbourList()
         self.neighbour_list.row_clicked.connect(self.select_photo)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -109,6 +113,7 @@ class MapView(QWidget):
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(self.tools)
+        layout.addLayout(self.actions)
         layout.addWidget(split, 1)
         self.legend = QLabel("● photo")
         self.legend.setWordWrap(True)

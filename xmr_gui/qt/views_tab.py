@@ -119,8 +119,8 @@ class MapTab(QWidget):
         open_.clicked.connect(self._on_open)
         for i, w in enumerate((QLabel("projection"), self.projection)):
             view.tools.insertWidget(i, w)
-        view.tools.insertWidget(view.tools.count() - 3, save)  # before the stretch, the busy bar and the status
-        view.tools.insertWidget(view.tools.count() - 3, open_)
+        view.actions.insertWidget(view.actions.count() - 1, save)  # before the stretch
+        view.actions.insertWidget(view.actions.count() - 1, open_)
         QVBoxLayout(self).addWidget(view)
 
     def method(self) -> str:
