@@ -80,6 +80,6 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
     view.export_selection(str(out))
     rows = read_map_csv(out)
     assert [r[1] for r in rows] == paths and all(r[0] == "image" for r in rows)
-    np.testing.assert_allclose([r[3:] for r in rows], [xy[view.data.refs.index(p)] for p in paths], atol=1e-5)
+    np.testing.assert_allclose([r[3:5] for r in rows], [xy[view.data.refs.index(p)] for p in paths], atol=1e-5)
     i = kinds.index("image")
     assert view.nearest(*xy[i]) == i and "<img" in view.tooltip_for(i)
