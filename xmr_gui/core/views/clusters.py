@@ -1,0 +1,202 @@
+"""Named clusters for a map without a checkpoint: photos grouped in the model's space, each group named by the
+concepts the model knows nearest to it.
+
+Clustering is in the full space (unit vectors; Euclidean distance between them orders as cosine does), never in
+2-D, so the groups are the model's and not an artefact of the layout. k-means (scikit-learn) with k chosen by the
+silhouette over 2..`MAX_CLUSTERS` (on a seeded sample for large folders); see bench/RESULTS.md "A map worth
+looking at" for the methods compared and their purity on tuxpaint's folders.
+
+Naming: each cluster's mean vector is scored against a vocabulary in the same space (`Vocabulary`: the offline
+model's ImageNet classes and WordNet groups, a checkpoint's labels, the built-in photo words for a CLIP model, or
+a file the user gives). A concept is ranked by its similarity minus its mean similarity over all clusters
+(distinctive for this cluster, so neighbouring clusters do not all get "dog"), among the concepts most similar to
+the cluster; a name is one or two concepts, at most `MAX_WORDS` words, and no two clusters share a first concept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+
+from ..learn.space import LabelSpace
+from ..store.library import Library
+
+MAX_CLUSTERS = 16
+MIN_CLUSTERS = 2
+MAX_WORDS = 3
+SAMPLE = 3000  # silhouette on at most this many photos (it is quadratic)
+SHORTLIST = 12  # a cluster's name is chosen among its this many most similar concepts
+NAME_SEP = " · "
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Concept names and their unit vectors in the library's space (what cluster names are chosen from)."""
+
+    names: list[str]
+    vectors: np.ndarray  # (V, d)
+    what: str  # e.g. "ImageNet's classes and their WordNet groups"
+
+
+@dataclass
+class MapClusters:
+    """Clusters of a map's photos. Rows are `MapData`'s rows; label and query rows (and noise) are -1."""
+
+    of_row: list[int]  # cluster index per MapData row, -1 for label / text rows or noise
+    names: list[str]  # one per cluster, e.g. "tabby cat · Egyptian cat"
+    centres: np.ndarray  # (n_clusters, 2) in the default layout's coordinates: where to draw each name
+    sizes: list[int]  # photos per cluster
+    concepts: list[list[str]]  # per cluster, its distinctive concepts best first (the name is their head)
+    vocabulary: str  # what the names were chosen from (`Vocabulary.what`)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def name_of_row(self, row: int) -> str:
+        c = self.of_row[row]
+        return self.names[c] if c >= 0 else ""
+
+    def centres_in(self, xy: np.ndarray) -> np.ndarray:
+        """Where each cluster's name goes in another layout `xy` (one row per MapData row)."""
+        return centres(np.asarray(self.of_row), xy, len(self.names))
+
+    def extended(self, n_rows: int) -> MapClusters:
+        """The same clusters for a map with `n_rows` rows (queries appended: -1)."""
+        return MapClusters(
+            self.of_row + [-1] * (n_rows - len(self.of_row)),
+            self.names,
+            self.centres,
+            self.sizes,
+            self.concepts,
+            self.vocabulary,
+        )
+
+
+def centres(of_row: np.ndarray, xy: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per cluster, the medoid of its points in `xy` (a point of the cluster, so the name sits on its photos even
+    when the cluster is not convex on the map)."""
+    out = np.zeros((n_clusters, 2), np.float32)
+    for c in range(n_clusters):
+        pts = np.asarray(xy, np.float64)[of_row == c]
+        if len(pts):
+            med = np.median(pts, axis=0)
+            out[c] = pts[int(np.argmin(np.linalg.norm(pts - med, axis=1)))]
+    return out
+
+
+def cluster_vectors(vectors: np.ndarray, seed: int = 0, k: int | None = None) -> np.ndarray:
+    """Cluster unit vectors: (n,) cluster indices 0..k-1. k-means; k by silhouette unless given."""
+    from sklearn.cluster import KMeans
+
+    x = np.asarray(vectors, np.float64)
+    n = len(x)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if n < 2 * MIN_CLUSTERS + 1:
+        return np.zeros(n, np.int64)
+    if k is None:
+        k = best_k(x, seed)
+    km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
+    return cast(np.ndarray, km.labels_.astype(np.int64))
+
+
+def best_k(x: np.ndarray, seed: int = 0) -> int:
+    """k in MIN_CLUSTERS..MAX_CLUSTERS (and at most n/4) with the highest silhouette."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    n = len(x)
+    top = max(MIN_CLUSTERS, min(MAX_CLUSTERS, n // 4))
+    rng = np.random.default_rng(seed)
+    sample = x if n <= SAMPLE else x[rng.choice(n, SAMPLE, replace=False)]
+    best, best_score = MIN_CLUSTERS, -2.0
+    for k in range(MIN_CLUSTERS, top + 1):
+        labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(sample)
+        if len(set(labels.tolist())) < 2:
+            continue
+        score = float(silhouette_score(sample, labels))
+        if score > best_score:
+            best, best_score = k, score
+    return best
+
+
+def name_concepts(means: np.ndarray, vocabulary: Vocabulary, per_cluster: int = 5) -> list[list[str]]:
+    """Per cluster mean vector, its most distinctive concepts, best first (distinct names)."""
+    v = vocabulary.vectors
+    scores = np.asarray(means, np.float64) @ np.asarray(v, np.float64).T  # (C, V)
+    distinct = scores - scores.mean(axis=0, keepdims=True) if len(scores) > 1 else scores
+    out = []
+    for c in range(len(scores)):
+        shortlist = np.argsort(-scores[c], kind="stable")[: max(SHORTLIST, per_cluster)]
+        ranked = shortlist[np.argsort(-distinct[c, shortlist], kind="stable")]
+        names: list[str] = []
+        for j in ranked:
+            if vocabulary.names[j] not in names:
+                names.append(vocabulary.names[j])
+        out.append(names[:per_cluster])
+    return out
+
+
+def _names(concepts: list[list[str]], sizes: Sequence[int]) -> list[str]:
+    """A name per cluster: its first concept not yet taken by a larger cluster, plus the next if short enough."""
+    taken: set[str] = set()
+    names = [""] * len(concepts)
+    for c in sorted(range(len(concepts)), key=lambda c: -sizes[c]):
+        free = [x for x in concepts[c] if x not in taken] or concepts[c] or [f"group {c + 1}"]
+        head = free[0]
+        taken.add(head)
+        name = head
+        for other in free[1:]:
+            if len((head + " " + other).split()) <= MAX_WORDS:
+                name = head + NAME_SEP + other
+                break
+        names[c] = name
+    return names
+
+
+def name_clusters(
+    vectors: np.ndarray,
+    is_image: np.ndarray,
+    xy: np.ndarray,
+    vocabulary: Vocabulary,
+    seed: int = 0,
+    k: int | None = None,
+) -> MapClusters:
+    """Cluster the rows of `vectors` where `is_image` (in the full space) and name each cluster from `vocabulary`;
+    `xy` is the default layout (one row per row of `vectors`), for the names' places."""
+    is_image = np.asarray(is_image, bool)
+    rows = np.flatnonzero(is_image)
+    labels = cluster_vectors(vectors[rows], seed, k)
+    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    of_row = np.full(len(vectors), -1, np.int64)
+    of_row[rows] = labels
+    sizes = [int((labels == c).sum()) for c in range(n_clusters)]
+    means = np.stack([vectors[rows][labels == c].mean(axis=0) for c in range(n_clusters)]) if n_clusters else None
+    concepts = name_concepts(means, vocabulary) if means is not None else []
+    return MapClusters(
+        of_row.tolist(), _names(concepts, sizes), centres(of_row, xy, n_clusters), sizes, concepts, vocabulary.what
+    )
+
+
+def vocabulary_for(lib: Library, path: str | os.PathLike[str] | None = None) -> Vocabulary:
+    """What the library's clusters are named from: `path` (one concept per line) if given, else a checkpoint's
+    labels, else the model's own concepts (imagenet-minilm), else the built-in photo words (CLIP)."""
+    from ..search.known import known
+    from ..search.labels import label_vectors, read_vocabulary
+
+    if path is not None:
+        names = read_vocabulary(path)
+        return Vocabulary(names, label_vectors(lib, names), f"the {len(names)} concepts of {os.fspath(path)}")
+    space = lib.space
+    if isinstance(space, LabelSpace):
+        c = space.classifiers / np.maximum(np.linalg.norm(space.classifiers, axis=1, keepdims=True), 1e-12)
+        return Vocabulary(list(space.labels), c.astype(np.float32), "the checkpoint's labels")
+    k = known(lib)
+    if k is not None:
+        return Vocabulary(list(k.names), k.vectors, k.what)
+    names = read_vocabulary()
+    return Vocabulary(names, label_vectors(lib, names), f"xmr's {len(names)} built-in photo words")
