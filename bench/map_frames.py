@@ -5,8 +5,9 @@ plain pyqtgraph scatter of the same dots, in the same process, at several zoom l
 
 Photos: n small JPEGs written to a temporary folder (their thumbnails are decoded by the window's thumbnail cache,
 off the GUI thread, before a zoom level is timed: what is timed is painting, not decoding). Vectors: n unit vectors
-in 12 groups, laid out by PCA and `spread_out` as the map does. A frame is one full repaint of the plot
-(`QWidget.grab()`, 1280×800); a pan frame also moves the view by 2% and runs the level-of-detail update, as a drag
+in 12 groups, laid out by PCA and `spread_out` as the map does, with the core's 12 named clusters (photos coloured
+by cluster, the names drawn). A frame is one full repaint of the plot
+(`QWidget.grab()`; the map's window 1280×800, the plain plot the same size as the map's plot); a pan frame also moves the view by 2% and runs the level-of-detail update, as a drag
 does. Each zoom level is timed on the map and on the plain scatter alternately; the ratio is map / plain.
 """
 
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
+    from xmr_gui.core.views.clusters import Vocabulary, name_clusters
     from xmr_gui.core.views.embedding_map import MapData, project, spread_out
     from xmr_gui.qt.map_view import MapView
 
@@ -89,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
     xy = spread_out(project(v, "pca"))
     data = MapData(["image"] * args.n, paths, [""] * args.n, v, xy)
+    words = [f"group {g}" for g in range(12)]  # the map's real clusters (k-means in the space), named from these
+    vocab = Vocabulary(words, (groups / np.linalg.norm(groups, axis=1, keepdims=True)).astype(np.float32), "bench")
+    data.clusters = name_clusters(v, np.ones(args.n, bool), xy, vocab, k=12)
 
     view = MapView()
     view.resize(1280, 800)
@@ -97,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     view.set_data(data, "pca")
     app.processEvents()
     set_data_ms = (time.perf_counter() - t0) * 1000
+    app.processEvents()
     plain = pg.PlotWidget()
+    for axis in ("left", "bottom"):  # as the map: no axes
+        plain.hideAxis(axis)
     plain.resize(view.plot.size())
     plain.addItem(pg.ScatterPlotItem(pos=xy, size=7, brush=pg.mkBrush(150, 150, 150, 215), pen=None))
     plain.show()
@@ -105,12 +113,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # zoom levels by the share of the map's width in view (the map spans [-1, 1]²), centred on a photo
     cx, cy = (float(c) for c in xy[0])
-    levels = [1.0, 0.25, 0.08, 0.04, 0.02]
+    levels = [1.0, 0.25, 0.08, 0.04, 0.02]  # 1.0: the whole map (centred on it, not on the photo)
     rows = []
     for share in levels:
         half = share  # half-width in map units: share × 2 / 2
+        x, y = (0.0, 0.0) if share == 1.0 else (cx, cy)
         for w in (view.plot, plain):
-            w.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
+            w.setRange(xRange=(x - half, x + half), yRange=(y - half, y + half), padding=0)
         view.thumbs.update()
         view.thumbs.thumbs.wait()  # decode the thumbnails in view (off the GUI thread) before timing paints
         for _ in range(5):
@@ -138,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             (share, n_in, view.thumbs.mode, len(view.thumbs.items()), med(still_map), med(still_plain), med(pan_map),
              p95(pan_map), med(pan_plain))
         )  # fmt: skip
-    print(f"CPU: {cpu_name()}; Qt platform {os.environ['QT_QPA_PLATFORM']}; n = {args.n}; plot 1280x800")
-    print(f"set_data (colours, items, legend) for {args.n} photos: {set_data_ms:.0f} ms")
+    size = view.plot.size()
+    print(f"CPU: {cpu_name()}; Qt platform {os.environ['QT_QPA_PLATFORM']}; n = {args.n}; "
+          f"plot {size.width()}x{size.height()} (window 1280x800)")  # fmt: skip
+    print(f"set_data (colours, {len(data.clusters)} cluster names, legend) for {args.n} photos: {set_data_ms:.0f} ms")
     print(
         "| view (share of the map's width) | photos in view | map shows | frame: map / plain dots (ms) | ratio "
         "| pan frame: map (median / p95) / plain (ms) | ratio |"

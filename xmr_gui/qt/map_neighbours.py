@@ -133,8 +133,8 @@ class NeighbourList(QWidget):
 
 def _list_item(n: Neighbour, path: str) -> QListWidgetItem:
     where = "near on the map" if n.near_on_map else "far on the map"
-    item = QListWidgetItem(f"{os.path.basename(path)}\n   {n.similarity:.2f} · {where} (#{n.map_rank} there)")
+    item = QListWidgetItem(f"{os.path.basename(path)}\n   {n.similarity:.2f} · {where}, #{n.map_rank}")
     item.setData(Qt.ItemDataRole.UserRole, n.row)
     item.setForeground(pg.mkColor(*(AGREE if n.near_on_map else DISAGREE)))
-    item.setToolTip(path)
+    item.setToolTip(f"{path}\ncosine {n.similarity:.3f}; #{n.map_rank} nearest to the selected photo on the map")
     return item

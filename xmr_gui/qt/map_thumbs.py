@@ -85,6 +85,7 @@ class ThumbLayer(QObject):
         self.enabled = True
         self.xy = np.zeros((0, 2), np.float32)
         self.rows: list[int] = []
+        self.raised: set[int] = set()  # map rows drawn above the names (the selected photo)
         self.paths: list[str] = []
         self.frames: list[QColor] = []
         self.shown: list[int] = []  # photo indices drawn as thumbnails now
@@ -102,6 +103,11 @@ class ThumbLayer(QObject):
         """The photos: map positions, their rows in the map's data (what `clicked` tells), paths, frame colours."""
         self.xy, self.rows = np.asarray(xy, np.float32).reshape(-1, 2), rows
         self.paths, self.frames = paths, frames
+        self.update()
+
+    def raise_rows(self, rows: list[int]) -> None:
+        """Draw these photos' thumbnails above the names (a selected photo is never hidden by its cluster's name)."""
+        self.raised = set(rows)
         self.update()
 
     def set_enabled(self, on: bool) -> None:
@@ -141,12 +147,12 @@ class ThumbLayer(QObject):
         while len(self._items) < len(self.shown):
             item = Thumb()
             item.on_click = self.clicked.emit
-            item.setZValue(3)  # above the dots, below names and the neighbour overlay
             self.view_box.addItem(item, ignoreBounds=True)
             self._items.append(item)
         for item, i in zip(self._items, self.shown, strict=False):
             pixmap = self.scaled(self.paths[i], side)
             item.setPos(QPointF(float(self.xy[i, 0]), float(self.xy[i, 1])))
+            item.setZValue(5.5 if self.rows[i] in self.raised else 3)  # names are 5, the neighbour overlay 6+
             item.show_photo(self.rows[i], pixmap, side, self.frames[i] if i < len(self.frames) else QColor(120, 120, 120))
         for item in self._items[len(self.shown) :]:
             item.setVisible(False)

@@ -78,6 +78,8 @@ class MapView(QWidget):
         self.layout_choice = QComboBox()
         self.layout_choice.currentIndexChanged.connect(lambda _i: self._relayout())
         self.colour_by = QComboBox()
+        for combo in (self.layout_choice, self.colour_by):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.colour_by.currentIndexChanged.connect(lambda _i: self._restyle())
         self.show_thumbs = QCheckBox("thumbnails when zoomed in")
         self.show_thumbs.setChecked(True)
@@ -275,6 +277,7 @@ class MapView(QWidget):
         is_image = np.array([k == "image" for k in self.data.kinds], bool)
         found = full_space_neighbours(self.data.vectors, self.xy, is_image, row, K)
         self.selection, self.neighbours = [row], [n.row for n in found]
+        self.thumbs.raise_rows([row])
         self.overlay.show(self.xy, row, found)
         self.neighbour_list.show_neighbours(os.path.basename(self.data.refs[row]), found, self.data.refs)
         if emit:
@@ -323,6 +326,7 @@ class MapView(QWidget):
         """Select these photos (rows of the map) without telling anyone; returns their paths."""
         assert self.data is not None
         self.selection = rows
+        self.thumbs.raise_rows(rows)
         self._forget_neighbours()
         self.overlay.mark(self.xy, rows)
         return [self.data.refs[i] for i in rows]
