@@ -6,10 +6,10 @@ plain pyqtgraph scatter of the same dots, in the same process, at several zoom l
 Photos: n small JPEGs written to a temporary folder (their thumbnails are decoded by the window's thumbnail cache,
 off the GUI thread, before a zoom level is timed: what is timed is painting, not decoding). Vectors: n unit vectors
 in 12 groups, laid out by PCA and `spread_out` as the map does, with the core's 12 named clusters (photos coloured
-by cluster, the names drawn). A frame is one full repaint of the plot
-(`QWidget.grab()`; the map's window 1280×800, the plain plot the same size as the map's plot); a pan frame also moves the view by 2% and runs the level-of-detail update, as a drag
-does. Each zoom level is timed on the map and on the plain scatter alternately; the ratio is map / plain.
-"""
+by cluster, the names drawn). A frame is one full repaint of the plot (`QWidget.grab()`; the map's window 1280×800,
+the plain plot the same size as the map's plot); a pan frame also moves the view by 2% and runs the level-of-detail
+update, as a drag does. Each zoom level is timed on the map and on the plain scatter alternately; the ratio is map /
+plain."""
 
 from __future__ import annotations
 

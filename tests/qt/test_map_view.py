@@ -56,7 +56,9 @@ def test_zooming_in_turns_the_photos_in_view_into_thumbnails_and_back(qtbot, vie
     # decoded on the thumbnail cache's threads, then drawn: every photo in view, and only those
     qtbot.waitUntil(lambda: {t.row for t in view.thumbs.items()} == inside, timeout=20_000)
     assert view.thumbs.mode == "thumbnails"
-    assert all(not t.pixmap.isNull() and max(t.pixmap.width(), t.pixmap.height()) == t.side for t in view.thumbs.items())
+    assert all(
+        not t.pixmap.isNull() and max(t.pixmap.width(), t.pixmap.height()) == t.side for t in view.thumbs.items()
+    )
     for t in view.thumbs.items():
         np.testing.assert_allclose([t.pos().x(), t.pos().y()], data.xy[t.row], atol=1e-6)
     with qtbot.waitSignal(view.photos_selected) as picked:  # a thumbnail clicked selects its photo
@@ -71,7 +73,7 @@ def test_zooming_in_turns_the_photos_in_view_into_thumbnails_and_back(qtbot, vie
 
 
 def test_selecting_a_photo_rings_exactly_its_nearest_neighbours_of_the_full_space(qtbot, view, photo_map):
-    from xmr_gui.qt.map_neighbours import K, NEAR_RANK
+    from xmr_gui.qt.map_neighbours import NEAR_RANK, K
 
     data, _ = photo_map
     view.set_data(data, "pca")
@@ -125,7 +127,7 @@ def test_photos_are_coloured_by_cluster_with_names_on_the_map_and_a_legend(qtbot
     clusters = data.clusters
     view.set_data(data, "pca")
     assert view.colour_key() == "cluster"  # no labels from a checkpoint or the folder: clusters by default
-    colours = view.style.cluster_colours
+    colours = view.scheme.cluster_colours
     assert len(colours) == len(clusters.names) == GROUPS and len(set(colours)) == GROUPS
     assert brush_rgb(view) == [colours[c] for c in clusters.of_row]
     assert sorted(view.names.texts()) == sorted(clusters.names)  # one name per cluster on the map
@@ -151,7 +153,7 @@ def test_with_labels_photos_keep_their_top_label_colours(qtbot, view, clustered_
     assert view.colour_key() == "label"  # a checkpoint's or the folder's labels: coloured as before
     assert brush_rgb(view) == [view.colour_of(lab.split(";")[0]) for lab in data.labels]
     assert view.choose(view.colour_by, "cluster")  # clusters still offered
-    assert brush_rgb(view) == [view.style.cluster_colours[c] for c in data.clusters.of_row]
+    assert brush_rgb(view) == [view.scheme.cluster_colours[c] for c in data.clusters.of_row]
 
 
 def test_a_bookmark_restores_layout_zoom_colouring_and_selection(qtbot, view, clustered_map, tmp_path):

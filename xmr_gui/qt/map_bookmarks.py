@@ -44,7 +44,9 @@ def restore(view: MapView, bookmark: Bookmark) -> list[str]:
     view.choose(view.layout_choice, bookmark.layout)
     if not view.choose(view.colour_by, bookmark.colour_by):
         view.choose(view.colour_by, NONE)
-    rows = {ref: i for i, (kind, ref) in enumerate(zip(view.data.kinds, view.data.refs, strict=False)) if kind == "image"}
+    rows = {
+        ref: i for i, (kind, ref) in enumerate(zip(view.data.kinds, view.data.refs, strict=False)) if kind == "image"
+    }
     wanted = bookmark.selected_paths()
     found = [rows[p] for p in wanted if p in rows]
     if len(found) == 1 and bookmark.neighbours:

@@ -59,7 +59,9 @@ class NeighbourOverlay:
 
     def __init__(self, plot: pg.PlotWidget) -> None:
         self.agree_lines = pg.PlotCurveItem(pen=pg.mkPen(*AGREE, 200, width=2), connect="pairs")
-        self.far_lines = pg.PlotCurveItem(pen=pg.mkPen(*DISAGREE, 220, width=2, style=Qt.PenStyle.DashLine), connect="pairs")
+        self.far_lines = pg.PlotCurveItem(
+            pen=pg.mkPen(*DISAGREE, 220, width=2, style=Qt.PenStyle.DashLine), connect="pairs"
+        )
         self.rings = pg.ScatterPlotItem(pxMode=True, brush=None)
         for z, item in enumerate((self.agree_lines, self.far_lines, self.rings)):
             item.setZValue(6 + z)  # above thumbnails (3) and names (5)
@@ -84,7 +86,6 @@ class NeighbourOverlay:
         ]
         spots.append({"pos": xy[row], "size": 20, "pen": pg.mkPen(*SELECTED, width=3.5)})
         self.rings.setData(spots, brush=None, symbol="o")
-
 
     def mark(self, xy: np.ndarray, rows: list[int]) -> None:
         """Ring a selection of many photos (a box, a label's photos, a bookmark's), with no neighbours."""

@@ -42,7 +42,7 @@ class Style:
         order = sorted(names, key=lambda n: (-tops.count(n), n))
         style = cls(dict(zip(order, distinct_colours(len(order)), strict=True)), {n: tops.count(n) for n in order})
         style.label_names = names
-        clusters = getattr(data, "clusters", None)
+        clusters = data.clusters
         if clusters is not None and len(clusters.names):
             by_size = sorted(range(len(clusters.names)), key=lambda c: -int(clusters.sizes[c]))
             palette = distinct_colours(len(by_size))
@@ -65,7 +65,7 @@ class Style:
 
     def colours(self, data: MapData, key: str) -> list[Rgb]:
         """The colour of every row of `data` under colouring `key`."""
-        clusters = getattr(data, "clusters", None)
+        clusters = data.clusters
         one = key.split(":", 1)[1] if key.startswith(f"{LABEL}:") else None
         out: list[Rgb] = []
         for i, (kind, ref, labels) in enumerate(zip(data.kinds, data.refs, data.labels, strict=False)):
@@ -87,8 +87,8 @@ class Style:
     def legend(self, data: MapData, key: str) -> str:
         """The legend's rich text under colouring `key`."""
         marks = "● photo   ▲ label, named   ★ text query     " if "label" in data.kinds else "● photo     "
-        if key == CLUSTER and self.cluster_colours:
-            clusters = data.clusters  # type: ignore[attr-defined]
+        clusters = data.clusters
+        if key == CLUSTER and self.cluster_colours and clusters is not None:
             order = sorted(range(len(clusters.names)), key=lambda c: -int(clusters.sizes[c]))
             entries = [(clusters.names[c], self.cluster_colours[c], int(clusters.sizes[c])) for c in order]
             head = f"● photo (colour: its cluster, named by the model's nearest concepts; {len(entries)} clusters)   "

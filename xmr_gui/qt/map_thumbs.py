@@ -1,11 +1,12 @@
 """Thumbnails on the map, with level of detail as you zoom.
 
-Zoomed out, the map is dots (one ScatterPlotItem, cheap at 10,000 photos). Once the view holds few enough photos
-for their thumbnails to cover at most `COVER` of the plot at 32 pixels (and at most `MAX_SHOWN`), each visible
-photo is drawn as its thumbnail, framed in its dot's colour, at a fixed size on screen: the largest of `SIDES` that
-keeps to that share, so thumbnails grow as you zoom in. A small folder is thumbnails from the start. Thumbnails come from the window's ThumbnailCache, decoded on its
-thread pool: a photo whose thumbnail is not ready yet stays a dot until it arrives. Only the visible photos get
-an item, and items are reused from a pool, so zooming and panning never build thousands of items.
+Zoomed out, the map is dots (one ScatterPlotItem, cheap at 10,000 photos). Once the view holds few enough photos for
+their thumbnails to cover at most `COVER` of the plot at 32 pixels (and at most `MAX_SHOWN`), each visible photo is
+drawn as its thumbnail, framed in its dot's colour, at a fixed size on screen: the largest of `SIDES` that keeps to
+that share, so thumbnails grow as you zoom in. A small folder is thumbnails from the start. Thumbnails come from the
+window's ThumbnailCache, decoded on its thread pool: a photo whose thumbnail is not ready yet stays a dot until it
+arrives. Only the visible photos get an item, and items are reused from a pool, so zooming and panning never build
+thousands of items.
 
 pyqtgraph has no image-sprite scatter (its ScatterPlotItem draws one symbol per point from a shared atlas): hence
 this small layer of QGraphicsItems that ignore the view's scale.
@@ -153,7 +154,7 @@ class ThumbLayer(QObject):
             pixmap = self.scaled(self.paths[i], side)
             item.setPos(QPointF(float(self.xy[i, 0]), float(self.xy[i, 1])))
             item.setZValue(5.5 if self.rows[i] in self.raised else 3)  # names are 5, the neighbour overlay 6+
-            item.show_photo(self.rows[i], pixmap, side, self.frames[i] if i < len(self.frames) else QColor(120, 120, 120))
+            item.show_photo(self.rows[i], pixmap, side, self.frames[i])
         for item in self._items[len(self.shown) :]:
             item.setVisible(False)
 

@@ -57,7 +57,7 @@ class MapView(QWidget):
         self.method = ""
         self.xy = np.zeros((0, 2), np.float32)  # every row's position in the layout shown
         self.selection: list[int] = []  # rows of self.data
-        self.style = Style()
+        self.scheme = Style()
         self.neighbours: list[int] = []  # rows of the selected photo's neighbours in the full space
         self.plot = pg.PlotWidget()
         self.plot.setBackground(self.palette().color(self.backgroundRole()).lighter(108))  # follows the theme
@@ -102,10 +102,10 @@ class MapView(QWidget):
         self.tools.addStretch()
         self.tools.addWidget(self.busy)
         self.tools.addWidget(self.status)
-        self.actions = QHBoxLayout()  # what to do with it; the Map tab adds Save view / Open view
-        for w in (self.box_button, self.apply_box, self.export_button):
-            self.actions.addWidget(w)
-        self.actions.addStretch()
+        self.action_row = QHBoxLayout()  # what to do with it; the Map tab adds Save view / Open view
+        for button in (self.box_button, self.apply_box, self.export_button):
+            self.action_row.addWidget(button)
+        self.action_row.addStretch()
         self.neighbour_list = NeighbourList()
         self.neighbour_list.row_clicked.connect(self.select_photo)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -115,7 +115,7 @@ class MapView(QWidget):
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(self.tools)
-        layout.addLayout(self.actions)
+        layout.addLayout(self.action_row)
         layout.addWidget(split, 1)
         self.legend = QLabel("● photo")
         self.legend.setWordWrap(True)
@@ -128,15 +128,15 @@ class MapView(QWidget):
 
     def set_data(self, data: MapData, method: str) -> None:
         self.data, self.method = data, method
-        self.style = Style.of(data)
+        self.scheme = Style.of(data)
         self._fill(self.layout_choice, [(LAYOUTS.get(n, n), n) for n in self.layouts()])
-        self._fill(self.colour_by, self.style.colourings(data))
+        self._fill(self.colour_by, self.scheme.colourings(data))
         self.selection, self.neighbours = [], []
         self.overlay.clear()
         self.neighbour_list.clear_neighbours()
         self._relayout(auto_range=True)
         n = {k: data.kinds.count(k) for k in SYMBOLS}
-        clusters = getattr(data, "clusters", None)
+        clusters = data.clusters
         what = f"{len(clusters.names)} clusters" if clusters is not None else f"{n['label']} labels"
         self.status.setText(f"{method.upper()}: {n['image']} photos, {what}, {n['text']} queries")
         self.data_shown.emit(method)
@@ -156,7 +156,7 @@ class MapView(QWidget):
         """Layout name -> every row's position (the default layout, `data.xy`, is "spread")."""
         if self.data is None or self.data.xy is None:
             return {}
-        return dict(getattr(self.data, "layouts", None) or {"spread": self.data.xy})
+        return dict(self.data.layouts or {"spread": self.data.xy})
 
     def choose(self, combo: QComboBox, key: str) -> bool:
         """Select `key` in one of the map's combos (layout_choice, colour_by); False if it is not offered."""
@@ -180,10 +180,10 @@ class MapView(QWidget):
 
     def cluster_centres(self) -> np.ndarray:
         """Where each cluster's name goes in the layout shown (the core's centres for the default layout)."""
-        clusters = getattr(self.data, "clusters", None)
-        if clusters is None:
+        clusters = self.data.clusters if self.data is not None else None
+        if self.data is None or clusters is None:
             return np.zeros((0, 2), np.float32)
-        if self.data is not None and self.data.xy is not None and np.array_equal(self.xy, self.data.xy):
+        if self.data.xy is not None and np.array_equal(self.xy, self.data.xy):
             return np.asarray(clusters.centres, np.float32)
         return np.asarray(clusters.centres_in(self.xy), np.float32)
 
@@ -191,11 +191,11 @@ class MapView(QWidget):
         assert self.data is not None
         xy, kinds, refs = self.xy, self.data.kinds, self.data.refs
         markers = [(refs[i], float(xy[i, 0]), float(xy[i, 1])) for i, k in enumerate(kinds) if k != "image"]
-        clusters = getattr(self.data, "clusters", None)
+        clusters = self.data.clusters
         named = []
         if key == CLUSTER and clusters is not None:
             at = self.cluster_centres()
-            colours = self.style.cluster_colours
+            colours = self.scheme.cluster_colours
             named = [(n, float(at[c, 0]), float(at[c, 1]), colours[c]) for c, n in enumerate(clusters.names)]
         self.names.draw(markers, named)
 
@@ -206,7 +206,7 @@ class MapView(QWidget):
         if self.data is None or not len(self.xy):
             return
         key = self.colour_key()
-        colours = self.style.colours(self.data, key)
+        colours = self.scheme.colours(self.data, key)
         brushes = {c: pg.mkBrush(*c, 215) for c in set(colours)}  # one brush per colour, shared by its points
         pens = {"image": pg.mkPen(None), "label": pg.mkPen(30, 30, 30), "text": pg.mkPen(30, 30, 30)}
         kinds = self.data.kinds
@@ -219,12 +219,13 @@ class MapView(QWidget):
             data=np.arange(len(kinds)),
         )
         photos = [i for i, k in enumerate(kinds) if k == "image"]
-        self.thumbs.set_photos(self.xy[photos], photos, [self.data.refs[i] for i in photos], [QColor(*colours[i]) for i in photos])
+        frames = [QColor(*colours[i]) for i in photos]
+        self.thumbs.set_photos(self.xy[photos], photos, [self.data.refs[i] for i in photos], frames)
         self._draw_names(key)
-        self.legend.setText(self.style.legend(self.data, key))
+        self.legend.setText(self.scheme.legend(self.data, key))
 
     def colour_of(self, label: str) -> tuple[int, int, int]:
-        return self.style.label_colour(label)
+        return self.scheme.label_colour(label)
 
     # -- hover, click, box -------------------------------------------------------------------
     def nearest(self, x: float, y: float, radius_px: float = 8.0) -> int | None:
@@ -245,8 +246,8 @@ class MapView(QWidget):
 
         thumb = cache_file(ref)
         img = f'<img src="{html.escape(str(thumb if thumb.exists() else ref))}" width="160"><br>'
-        clusters = getattr(self.data, "clusters", None)
-        group = f"<br>cluster: {html.escape(clusters.names[clusters.of_row[i]])}" if clusters and clusters.of_row[i] >= 0 else ""
+        cluster = self.data.clusters.name_of_row(i) if self.data.clusters is not None else ""
+        group = f"<br>cluster: {html.escape(cluster)}" if cluster else ""
         return f"{img}{html.escape(os.path.basename(ref))}<br>{html.escape(labels.replace(';', ', '))}{group}"
 
     def _on_mouse_moved(self, event) -> None:  # type: ignore[no-untyped-def]
@@ -348,4 +349,3 @@ class MapView(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export selection", "map-selection.csv", "CSV (*.csv)")
         if path:
             self.export_selection(path)
-

@@ -119,8 +119,8 @@ class MapTab(QWidget):
         open_.clicked.connect(self._on_open)
         for i, w in enumerate((QLabel("projection"), self.projection)):
             view.tools.insertWidget(i, w)
-        view.actions.insertWidget(view.actions.count() - 1, save)  # before the stretch
-        view.actions.insertWidget(view.actions.count() - 1, open_)
+        view.action_row.insertWidget(view.action_row.count() - 1, save)  # before the stretch
+        view.action_row.insertWidget(view.action_row.count() - 1, open_)
         QVBoxLayout(self).addWidget(view)
 
     def method(self) -> str:
