@@ -67,6 +67,10 @@ class MapView(QWidget):
         self.scatter = pg.ScatterPlotItem(pxMode=True, size=7, hoverable=False)
         self.scatter.sigClicked.connect(self._on_clicked)
         self.plot.addItem(self.scatter)
+        self.markers = pg.ScatterPlotItem(pxMode=True, hoverable=False)  # label markers and queries again, on top of
+        self.markers.setZValue(4)  # the thumbnails (3), so they stay visible and clickable among them
+        self.markers.sigClicked.connect(self._on_clicked)
+        self.plot.addItem(self.markers, ignoreBounds=True)
         self.thumbs = ThumbLayer(self.plot.getViewBox(), thumbs or ThumbnailCache(parent=self), self)
         self.thumbs.clicked.connect(self.select_photo)
         self.overlay = NeighbourOverlay(self.plot)
@@ -217,6 +221,15 @@ class MapView(QWidget):
             size=[7 if k == "image" else 15 if k == "label" else 20 for k in kinds],
             pen=[pens[k] for k in kinds],  # shared objects: pyqtgraph renders one atlas symbol per distinct style
             data=np.arange(len(kinds)),
+        )
+        others = [i for i, k in enumerate(kinds) if k != "image"]
+        self.markers.setData(
+            pos=self.xy[others],
+            brush=[brushes[colours[i]] for i in others],
+            symbol=[SYMBOLS[kinds[i]] for i in others],
+            size=[15 if kinds[i] == "label" else 20 for i in others],
+            pen=pens["label"],
+            data=np.asarray(others, np.int64),
         )
         photos = [i for i, k in enumerate(kinds) if k == "image"]
         frames = [QColor(*colours[i]) for i in photos]
