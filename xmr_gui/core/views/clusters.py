@@ -12,7 +12,8 @@ Naming: each cluster's mean vector is scored against a vocabulary in the same sp
 model's ImageNet classes and WordNet groups, a checkpoint's labels, the built-in photo words for a CLIP model, or
 a file the user gives). A concept is ranked by its similarity minus its mean similarity over all clusters
 (distinctive for this cluster, so neighbouring clusters do not all get "dog"), among the concepts most similar to
-the cluster; a name is one or two concepts, at most `MAX_WORDS` words, and no two clusters share a first concept.
+the cluster; a name is one concept, or two when the second is at least as similar to the cluster and shares no
+word with the first (at most `MAX_WORDS` words), and no two clusters share a first concept.
 """
 
 from __future__ import annotations
@@ -122,8 +123,9 @@ def cluster_vectors(vectors: np.ndarray, seed: int = 0, k: int | None = None) ->
     return cast(np.ndarray, remap[labels])
 
 
-def name_concepts(means: np.ndarray, vocabulary: Vocabulary, per_cluster: int = 5) -> list[list[str]]:
-    """Per cluster mean vector, its most distinctive concepts, best first (distinct names)."""
+def name_concepts(means: np.ndarray, vocabulary: Vocabulary, per_cluster: int = 6) -> list[list[tuple[str, float]]]:
+    """Per cluster mean vector, its most distinctive concepts, best first (distinct names), each with its own
+    similarity to the cluster."""
     v = vocabulary.vectors
     scores = np.asarray(means, np.float64) @ np.asarray(v, np.float64).T  # (C, V)
     distinct = scores - scores.mean(axis=0, keepdims=True) if len(scores) > 1 else scores
@@ -131,28 +133,34 @@ def name_concepts(means: np.ndarray, vocabulary: Vocabulary, per_cluster: int = 
     for c in range(len(scores)):
         shortlist = np.argsort(-scores[c], kind="stable")[: max(SHORTLIST, per_cluster)]
         ranked = shortlist[np.argsort(-distinct[c, shortlist], kind="stable")]
-        names: list[str] = []
+        found: dict[str, float] = {}
         for j in ranked:
-            if vocabulary.names[j] not in names:
-                names.append(vocabulary.names[j])
-        out.append(names[:per_cluster])
+            found.setdefault(vocabulary.names[j], float(scores[c, j]))
+        out.append(list(found.items())[:per_cluster])
     return out
 
 
-def _names(concepts: list[list[str]], sizes: Sequence[int]) -> list[str]:
-    """A name per cluster: its first concept not yet taken by a larger cluster, plus the next if short enough."""
+def _names(concepts: list[list[tuple[str, float]]], sizes: Sequence[int]) -> list[str]:
+    """A name per cluster: its first concept not yet taken by a larger cluster, then a second one that is at least
+    as similar to the cluster and says something else (no shared word: "bird · aquatic bird" says nothing, and a
+    less similar one such as "ungulate · ostrich" names a few of its photos, not the group), within MAX_WORDS."""
     taken: set[str] = set()
     names = [""] * len(concepts)
     for c in sorted(range(len(concepts)), key=lambda c: -sizes[c]):
-        free = [x for x in concepts[c] if x not in taken]
+        free = [(x, s) for x, s in concepts[c] if x not in taken]
         if not free:  # a small vocabulary ran out: the best concept again, numbered
-            base = concepts[c][0] if concepts[c] else "group"
-            free = [next(f"{base} {i}" for i in range(2, len(concepts) + 3) if f"{base} {i}" not in taken)]
-        head = free[0]
+            base = concepts[c][0][0] if concepts[c] else "group"
+            free = [(next(f"{base} {i}" for i in range(2, len(concepts) + 3) if f"{base} {i}" not in taken), 0.0)]
+        head, score = free[0]
         taken.add(head)
         name = head
-        for other in free[1:]:  # a second concept that says something else ("bird · aquatic bird" says nothing)
-            if len((head + " " + other).split()) <= MAX_WORDS and not set(head.split()) & set(other.split()):
+        for other, other_score in free[1:]:
+            words = set(other.split())
+            if (
+                other_score >= score
+                and len((head + " " + other).split()) <= MAX_WORDS
+                and not set(head.split()) & words
+            ):
                 name = head + NAME_SEP + other
                 break
         names[c] = name
@@ -178,9 +186,9 @@ def name_clusters(
     sizes = [int((labels == c).sum()) for c in range(n_clusters)]
     means = np.stack([vectors[rows][labels == c].mean(axis=0) for c in range(n_clusters)]) if n_clusters else None
     concepts = name_concepts(means, vocabulary) if means is not None else []
-    return MapClusters(
-        of_row.tolist(), _names(concepts, sizes), centres(of_row, xy, n_clusters), sizes, concepts, vocabulary.what
-    )
+    names = _names(concepts, sizes)
+    listed = [[x for x, _ in row] for row in concepts]
+    return MapClusters(of_row.tolist(), names, centres(of_row, xy, n_clusters), sizes, listed, vocabulary.what)
 
 
 def vocabulary_for(lib: Library, path: str | os.PathLike[str] | None = None) -> Vocabulary:
