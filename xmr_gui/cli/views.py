@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from pathlib import Path
 
 from ..core.views.bookmark import COLOUR_BY, DEFAULT_LAYOUT, LAYOUTS, Bookmark, BookmarkError
 from .common import CliError, Subparsers, db_option, open_library, say
@@ -108,7 +108,7 @@ def _view(args: argparse.Namespace) -> Bookmark:
             method=args.method or mark.method,
             view=view,
             colour_by=args.colour_by or mark.colour_by,
-            selection=[str(Path(p).resolve()) for p in args.select] or mark.selection,
+            selection=[os.path.abspath(p) for p in args.select] or mark.selection,
             query=args.query[0] if args.query else mark.query,
             neighbours=mark.neighbours if args.neighbours is None else args.neighbours,
             folder=mark.folder,

@@ -2,15 +2,18 @@
 concepts the model knows nearest to it.
 
 Clustering is in the full space (unit vectors; Euclidean distance between them orders as cosine does), never in
-2-D, so the groups are the model's and not an artefact of the layout. k-means (scikit-learn) with k chosen by the
-silhouette over 2..`MAX_CLUSTERS` (on a seeded sample for large folders); see bench/RESULTS.md "A map worth
-looking at" for the methods compared and their purity on tuxpaint's folders.
+2-D, so the groups are the model's and not an artefact of the layout. k-means (scikit-learn) with k = sqrt(n / 2),
+at most `MAX_CLUSTERS`. Chosen by measurement (bench/map_layouts.py, bench/RESULTS.md "A map worth looking at"):
+on 452 real photos the silhouette is flat (0.13-0.15 for every k from 6 to 20) and picked k = 2 (animals and the
+rest); Ward agglomeration matched k-means (adjusted mutual information with tuxpaint's folders 0.39 against 0.38
+at k = 12) but needs memory quadratic in the photos; HDBSCAN left 28% of the photos as noise.
 
 Naming: each cluster's mean vector is scored against a vocabulary in the same space (`Vocabulary`: the offline
 model's ImageNet classes and WordNet groups, a checkpoint's labels, the built-in photo words for a CLIP model, or
 a file the user gives). A concept is ranked by its similarity minus its mean similarity over all clusters
 (distinctive for this cluster, so neighbouring clusters do not all get "dog"), among the concepts most similar to
-the cluster; a name is one or two concepts, at most `MAX_WORDS` words, and no two clusters share a first concept.
+the cluster; a name is one concept, or two when the second is at least as similar to the cluster and shares no
+word with the first (at most `MAX_WORDS` words), and no two clusters share a first concept.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ import numpy as np
 from ..learn.space import LabelSpace
 from ..store.library import Library
 
-MAX_CLUSTERS = 16
+MAX_CLUSTERS = 16  # more names than this crowd the map
 MIN_CLUSTERS = 2
+MIN_SIZE = 3  # a cluster of fewer photos joins the nearest larger one
 MAX_WORDS = 3
-SAMPLE = 3000  # silhouette on at most this many photos (it is quadratic)
 SHORTLIST = 12  # a cluster's name is chosen among its this many most similar concepts
 NAME_SEP = " · "
 
@@ -88,44 +91,41 @@ def centres(of_row: np.ndarray, xy: np.ndarray, n_clusters: int) -> np.ndarray:
     return out
 
 
+def cluster_count(n: int) -> int:
+    """How many clusters for `n` photos: sqrt(n / 2), within MIN_CLUSTERS..MAX_CLUSTERS (144 photos: 8; 452: 15)."""
+    return int(min(MAX_CLUSTERS, max(MIN_CLUSTERS, round(np.sqrt(n / 2)))))
+
+
 def cluster_vectors(vectors: np.ndarray, seed: int = 0, k: int | None = None) -> np.ndarray:
-    """Cluster unit vectors: (n,) cluster indices 0..k-1. k-means; k by silhouette unless given."""
+    """Cluster unit vectors: (n,) cluster indices 0..k'-1 (k-means, k = `cluster_count` unless given), largest
+    first; a cluster of fewer than MIN_SIZE photos joins the nearest larger one, so no name labels one stray
+    photo."""
     from sklearn.cluster import KMeans
 
     x = np.asarray(vectors, np.float64)
     n = len(x)
     if n == 0:
         return np.zeros(0, np.int64)
-    if n < 2 * MIN_CLUSTERS + 1:
+    k = cluster_count(n) if k is None else k
+    if n < 2 * k:
         return np.zeros(n, np.int64)
-    if k is None:
-        k = best_k(x, seed)
     km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
-    return cast(np.ndarray, km.labels_.astype(np.int64))
+    labels = km.labels_.astype(np.int64)
+    sizes = np.bincount(labels, minlength=k)
+    keep = np.flatnonzero(sizes >= min(MIN_SIZE, int(sizes.max())))
+    if len(keep) < k:
+        centres = km.cluster_centers_[keep]
+        small = ~np.isin(labels, keep)
+        labels[small] = keep[np.argmin(((x[small, None, :] - centres[None]) ** 2).sum(-1), axis=1)]
+    order = [int(c) for c in np.argsort(-np.bincount(labels, minlength=k), kind="stable") if (labels == c).any()]
+    remap = np.full(k, -1, np.int64)
+    remap[order] = np.arange(len(order))
+    return cast(np.ndarray, remap[labels])
 
 
-def best_k(x: np.ndarray, seed: int = 0) -> int:
-    """k in MIN_CLUSTERS..MAX_CLUSTERS (and at most n/4) with the highest silhouette."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-
-    n = len(x)
-    top = max(MIN_CLUSTERS, min(MAX_CLUSTERS, n // 4))
-    rng = np.random.default_rng(seed)
-    sample = x if n <= SAMPLE else x[rng.choice(n, SAMPLE, replace=False)]
-    best, best_score = MIN_CLUSTERS, -2.0
-    for k in range(MIN_CLUSTERS, top + 1):
-        labels = KMeans(n_clusters=k, n_init=2, random_state=seed).fit_predict(sample)
-        if len(set(labels.tolist())) < 2:
-            continue
-        score = float(silhouette_score(sample, labels))
-        if score > best_score:
-            best, best_score = k, score
-    return best
-
-
-def name_concepts(means: np.ndarray, vocabulary: Vocabulary, per_cluster: int = 5) -> list[list[str]]:
-    """Per cluster mean vector, its most distinctive concepts, best first (distinct names)."""
+def name_concepts(means: np.ndarray, vocabulary: Vocabulary, per_cluster: int = 6) -> list[list[tuple[str, float]]]:
+    """Per cluster mean vector, its most distinctive concepts, best first (distinct names), each with its own
+    similarity to the cluster."""
     v = vocabulary.vectors
     scores = np.asarray(means, np.float64) @ np.asarray(v, np.float64).T  # (C, V)
     distinct = scores - scores.mean(axis=0, keepdims=True) if len(scores) > 1 else scores
@@ -133,25 +133,34 @@ def name_concepts(means: np.ndarray, vocabulary: Vocabulary, per_cluster: int = 
     for c in range(len(scores)):
         shortlist = np.argsort(-scores[c], kind="stable")[: max(SHORTLIST, per_cluster)]
         ranked = shortlist[np.argsort(-distinct[c, shortlist], kind="stable")]
-        names: list[str] = []
+        found: dict[str, float] = {}
         for j in ranked:
-            if vocabulary.names[j] not in names:
-                names.append(vocabulary.names[j])
-        out.append(names[:per_cluster])
+            found.setdefault(vocabulary.names[j], float(scores[c, j]))
+        out.append(list(found.items())[:per_cluster])
     return out
 
 
-def _names(concepts: list[list[str]], sizes: Sequence[int]) -> list[str]:
-    """A name per cluster: its first concept not yet taken by a larger cluster, plus the next if short enough."""
+def _names(concepts: list[list[tuple[str, float]]], sizes: Sequence[int]) -> list[str]:
+    """A name per cluster: its first concept not yet taken by a larger cluster, then a second one that is at least
+    as similar to the cluster and says something else (no shared word: "bird · aquatic bird" says nothing, and a
+    less similar one such as "ungulate · ostrich" names a few of its photos, not the group), within MAX_WORDS."""
     taken: set[str] = set()
     names = [""] * len(concepts)
     for c in sorted(range(len(concepts)), key=lambda c: -sizes[c]):
-        free = [x for x in concepts[c] if x not in taken] or concepts[c] or [f"group {c + 1}"]
-        head = free[0]
+        free = [(x, s) for x, s in concepts[c] if x not in taken]
+        if not free:  # a small vocabulary ran out: the best concept again, numbered
+            base = concepts[c][0][0] if concepts[c] else "group"
+            free = [(next(f"{base} {i}" for i in range(2, len(concepts) + 3) if f"{base} {i}" not in taken), 0.0)]
+        head, score = free[0]
         taken.add(head)
         name = head
-        for other in free[1:]:
-            if len((head + " " + other).split()) <= MAX_WORDS:
+        for other, other_score in free[1:]:
+            words = set(other.split())
+            if (
+                other_score >= score
+                and len((head + " " + other).split()) <= MAX_WORDS
+                and not set(head.split()) & words
+            ):
                 name = head + NAME_SEP + other
                 break
         names[c] = name
@@ -177,9 +186,9 @@ def name_clusters(
     sizes = [int((labels == c).sum()) for c in range(n_clusters)]
     means = np.stack([vectors[rows][labels == c].mean(axis=0) for c in range(n_clusters)]) if n_clusters else None
     concepts = name_concepts(means, vocabulary) if means is not None else []
-    return MapClusters(
-        of_row.tolist(), _names(concepts, sizes), centres(of_row, xy, n_clusters), sizes, concepts, vocabulary.what
-    )
+    names = _names(concepts, sizes)
+    listed = [[x for x, _ in row] for row in concepts]
+    return MapClusters(of_row.tolist(), names, centres(of_row, xy, n_clusters), sizes, listed, vocabulary.what)
 
 
 def vocabulary_for(lib: Library, path: str | os.PathLike[str] | None = None) -> Vocabulary:

@@ -24,7 +24,7 @@ GREY = (150, 150, 150)
 SELECTED = (20, 20, 20)
 NEIGHBOUR = (230, 120, 0)
 QUERY = (200, 0, 60)
-LEGEND_W = 300
+LEGEND_W = 480  # at most
 
 
 Colour = tuple[int, int, int]
@@ -69,7 +69,10 @@ def render_png(
         x0, y0, x1, y1 = -1.0, -1.0, 1.0, 1.0
     w, h = size
     cols, legend = point_colours(data, bookmark.colour_by)
-    img = Image.new("RGB", (w + (LEGEND_W if legend else 0), h), "white")
+    legend_font = _font(16)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    legend_w = min(LEGEND_W, 60 + int(max((measure.textlength(t, font=legend_font) for t, _ in legend), default=0)))
+    img = Image.new("RGB", (w + (legend_w if legend else 0), h), "white")
     draw = ImageDraw.Draw(img)
 
     def px(p: np.ndarray) -> tuple[float, float]:
@@ -86,17 +89,15 @@ def render_png(
             continue
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=cols[i])
 
-    rows = {ref: i for i, ref in enumerate(data.refs) if data.kinds[i] == "image"}
-    for path in bookmark.selected_paths():
-        i = rows.get(path, rows.get(str(Path(path).resolve()), -1))
-        if i < 0:
-            continue
+    for i in selected_rows(data, bookmark.selected_paths()):
         near = neighbours(data.vectors, i, bookmark.neighbours, among=is_image)
         for j in near:
             draw.line((*px(xy[i]), *px(xy[j])), fill=NEIGHBOUR, width=2)
             cx, cy = px(xy[j])
             draw.ellipse((cx - r - 4, cy - r - 4, cx + r + 4, cy + r + 4), outline=NEIGHBOUR, width=3)
         cx, cy = px(xy[i])
+        if thumbs:  # the selected photo on top of its neighbours, framed in black
+            _thumb(img, data.refs[i], cx, cy, int(side * 1.3), SELECTED)
         draw.ellipse((cx - r - 6, cy - r - 6, cx + r + 6, cy + r + 6), outline=SELECTED, width=4)
 
     font = _font(18)
@@ -113,10 +114,20 @@ def render_png(
                 draw.regular_polygon((cx, cy, 14), 5, fill=QUERY, outline="white")
                 _label(draw, cx, cy - 26, f"“{ref}”", QUERY, font)
     if legend:
-        _legend(draw, w, legend, _font(16))
+        _legend(draw, w, legend, legend_font)
     out = Path(out)
     img.save(out, format="PNG")
     return out
+
+
+def selected_rows(data: MapData, paths: list[str]) -> list[int]:
+    """The map rows of `paths` (as the map has them, else the same file through symlinks); unknown ones left out."""
+    rows = {ref: i for i, ref in enumerate(data.refs) if data.kinds[i] == "image"}
+    missing = [p for p in paths if p not in rows]
+    if missing:
+        resolved = {os.path.realpath(ref): i for ref, i in rows.items()}
+        rows.update({p: resolved[os.path.realpath(p)] for p in missing if os.path.realpath(p) in resolved})
+    return [rows[p] for p in paths if p in rows]
 
 
 def _thumb(img: Image.Image, path: str, cx: float, cy: float, side: int, colour: Colour) -> bool:
@@ -124,10 +135,12 @@ def _thumb(img: Image.Image, path: str, cx: float, cy: float, side: int, colour:
     try:
         with Image.open(path) as im:
             im.draft("RGB", (side, side))
-            t = im.convert("RGB")
+            rgba = im.convert("RGBA")  # cut-outs (transparent PNGs) go on white, not on their hidden pixels
     except OSError:
         return False
-    t.thumbnail((side, side))
+    rgba.thumbnail((side, side))
+    t = Image.new("RGB", rgba.size, "white")
+    t.paste(rgba, mask=rgba.getchannel("A"))
     framed = Image.new("RGB", (t.width + 6, t.height + 6), colour)
     framed.paste(t, (3, 3))
     img.paste(framed, (int(cx - framed.width / 2), int(cy - framed.height / 2)))
