@@ -3,6 +3,7 @@
     .venv/bin/python docs/screenshots.py [--out assets/screenshots] [--photos FOLDER]
     .venv/bin/python docs/screenshots.py --teaching CHECKPOINT --photos FOLDER   # the label graph and the map
     .venv/bin/python docs/screenshots.py --demo-views                             # the same on the demo world
+    .venv/bin/python docs/screenshots.py --map --photos FOLDER   # the map of a folder without a checkpoint
 
 The real window, offscreen (QT_QPA_PLATFORM=offscreen; no display or Xvfb needed), 1280×800, grabbed to PNG:
 
@@ -25,6 +26,17 @@ left out, as bench/offline_model.py does), `xmr train STAMPS --labels-from folde
 --demo-views: the same two tabs on the demo world (200 drawn scenes, the demo checkpoint), as label-graph.png
 and embedding-map.png, with --query placed on the map; and search-and-describe.png: that query's results with the
 top hit's labels (the checkpoint's suggestions, each with the neighbours that lifted it) on the right.
+
+--map: the Map tab of a photo folder opened with the offline model and no checkpoint (named clusters):
+
+- map-clusters.png: the whole map (UMAP, spread), photos coloured by cluster, the clusters' names, the legend;
+- map-neighbours.png: zoomed in on the photo --describe names (thumbnails), it selected: its nearest neighbours
+  of the full space ringed and listed, red dashed where the map puts them far;
+- map-computed.png: the projection as computed (no spreading), thumbnails off, coloured by cluster.
+
+For the README: tuxpaint's animal stamps (birds, mammals, fish) and scikit-image's samples (`xmr gui FOLDER` on
+them, as issue #27 measured). Under Xvfb for a real window: `Xvfb :77 -screen 0 1366x768x24 &` then
+`DISPLAY=:77 QT_QPA_PLATFORM=xcb`.
 """
 
 from __future__ import annotations
@@ -128,6 +140,34 @@ def views_shots(app, window, out: Path, prefix: str, select: str, query: str) ->
     print(shot)
 
 
+def map_shots(app, window, out: Path, select: str) -> None:  # type: ignore[no-untyped-def]
+    """The Map tab of a folder without a checkpoint: the whole map, a photo's neighbours, the computed layout."""
+    window.tabs.setCurrentIndex(2)
+    while wait(app, window.map_shown)[0] != "umap":
+        pass
+    view = window.map_view
+    settle(app, 3000)  # the thumbnails in view decode on the thumbnail cache's threads
+    shot = out / "map-clusters.png"
+    window.grab().save(str(shot))
+    print(shot)
+    rows = [i for i, ref in enumerate(view.data.refs) if os.path.basename(ref) == select] or [0]
+    view.select_photo(rows[0])
+    window.tabs.setCurrentIndex(2)  # selecting shows the photo in the Photos tab: back to the map
+    x, y = (float(v) for v in view.xy[rows[0]])
+    view.plot.setRange(xRange=(x - 0.45, x + 0.45), yRange=(y - 0.35, y + 0.35), padding=0)
+    settle(app, 3000)
+    shot = out / "map-neighbours.png"
+    window.grab().save(str(shot))
+    print(shot)
+    view.show_thumbs.setChecked(False)
+    view.choose(view.layout_choice, "computed")
+    view.plot.autoRange()
+    settle(app)
+    shot = out / "map-computed.png"
+    window.grab().save(str(shot))
+    print(shot)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
@@ -137,9 +177,10 @@ def main() -> int:
     p.add_argument("--describe", default=DESCRIBE, help="file name of the photo to describe")
     p.add_argument("--teaching", type=Path, metavar="CHECKPOINT", help="the label graph and map of this checkpoint")
     p.add_argument("--demo-views", action="store_true", help="the label graph and map of the demo world")
+    p.add_argument("--map", action="store_true", help="the map of --photos without a checkpoint (named clusters)")
     p.add_argument("--select", default="", help="the label picked in the graph (default: cats, or cloud for the demo)")
     args = p.parse_args()
-    if args.teaching and not args.photos:
+    if (args.teaching or args.map) and not args.photos:
         p.error("--teaching needs --photos (the folder the checkpoint's labels describe)")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["XMR_GUI_NO_DIALOGS"] = "1"
@@ -176,6 +217,9 @@ def main() -> int:
     wait(app, window.indexing_done)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
+        if args.map:
+            map_shots(app, window, args.out, args.describe)
+            return 0
         if args.teaching or args.demo_views:
             prefix, select = ("real-labels", "cats") if args.teaching else ("demo", "cloud")
             query = "" if args.teaching else "a city at night with the moon"

@@ -255,14 +255,15 @@ def small_photo(path: Path, seed: int | None = None, **save) -> Path:
     return path
 
 
-def read_map_csv(path) -> list[tuple[str, str, str, float, float]]:
-    """The rows of a map CSV (`xmr map --csv`, the map's "Export selection"), after its header."""
+def read_map_csv(path) -> list[tuple[str, str, str, float, float, str]]:
+    """The rows of a map CSV (`xmr map --csv`, the map's "Export selection"), after its header; the last field is
+    the photo's cluster name ("" for labels and queries)."""
     from xmr_gui.core.views.embedding_map import CSV_HEADER
 
     with open(path, newline="", encoding="utf-8") as f:
         rows = csv.reader(f)
         assert tuple(next(rows)) == CSV_HEADER
-        return [(k, ref, labels, float(x), float(y)) for k, ref, labels, x, y in rows]
+        return [(k, ref, labels, float(x), float(y), cluster) for k, ref, labels, x, y, cluster in rows]
 
 
 def synthetic_features(n=160, labels=6, d=24, seed=0):

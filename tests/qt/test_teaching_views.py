@@ -52,7 +52,7 @@ def test_map_legend_colours_are_all_distinct(qtbot, n):
     view = MapView()
     qtbot.addWidget(view)
     view.set_data(_map_data(n), "umap")
-    colours = [view.colour_of(name) for name in view.colours]
+    colours = [view.colour_of(name) for name in view.scheme.label_colours]
     assert len(colours) == n and len(set(colours)) == n
     assert _min_distance(colours) > 15  # ΔE*ab: told apart side by side
     # label markers are drawn in their label's colour, the photos in their top label's
@@ -73,19 +73,20 @@ def test_every_label_marker_carries_a_visible_name(qtbot):
     data = _map_data(24)
     view.set_data(data, "pca")
     labels = [r for k, r in zip(data.kinds, data.refs, strict=True) if k == "label"]
-    assert [t.toPlainText() for t in view.names] == labels
-    for t, name in zip(view.names, labels, strict=True):
+    names = [t for t, *_ in view.names.items]
+    assert [t.toPlainText() for t in names] == labels
+    for t, name in zip(names, labels, strict=True):
         assert t.isVisible() and t.scene() is view.plot.scene()
         x, y = _label_marker_pos(view.data, name)
         assert t.pos().x() == pytest.approx(x, abs=1e-5) and t.pos().y() <= y + 1e-5  # beside it, or moved down
-    boxes = [t.mapRectToScene(t.boundingRect()) for t in view.names]  # and no name covers another
+    boxes = [t.mapRectToScene(t.boundingRect()) for t in names]  # and no name covers another
     assert not any(a.intersected(b).height() > 0.3 * a.height() for k, a in enumerate(boxes) for b in boxes[:k])
     # readable on the theme: the text contrasts with the plot's background
     bg = view.plot.backgroundBrush().color().lightness()
-    ink = view.names[0].color.lightness()
+    ink = names[0].color.lightness()
     assert abs(bg - ink) > 100
     view.set_data(data, "umap")  # redrawn, not duplicated
-    assert len(view.names) == 24
+    assert len(view.names.items) == 24
 
 
 def test_map_spreads_clustered_photos_over_the_plot():

@@ -80,6 +80,34 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
     view.export_selection(str(out))
     rows = read_map_csv(out)
     assert [r[1] for r in rows] == paths and all(r[0] == "image" for r in rows)
-    np.testing.assert_allclose([r[3:] for r in rows], [xy[view.data.refs.index(p)] for p in paths], atol=1e-5)
+    np.testing.assert_allclose([r[3:5] for r in rows], [xy[view.data.refs.index(p)] for p in paths], atol=1e-5)
     i = kinds.index("image")
     assert view.nearest(*xy[i]) == i and "<img" in view.tooltip_for(i)
+
+    # a view saved as a bookmark comes back: layout, zoom, colouring, selection, and its query (searched again)
+    tab = window.map_tab
+    view.choose(view.layout_choice, "computed")
+    view.plot.setRange(xRange=(-0.5, 0.2), yRange=(-0.4, 0.3), padding=0)
+    neighbours = view.select_photo(i)
+    window.tabs.setCurrentIndex(2)
+    saved = tab.save_bookmark(str(tmp_path / "view.json"))
+    assert saved.selection == [view.data.refs[i]] and saved.colour_by == "label" and saved.query == ""
+    from xmr_gui.core.views.bookmark import Bookmark
+
+    Bookmark(method="umap", colour_by="none", query="boat", selection=paths[:3]).save(tmp_path / "boat.json")
+    with qtbot.waitSignal(tab.bookmark_shown, timeout=120_000):
+        tab.open_bookmark(str(tmp_path / "boat.json"))
+    assert window.search.query() == "boat" and view.method == "umap"
+    assert view.data.kinds.count("text") == 1 and view.data.refs[view.data.kinds.index("text")] == "boat"
+    assert view.colour_key() == "none" and [view.data.refs[r] for r in view.selection] == paths[:3]
+    with qtbot.waitSignal(tab.bookmark_shown, timeout=120_000):
+        tab.open_bookmark(str(tmp_path / "view.json"))
+    assert window.search.query() == "" and "text" not in view.data.kinds
+    assert view.layout_choice.currentData() == "computed" and view.colour_key() == "label"
+    (x0, x1), (y0, y1) = view.plot.getViewBox().viewRange()
+    assert (x0, y0, x1, y1) == pytest.approx((-0.5, -0.4, 0.2, 0.3), abs=1e-6)
+    assert view.selection == [i] and view.neighbours == neighbours
+    (tmp_path / "bad.json").write_text("{not json")
+    with qtbot.waitSignal(window.error_shown) as shown:  # a bad file: one line in the window, no traceback
+        tab.open_bookmark(str(tmp_path / "bad.json"))
+    assert "not a map bookmark" in shown.args[0] and len(shown.args[0].splitlines()) == 1

@@ -21,7 +21,7 @@ class MainTabs(QTabWidget):
         super().__init__(parent)
         self.search = SearchTab(session, tasks, thumbs)
         self.graph_tab = GraphTab(session, tasks)
-        self.map_tab = MapTab(session, tasks)
+        self.map_tab = MapTab(session, tasks, thumbs)
         self.addTab(self.search, "Photos")
         self.addTab(self.graph_tab, "Label graph")
         self.addTab(self.map_tab, "Map")
@@ -29,6 +29,7 @@ class MainTabs(QTabWidget):
         self.graph_tab.query_requested.connect(self.search.search_for)
         self.map_tab.photos_selected.connect(self._on_map_selection)
         self.map_tab.label_selected.connect(self._on_map_label)
+        self.map_tab.query_wanted.connect(self._on_map_query)
 
     def _on_tab_changed(self, index: int) -> None:
         """The graph and the map are built the first time they are shown; the map places the current query."""
@@ -44,6 +45,14 @@ class MainTabs(QTabWidget):
             self.search.describe(paths[0])
         else:
             self.setCurrentIndex(PHOTOS)
+
+    def _on_map_query(self, query: str) -> None:
+        """A bookmark opened on the map brings its query: in the search box, searched (the grid shows its photos)."""
+        if query != self.search.query():
+            if query:
+                self.search.search_for(query)
+            else:
+                self.search.search_box.setText("")
 
     def _on_map_label(self, label: str, paths: list[str]) -> None:
         """A label marker clicked on the map: its photos in the grid, shown (as a box selection is)."""

@@ -6,16 +6,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.session import Session
 from .tasks import TaskRunner
 
 if TYPE_CHECKING:
     from ..core.learn.label_graph import NamedGraph
+    from ..core.views.bookmark import Bookmark
     from ..core.views.embedding_map import MapData
     from .graph_view import GraphView
     from .map_view import MapView
+    from .thumbs import ThumbnailCache
 
 
 class GraphTab(QWidget):
@@ -74,29 +76,55 @@ class GraphTab(QWidget):
 
 
 class MapTab(QWidget):
-    """The 2-D map of the library's space: PCA at once, then UMAP in the background."""
+    """The 2-D map of the library's space: PCA at once, then UMAP in the background (unless PCA is asked for); a
+    view saved as a bookmark and opened again (map_bookmarks)."""
 
     map_shown = Signal(str)  # "pca" / "umap"
     photos_selected = Signal(list)  # absolute paths
     label_selected = Signal(str, list)  # a label marker was clicked: the label and its photos
+    query_wanted = Signal(str)  # a bookmark opened with this query: the search box should show it
+    bookmark_shown = Signal()  # an opened bookmark's view is on the map
 
-    def __init__(self, session: Session, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: Session, tasks: TaskRunner, thumbs: ThumbnailCache | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.tasks = tasks
+        self.thumbs = thumbs
         self.view: MapView | None = None
-        self._key: tuple[int | None, str] | None = None
+        self.projection: QComboBox | None = None
+        self._key: tuple[int | None, str, str] | None = None  # (photos indexed, query, projection) shown or coming
+        self._query = ""
+        self._asked = 0  # maps asked for: a result of an older request is dropped
+        self._pending: Bookmark | None = None  # opened, shown once its projection arrives
 
     def ensure(self) -> None:
         if self.view is not None:
             return
         from .map_view import MapView
 
-        self.view = MapView()
-        self.view.photos_selected.connect(self.photos_selected)
-        self.view.label_selected.connect(self.label_selected)
-        self.view.data_shown.connect(self.map_shown)
-        QVBoxLayout(self).addWidget(self.view)
+        self.view = view = MapView(self.thumbs)
+        view.photos_selected.connect(self.photos_selected)
+        view.label_selected.connect(self.label_selected)
+        view.data_shown.connect(self.map_shown)
+        self.projection = QComboBox()
+        self.projection.addItem("UMAP", "umap")
+        self.projection.addItem("PCA", "pca")
+        self.projection.currentIndexChanged.connect(lambda _i: self.refresh(self._query))
+        save, open_ = QPushButton("Save view…"), QPushButton("Open view…")
+        save.setToolTip("Save this view (layout, zoom, colouring, selection, query) as a bookmark file")
+        open_.setToolTip("Open a bookmark saved with Save view (or xmr map --save-bookmark)")
+        save.clicked.connect(self._on_save)
+        open_.clicked.connect(self._on_open)
+        for i, w in enumerate((QLabel("projection"), self.projection)):
+            view.tools.insertWidget(i, w)
+        view.action_row.insertWidget(view.action_row.count() - 1, save)  # before the stretch
+        view.action_row.insertWidget(view.action_row.count() - 1, open_)
+        QVBoxLayout(self).addWidget(view)
+
+    def method(self) -> str:
+        return str(self.projection.currentData()) if self.projection is not None else "umap"
 
     def refresh(self, query: str) -> None:
         """The map with `query` placed on it, unless it shows that already (both projections are cached per index
@@ -104,21 +132,79 @@ class MapTab(QWidget):
         if self.session.library is None or self.view is None:
             return
         status = self.session.status()
-        key = (status.indexed if status is not None else None, query)
+        key = (status.indexed if status is not None else None, query, self.method())
         if key == self._key:
+            if self._pending is not None and self.view.data is not None and self.view.method == self.method():
+                self._restore()
             return
-        self._key = key
-        queries = [query] if query else []
+        self._key, self._query = key, query
+        self._asked += 1
+        asked, queries = self._asked, [query] if query else []
         self.view.set_busy("PCA …")
-        self.tasks.start(self.session.map, "pca", queries, on_result=lambda data: self._on_map(data, "pca", queries))
+        self.tasks.start(self.session.map, "pca", queries, on_result=lambda d: self._on_map(d, "pca", queries, asked))
 
-    def _on_map(self, data: MapData, method: str, queries: list[str]) -> None:
+    def _on_map(self, data: MapData, method: str, queries: list[str], asked: int) -> None:
         view = self.view
         assert view is not None  # made by ensure() before any map is asked for
-        if method == "pca":
+        if asked != self._asked:
+            return
+        if method == "pca" and self.method() == "umap":
             view.set_data(data, method)
             view.set_busy("UMAP computing in the background (PCA shown) …")
-            self.tasks.start(self.session.map, "umap", queries, on_result=lambda d: self._on_map(d, "umap", queries))
-        else:
-            view.set_busy("")
-            view.set_data(data, method)  # after: its status line ("UMAP: n photos …") stays
+            self.tasks.start(
+                self.session.map, "umap", queries, on_result=lambda d: self._on_map(d, "umap", queries, asked)
+            )
+            return
+        view.set_busy("")
+        view.set_data(data, method)  # after: its status line ("UMAP: n photos …") stays
+        if self._pending is not None:
+            self._restore()
+
+    # -- bookmarks ---------------------------------------------------------------------------
+    def save_bookmark(self, path: str) -> Bookmark:
+        from .map_bookmarks import capture
+
+        assert self.view is not None and self.view.data is not None
+        lib = self.session.library
+        bookmark = capture(self.view, self._query, lib.folder if lib is not None else "")
+        bookmark.save(path)
+        return bookmark
+
+    def open_bookmark(self, path: str) -> None:
+        """Read the bookmark off the GUI thread, then compute its map (projection, query) and show its view; a bad
+        file is one line in the window (BookmarkError)."""
+        from ..core.views.bookmark import Bookmark
+
+        self.tasks.start(Bookmark.load, path, on_result=self.show_bookmark)
+
+    def show_bookmark(self, bookmark: Bookmark) -> None:
+        self.ensure()
+        assert self.projection is not None
+        self._pending = bookmark
+        self.query_wanted.emit(bookmark.query)
+        self.projection.blockSignals(True)
+        self.projection.setCurrentIndex(max(0, self.projection.findData(bookmark.method)))
+        self.projection.blockSignals(False)
+        self.refresh(bookmark.query)
+
+    def _restore(self) -> None:
+        from .map_bookmarks import restore
+
+        assert self.view is not None and self._pending is not None
+        bookmark, self._pending = self._pending, None
+        missing = restore(self.view, bookmark)
+        if missing:
+            self.view.status.setText(f"{len(missing)} photo(s) of the bookmark's selection are no longer on the map")
+        self.bookmark_shown.emit()
+
+    def _on_save(self) -> None:
+        if self.view is None or self.view.data is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save view", "map-view.json", "Map bookmark (*.json)")
+        if path:
+            self.save_bookmark(path)
+
+    def _on_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open view", "", "Map bookmark (*.json)")
+        if path:
+            self.open_bookmark(path)

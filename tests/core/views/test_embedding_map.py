@@ -18,3 +18,29 @@ def test_map_is_cached_until_the_index_changes(tmp_path, library, photos):
     index_folder(library, photos)
     build_map(library, "pca", on_cache=hits.append)
     assert hits == [False, True, False]
+
+
+def test_every_layout_with_named_clusters_and_queries(library, photos, tmp_path):
+    from xmr_gui.core.indexing.indexer import index_folder
+    from xmr_gui.core.views.embedding_map import DEFAULT_LAYOUT, LAYOUTS, build_map
+
+    index_folder(library, photos)
+    words = tmp_path / "words.txt"
+    words.write_text("red\ngreen\nblue\nyellow\n# a comment\n\nstripes\n", encoding="utf-8")
+    data = build_map(library, "pca", ["a red square"], layout="computed", vocabulary=words)
+    assert set(data.layouts) == set(LAYOUTS) and DEFAULT_LAYOUT in LAYOUTS
+    np.testing.assert_array_equal(data.xy, data.layouts["computed"])
+    for xy in data.layouts.values():
+        assert xy.shape == (len(data), 2)
+    computed = data.layouts["computed"][:24]
+    assert np.isclose(np.abs(computed).max(), 1.0)  # scaled, not spread: one scale for both axes
+    spread = data.layouts["spread"][:24]
+    assert np.isclose(spread.min(0), -1).all() and np.isclose(spread.max(0), 1).all()
+    c = data.clusters
+    assert c is not None and len(c.of_row) == len(data) and sum(c.sizes) == 24
+    assert c.of_row[-1] == -1 and data.kinds[-1] == "text"
+    words_used = {"red", "green", "blue", "yellow", "stripes"}
+    assert all(set(name.split(" · ")) <= words_used for name in c.names), c.names
+    assert "words.txt" in c.vocabulary
+    assert [r[5] for r in data.rows()][:24] == [c.names[i] for i in c.of_row[:24]]
+    assert build_map(library, "pca", clusters=False).clusters is None

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -32,6 +32,8 @@ from ..base.errors import XmrError
 from ..base.files import atomic_write, save_npy
 from ..learn.space import LabelSpace
 from ..store.library import Library
+from .bookmark import DEFAULT_LAYOUT, LAYOUTS
+from .clusters import MapClusters
 
 METHODS = ("pca", "umap")
 
@@ -49,16 +51,20 @@ class MapData:
     # none reaches 0.5); a label: the label itself
     labels: list[str]
     vectors: np.ndarray  # (n, d) unit vectors in the library's space
-    xy: np.ndarray | None = None  # (n, 2)
+    xy: np.ndarray | None = None  # (n, 2): the default layout (`layouts[DEFAULT_LAYOUT]` when built by build_map)
+    clusters: MapClusters | None = None  # the photos' named clusters (`clusters.name_clusters`)
+    layouts: dict[str, np.ndarray] = field(default_factory=dict)  # LAYOUTS name → (n, 2), labels and queries placed
 
     def __len__(self) -> int:
         return len(self.kinds)
 
-    def rows(self) -> list[tuple[str, str, str, float, float]]:
+    def rows(self) -> list[tuple[str, str, str, float, float, str]]:
+        """(kind, path or text, labels, x, y, cluster name) per row: the CSV's rows."""
         assert self.xy is not None
+        c = self.clusters
         return [
-            (k, r, lab, float(x), float(y))
-            for k, r, lab, (x, y) in zip(self.kinds, self.refs, self.labels, self.xy, strict=False)
+            (k, r, lab, float(x), float(y), c.name_of_row(i) if c is not None else "")
+            for i, (k, r, lab, (x, y)) in enumerate(zip(self.kinds, self.refs, self.labels, self.xy, strict=False))
         ]
 
 
@@ -150,9 +156,20 @@ def cache_key(lib: Library, method: str, n: int) -> str:
 
 
 def build_map(
-    lib: Library, method: str = "pca", queries: Sequence[str] = (), on_cache: Callable[[bool], None] | None = None
+    lib: Library,
+    method: str = "pca",
+    queries: Sequence[str] = (),
+    on_cache: Callable[[bool], None] | None = None,
+    *,
+    layout: str = DEFAULT_LAYOUT,
+    vocabulary: str | os.PathLike[str] | None = None,
+    clusters: bool = True,
 ) -> MapData:
-    """The map of `lib` (cached in its folder per index contents + space + method), with `queries` placed on it."""
+    """The map of `lib` (cached in its folder per index contents + space + method), with `queries` placed on it:
+    every layout of LAYOUTS in `layouts`, `layout` as `xy`, and the photos' named clusters (named from
+    `vocabulary`, a file of concepts, else the model's own: `clusters.vocabulary_for`) unless `clusters` is False."""
+    if layout not in LAYOUTS:
+        raise MapError(f"unknown layout {layout!r}: use {' or '.join(LAYOUTS)}")
     data = collect(lib)
     is_image = np.array([k == "image" for k in data.kinds], bool)
     n_images = int(is_image.sum())
@@ -168,18 +185,42 @@ def build_map(
         atomic_write(cache, lambda tmp: save_npy(tmp, image_xy))
     if on_cache is not None:
         on_cache(hit)
-    data.xy = np.zeros((len(data), 2), np.float32)
-    image_xy = spread_out(image_xy)
-    data.xy[is_image] = image_xy
-    if n_images and (~is_image).any():
+    data.layouts = {name: _place_all(lib, data, is_image, lay(image_xy, name)) for name in LAYOUTS}
+    data.xy = data.layouts[layout]
+    if clusters and n_images:
+        from .clusters import name_clusters, vocabulary_for
+
+        data.clusters = name_clusters(data.vectors, is_image, data.xy, vocabulary_for(lib, vocabulary))
+    return add_queries(lib, data, queries)
+
+
+def lay(xy: np.ndarray, layout: str) -> np.ndarray:
+    """The projection `xy` in `layout`: "spread" (`spread_out`) or "computed" (scaled into [-1, 1]², one scale)."""
+    if layout == "spread":
+        return spread_out(xy)
+    if layout == "computed":
+        xy = np.asarray(xy, np.float64)
+        if len(xy) == 0:
+            return np.zeros((0, 2), np.float32)
+        mid = (xy.max(0) + xy.min(0)) / 2
+        half = float((xy.max(0) - xy.min(0)).max()) / 2
+        return cast(np.ndarray, ((xy - mid) / (half if half > 0 else 1.0)).astype(np.float32))
+    raise MapError(f"unknown layout {layout!r}: use {' or '.join(LAYOUTS)}")
+
+
+def _place_all(lib: Library, data: MapData, is_image: np.ndarray, image_xy: np.ndarray) -> np.ndarray:
+    """(n, 2) for every row: the photos at `image_xy`, labels placed among them."""
+    xy = np.zeros((len(data), 2), np.float32)
+    xy[is_image] = image_xy
+    if len(image_xy) and (~is_image).any():
         if isinstance(lib.space, LabelSpace) and data.kinds.count("label") == len(lib.space.labels):
             # A checkpoint's labels go where its classifiers score highest: each column of probabilities has the
             # label's own bias, where raw cosine similarity lets a few hub photos attract every label
             scores = lib.space.label_probabilities(data.vectors[is_image]).T
-            data.xy[~is_image] = place_by_scores(scores, image_xy)
+            xy[~is_image] = place_by_scores(scores, image_xy)
         else:
-            data.xy[~is_image] = place(data.vectors[~is_image], data.vectors[is_image], image_xy)
-    return add_queries(lib, data, queries)
+            xy[~is_image] = place(data.vectors[~is_image], data.vectors[is_image], image_xy)
+    return xy
 
 
 def spread_out(xy: np.ndarray, rank_share: float = 0.5) -> np.ndarray:
@@ -241,24 +282,31 @@ def add_queries(lib: Library, data: MapData, queries: Sequence[str]) -> MapData:
         return data
     q = np.stack([text_vector(lib, query) for query in queries]).astype(np.float32)
     is_image = np.array([k == "image" for k in data.kinds], bool)
-    xy = place(q, data.vectors[is_image], data.xy[is_image])
+
+    def placed(xy: np.ndarray) -> np.ndarray:
+        return np.concatenate([xy, place(q, data.vectors[is_image], xy[is_image])])
+
+    n = len(data) + len(queries)
     return MapData(
         data.kinds + ["text"] * len(queries),
         data.refs + list(queries),
         data.labels + [""] * len(queries),
         np.concatenate([data.vectors, q]),
-        np.concatenate([data.xy, xy]),
+        placed(data.xy),
+        data.clusters.extended(n) if data.clusters is not None else None,
+        {name: placed(xy) for name, xy in data.layouts.items()},
     )
 
 
-CSV_HEADER = ("kind", "path_or_text", "labels", "x", "y")
+CSV_HEADER = ("kind", "path_or_text", "labels", "x", "y", "cluster")
 
 
-def write_csv(rows: Sequence[tuple[str, str, str, float, float]], path: str | os.PathLike[str]) -> Path:
+def write_csv(rows: Sequence[tuple[str, str, str, float, float, str]], path: str | os.PathLike[str]) -> Path:
+    """The map's rows as CSV (CSV_HEADER; "cluster" is the photo's cluster name, empty for labels and queries)."""
     path = Path(path)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(CSV_HEADER)
-        for kind, ref, labels, x, y in rows:
-            w.writerow([kind, ref, labels, f"{x:.6f}", f"{y:.6f}"])
+        for kind, ref, labels, x, y, cluster in rows:
+            w.writerow([kind, ref, labels, f"{x:.6f}", f"{y:.6f}", cluster])
     return path
