@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_indexer import consistent
 
 from conftest import run_cli, write_photos
-from test_indexer import consistent
 from xmr_gui.core.indexing.indexer import index_folder
 from xmr_gui.core.search.photos import search_image
 from xmr_gui.core.store.library import Library
@@ -112,7 +112,9 @@ def test_xmr_index_ray_then_search(cluster, tmp_path, photos, capsys):
         assert by_ray.catalog.skipped() == single.catalog.skipped()
     answers = []
     for db in ("ray", "one"):  # the library made on Ray answers as the single-process one does
-        code, out, err = run_cli(capsys, "search", str(photos / "photo_0003.jpg"), "--db", str(tmp_path / db), "-k", "5")
+        code, out, err = run_cli(
+            capsys, "search", str(photos / "photo_0003.jpg"), "--db", str(tmp_path / db), "-k", "5"
+        )
         assert code == 0, err
         answers.append([line.split("\t")[1] for line in out.splitlines()])
     assert answers[0] == answers[1] and len(answers[0]) == 5

@@ -20,6 +20,7 @@ import os
 import re
 import socket
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -161,29 +162,9 @@ def _encode_on_ray(
 ) -> None:
     """Run `todo` through a pool of EncodeActors and hand each answer to `writer` as it arrives (in any order)."""
     import ray
-    import ray.data
 
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # the caller's progress is the writer's
-    context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # it would warn that its bars are off
-    size = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    rows = [{"path": f.path, "size": f.size, "mtime_ns": f.mtime_ns, "problem": f.problem or ""} for f in todo]
-    spec = writer.lib.spec
-    dataset = ray.data.from_items(rows).map_batches(
-        EncodeActor,
-        fn_constructor_kwargs={
-            "spec_json": spec.to_json(),
-            "runtime": Runtime.chosen().value,
-            "cache_dir": str(paths.cache_dir()),
-            "threads": 1,
-        },
-        batch_size=batch_size,
-        batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=size),
-        num_cpus=1,
-    )
     written: set[str] = set()
+    dataset = _dataset(todo, writer.lib, batch_size, actors)
     answers = iter(dataset.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=1))
     try:
         for answer in answers:
@@ -206,6 +187,41 @@ def _encode_on_ray(
         close = getattr(answers, "close", None)  # a generator: closing it shuts the executor and its actors down
         if close is not None:
             close()
+
+
+def _dataset(todo: list[Found], lib: Library, batch_size: int, actors: int | None) -> Any:
+    """The Ray dataset of `todo`'s rows mapped through EncodeActors (one CPU each, default: one per cluster CPU)."""
+    import ray
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the caller's progress is the writer's
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # it would warn that its bars are off
+    cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+    rows = [{"path": f.path, "size": f.size, "mtime_ns": f.mtime_ns, "problem": f.problem or ""} for f in todo]
+    # One block per batch: a block is one actor call, so a coarser split would give one actor all the work and
+    # hand its answers over only at the end.
+    items = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // batch_size))
+    with warnings.catch_warnings():
+        # max_restarts=0: Ray 2.60 logs an error line for every actor pool otherwise, as Ray Data hands its actors
+        # their arguments through the object store (ray-project/ray#53727); it warns that this argument is
+        # deprecated. A lost actor then stops the run, which a re-run resumes.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return items.map_batches(
+            EncodeActor,
+            fn_constructor_kwargs={
+                "spec_json": lib.spec.to_json(),
+                "runtime": Runtime.chosen().value,
+                "cache_dir": str(paths.cache_dir()),
+                "threads": 1,
+            },
+            batch_size=batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=actors or max(1, int(cpus))),
+            num_cpus=1,
+            max_restarts=0,
+        )
 
 
 def _last_line(exc: BaseException) -> str:
