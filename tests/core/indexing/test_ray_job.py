@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -121,17 +122,28 @@ def test_xmr_index_ray_then_search(cluster, tmp_path, photos, capsys):
 
 
 @pytest.mark.slow
-def test_xmr_index_ray_starts_and_stops_a_local_cluster(tmp_path, photos):
-    """No cluster in the process: `--ray` starts one for the run (and says so), then shuts it down."""
+def test_xmr_index_ray_starts_a_local_cluster_and_ctrl_c_keeps_what_was_written(cluster, tmp_path, capsys):
+    """No cluster in its process: `--ray` starts one for the run (and says so); Ctrl-C stops it with the library
+    consistent, and a re-run (here on the module's cluster) encodes only the rest."""
+    photos = tmp_path / "photos"
+    write_photos(photos, 200, seed=5)
+    db = tmp_path / "db"
+    argv = ["-m", "xmr_gui.cli", "index", str(photos), "--db", str(db), "--ray", "--batch-size", "2", *TINY]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "xmr_gui.cli", "index", str(photos), "--db", str(tmp_path / "db"), "--ray", "--json"]
-        + TINY,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "starting a local Ray cluster" in done.stderr
-    assert json.loads(done.stdout)["added"] == 24
+    run = subprocess.Popen([sys.executable, *argv], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    assert run.stderr is not None
+    said = ""
+    while "img/s" not in said and run.poll() is None:  # the first progress: some batches are written
+        said += run.stderr.read(1)
+    os.kill(run.pid, signal.SIGINT)
+    said += run.stderr.read()
+    assert run.wait(timeout=120) == 130, said
+    assert "starting a local Ray cluster (" in said and "interrupted" in said
+    with Library.open(db) as lib:
+        written = lib.catalog.count()
+    assert 0 < written < 200
+    code, out, err = run_cli(capsys, "index", str(photos), "--db", str(db), "--ray", "--json", *TINY)
+    assert code == 0, err
+    assert json.loads(out) == {"added": 200 - written, "updated": 0, "unchanged": written, "removed": 0, "skipped": 0}
+    with Library.open(db) as lib:
+        consistent(lib, photos)

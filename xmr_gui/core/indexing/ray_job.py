@@ -8,9 +8,10 @@ through the same `indexer.Writer` (the catalog and the vector index keep one wri
 the guarantees after a crash or a cancel are the single-process path's: what was committed stays, and a re-run
 encodes only the rest.
 
-Workers must reach what the driver names: the photos by their paths and the model's ONNX export in the driver's
-cache folder (`xmr paths`). On a local cluster they are the same files; on a multi-machine cluster both must be at
-the same paths on every node (a shared mount). Ray is imported only here, inside the functions that use it.
+Workers must reach what the driver names: the photos by their paths, the model's ONNX export in the driver's
+cache folder (`xmr paths`) and a weights file or checkpoint the model is named by. On a local cluster they are the
+same files; on a multi-machine cluster they must be at the same paths on every node (a shared mount). Ray is
+imported only here, inside the functions that use it.
 """
 
 from __future__ import annotations
@@ -180,8 +181,9 @@ def _encode_on_ray(
             written.update(f.path for f in done)
     except ray.exceptions.RayActorError as exc:  # a worker that cannot start (no xmr, no model there) or was lost
         raise ClusterError(
-            f"a Ray worker stopped: {_last_line(exc)}. Every node needs xmr installed, the photos and the model's "
-            f"export ({paths.cache_dir()}) at the same paths; what was written is kept, so a re-run resumes"
+            f"a Ray worker stopped: {_last_line(exc)}. Every node needs xmr installed and the photos, the model's "
+            f"export ({paths.cache_dir()}) and any weights file at the same paths; what was written is kept, so a "
+            "re-run resumes"
         ) from None
     finally:
         close = getattr(answers, "close", None)  # a generator: closing it shuts the executor and its actors down
