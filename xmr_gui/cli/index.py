@@ -114,8 +114,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="encode as a Ray Data job (pip install 'xmr[scale]'; put it after FOLDER): Ray actors, one per CPU, "
         "decode and encode on ONNX Runtime, this process writes the library. No ADDRESS: a local cluster started "
         "for the run (several seconds); ADDRESS (HOST:PORT of `ray start --head`, or auto): an existing cluster, "
-        "whose nodes see the photos and the model's export (`xmr paths`) at the same paths. On one machine it is "
-        "slower than without it (docs/scaling.md)",
+        "whose nodes see the photos and the model's export (`xmr paths`) at the same paths. On one machine Ray's "
+        "start-up (5-25 s) makes it slower than without it unless the folder is large (docs/scaling.md)",
     )
 
 
