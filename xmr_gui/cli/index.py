@@ -74,7 +74,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    """How it runs: --device, --precision, --batch-size, --workers."""
+    """How it runs: --device, --precision, --batch-size, --workers, --ray."""
     p.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -103,7 +103,19 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=max(1, min(4, os.cpu_count() or 1)),
         metavar="N",
-        help="image decoding threads (default: cores, at most 4)",
+        help="image decoding threads (default: cores, at most 4; not used with --ray)",
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="encode as a Ray Data job (pip install 'xmr[scale]'; put it after FOLDER): Ray actors, one per CPU, "
+        "decode and encode on ONNX Runtime, this process writes the library. No ADDRESS: a local cluster started "
+        "for the run (several seconds); ADDRESS (HOST:PORT of `ray start --head`, or auto): an existing cluster, "
+        "whose nodes see the photos and the model's export (`xmr paths`) at the same paths. On one machine Ray's "
+        "start-up (5-25 s) makes it slower than without it unless the folder is large (docs/scaling.md)",
     )
 
 
@@ -157,6 +169,12 @@ def run_index(args: argparse.Namespace) -> int:
     folder = checked_folder(args.folder)  # named as given, before any model is looked up
     if args.batch_size < 1 or args.workers < 1:
         raise CliError("--batch-size and --workers must be at least 1")
+    if args.ray is not None and args.device == "cuda":
+        raise CliError("--ray encodes on the cluster's CPUs with ONNX Runtime: leave out --device cuda")
+    if args.ray:
+        from ..core.indexing.ray_job import check_reachable
+
+        check_reachable(args.ray)  # before the model is prepared: a wrong address is said at once
     started = time.perf_counter()
 
     def announce(decision: Decision) -> None:
@@ -194,9 +212,16 @@ def run_index(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     update, close = _progress_bar("indexing", args.quiet)
     try:
-        report = index_folder(
-            lib, folder, batch_size=args.batch_size, workers=args.workers, on_progress=update, cancel=cancel
-        )
+        if args.ray is not None:
+            from ..core.indexing.ray_job import index_folder_on_ray
+
+            report = index_folder_on_ray(
+                lib, folder, address=args.ray or None, batch_size=args.batch_size, on_progress=update, on_step=step
+            )
+        else:
+            report = index_folder(
+                lib, folder, batch_size=args.batch_size, workers=args.workers, on_progress=update, cancel=cancel
+            )
     finally:
         close()
         lib.close()

@@ -25,7 +25,6 @@ from ..store.library import Library
 from . import metadata
 
 if TYPE_CHECKING:
-    from ..runtime.spec import Encoder
     from ..store.catalog import FileRow
 
 
@@ -102,23 +101,6 @@ def scan(folder: str | os.PathLike[str]) -> Iterator[Found]:
             yield Found(path, st.st_size, st.st_mtime_ns)
 
 
-def _load(found: Found, size: int) -> np.ndarray | str:
-    """Pixels, or the reason the file is skipped; a file that changed while read is retried next run."""
-    if found.problem:
-        return found.problem
-    try:
-        pixels = load_pixels(found.path, size)
-    except ImageSkipped as exc:
-        return str(exc)
-    try:
-        after = os.stat(found.path)
-    except OSError:
-        return "file vanished while being read"
-    if (after.st_size, after.st_mtime_ns) != (found.size, found.mtime_ns):
-        return "file changed while being read (it will be retried on the next run)"
-    return pixels
-
-
 def _prefetch(
     items: Iterable[Found], size: int, pool: ThreadPoolExecutor, window: int
 ) -> Iterator[tuple[Found, np.ndarray | str]]:
@@ -126,7 +108,7 @@ def _prefetch(
     pending: deque[tuple[Found, Future[np.ndarray | str]]] = deque()
     source = iter(items)
     for item in source:
-        pending.append((item, pool.submit(_load, item, size)))
+        pending.append((item, pool.submit(load, item, size)))
         if len(pending) >= window:
             break
     try:
@@ -134,7 +116,7 @@ def _prefetch(
             item, future = pending.popleft()
             nxt = next(source, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(_load, nxt, size)))
+                pending.append((nxt, pool.submit(load, nxt, size)))
             yield item, future.result()
     finally:  # stopped early (cancel): do not decode what will not be used
         for _, future in pending:
@@ -152,6 +134,24 @@ def index_folder(
     save_every: float = 60.0,
 ) -> IndexReport:
     """Bring the library up to date with `folder`; see the module docstring for the guarantees."""
+
+    def encode(writer: Writer, todo: list[Found]) -> None:
+        _encode_all(writer, todo, batch_size, workers, cancel)
+
+    return update_library(lib, folder, encode, on_progress=on_progress, cancel=cancel, save_every=save_every)
+
+
+def update_library(
+    lib: Library,
+    folder: str | os.PathLike[str],
+    encode: Callable[[Writer, list[Found]], None],
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    save_every: float = 60.0,
+) -> IndexReport:
+    """Diff `folder` against the catalog, drop what is gone, have `encode(writer, todo)` hand every file to do to
+    the writer (here in threads, or on a Ray cluster: `ray_job`), save the index, then read the new photos' facts."""
     started = time.perf_counter()
     report = IndexReport()
     with lib.writing():
@@ -182,8 +182,7 @@ def index_folder(
             index.remove(gone)
             report.removed = len(gone)
         if todo:
-            writer = _Writer(lib, known, report, len(todo), started, on_progress, save_every)
-            _encode_all(writer, todo, batch_size, workers, cancel)
+            encode(Writer(lib, known, report, len(todo), started, on_progress, save_every), todo)
         if todo or gone or lib.index_unsaved:
             lib.save_index()
         if cancel is None or not cancel.is_set():
@@ -198,10 +197,27 @@ def _now_readable(lib: Library) -> set[str]:
     return waiting if waiting and heif_supported() else set()
 
 
+def load(found: Found, size: int) -> np.ndarray | str:
+    """Pixels, or the reason the file is skipped; a file that changed while read is retried next run."""
+    if found.problem:
+        return found.problem
+    try:
+        pixels = load_pixels(found.path, size)
+    except ImageSkipped as exc:
+        return str(exc)
+    try:
+        after = os.stat(found.path)
+    except OSError:
+        return "file vanished while being read"
+    if (after.st_size, after.st_mtime_ns) != (found.size, found.mtime_ns):
+        return "file changed while being read (it will be retried on the next run)"
+    return pixels
+
+
 @dataclass
-class _Writer:
-    """Writes what the decoders hand over into the library, in order: unreadable files at once, photos in batches
-    through the model; counts each in the report and reports progress after it."""
+class Writer:
+    """Writes what the encoders hand over into the library (the one writer, whoever encodes): unreadable files at
+    once, encoded photos a batch at a time; counts each in the report and reports progress after it."""
 
     lib: Library
     known: dict[str, FileRow]  # the catalog before this run: a path in it is updated, not added
@@ -211,13 +227,7 @@ class _Writer:
     on_progress: Callable[[Progress], None] | None
     save_every: float
     done: int = 0  # files fully handled (encoded and committed, or skipped)
-    batch: list[tuple[Found, np.ndarray]] = field(default_factory=list)
-    encoder: Encoder = field(init=False)
-    last_save: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.encoder = self.lib.encoder  # loads the model, before the clock for the periodic saves starts
-        self.last_save = time.perf_counter()
+    last_save: float = field(default_factory=time.perf_counter)
 
     def skip(self, found: Found, reason: str) -> None:
         lib, report = self.lib, self.report
@@ -229,39 +239,34 @@ class _Writer:
         self.done += 1
         self._progress()
 
-    def flush(self) -> None:
-        """Encode the batch, commit it, add it to the index (saved every `save_every` seconds)."""
-        lib, report, batch = self.lib, self.report, self.batch
+    def commit(self, batch: list[Found], vectors: np.ndarray) -> None:
+        """Commit encoded photos (the encoder's rows, in `batch`'s order) to the catalog, add them to the index
+        (saved every `save_every` seconds)."""
+        lib, report = self.lib, self.report
         if not batch:
             return
-        feats = lib.catalog.as_stored(self.encoder.encode_images(np.stack([pixels for _, pixels in batch])))
+        feats = lib.catalog.as_stored(vectors)
         with lib.catalog.transaction():
             if lib.catalog.get_meta("dim") is None:
                 lib.catalog.set_meta("dim", str(feats.shape[1]))
-            ids = [
-                lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v) for (f, _), v in zip(batch, feats, strict=False)
-            ]
+            ids = [lib.catalog.put_indexed(f.path, f.size, f.mtime_ns, v) for f, v in zip(batch, feats, strict=True)]
         lib.index.add(np.asarray(ids), lib.space.images(feats))
-        for f, _ in batch:
+        for f in batch:
             if f.path in self.known:
                 report.updated += 1
             else:
                 report.added += 1
         report.encoded += len(batch)
         self.done += len(batch)
-        latest = tuple(f.path for f, _ in batch)
-        batch.clear()
-        self._progress(latest)
+        self._progress(tuple(f.path for f in batch))
         if time.perf_counter() - self.last_save > self.save_every:
             lib.save_index()
             self.last_save = time.perf_counter()
 
-    def cancel(self, unreached: list[Found]) -> None:
-        """Stop: the batch (decoded, not encoded) and the unreached files stay pending for the next run, and those
-        the catalog lists as skipped are still skipped."""
+    def cancel(self, pending: list[Found]) -> None:
+        """Stop: the `pending` files (decoded or not, never committed) stay pending for the next run, and those the
+        catalog lists as skipped are still skipped."""
         self.report.cancelled = True
-        pending = [f for f, _ in self.batch] + unreached
-        self.batch.clear()
         self.report.skipped += sum(1 for f in pending if (row := self.known.get(f.path)) and row.status == "skipped")
 
     def _progress(self, latest: tuple[str, ...] = ()) -> None:
@@ -271,22 +276,30 @@ class _Writer:
 
 
 def _encode_all(
-    writer: _Writer, todo: list[Found], batch_size: int, workers: int, cancel: threading.Event | None
+    writer: Writer, todo: list[Found], batch_size: int, workers: int, cancel: threading.Event | None
 ) -> None:
     """Decode `todo` in `workers` threads, in order, and hand each file to `writer`, `batch_size` photos a batch."""
-    size = writer.encoder.image_size
+    encoder = writer.lib.encoder
+    writer.last_save = time.perf_counter()  # the model has loaded: the clock for the periodic saves starts now
+    batch: list[tuple[Found, np.ndarray]] = []
+
+    def flush() -> None:
+        if batch:
+            vectors = encoder.encode_images(np.stack([pixels for _, pixels in batch]))
+            writer.commit([f for f, _ in batch], vectors)
+            batch.clear()
+
     seen = 0  # todo items taken from the prefetcher
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="xmr-decode") as pool:
-        for found, result in _prefetch(todo, size, pool, window=max(2 * batch_size, 8)):
+        for found, result in _prefetch(todo, encoder.image_size, pool, window=max(2 * batch_size, 8)):
             if cancel is not None and cancel.is_set():
-                writer.cancel(todo[seen:])
-                break
+                writer.cancel([f for f, _ in batch] + todo[seen:])
+                return
             seen += 1
             if isinstance(result, str):
                 writer.skip(found, result)
             else:
-                writer.batch.append((found, result))
-                if len(writer.batch) >= batch_size:
-                    writer.flush()
-        if not writer.report.cancelled:
-            writer.flush()
+                batch.append((found, result))
+                if len(batch) >= batch_size:
+                    flush()
+        flush()

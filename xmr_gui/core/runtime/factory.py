@@ -52,12 +52,17 @@ def choose_precision(precision: str, device: str = "auto") -> str:
 
 
 def load_encoder(
-    spec: ModelSpec, device: str = "auto", allow_download: bool = False, runtime: Runtime | str | None = None
+    spec: ModelSpec,
+    device: str = "auto",
+    allow_download: bool = False,
+    runtime: Runtime | str | None = None,
+    threads: int | None = None,
 ) -> Encoder:
     """The encoder for `spec`; pretrained weights from the hub cache only (`prepare.prepare_model` downloads).
 
     runtime: 'onnx' (ONNX Runtime on CPU; torch only in a one-off export subprocess), 'torch', or 'auto'
-    (default, or $XMR_RUNTIME): ONNX on CPU, torch on CUDA. allow_download: ignored (kept for older callers).
+    (default, or $XMR_RUNTIME): ONNX on CPU, torch on CUDA. threads: ONNX Runtime's threads (default: every core;
+    a Ray actor given one CPU asks for 1). allow_download: ignored (kept for older callers).
     """
     del allow_download
     runtime = Runtime.chosen(runtime)
@@ -69,12 +74,12 @@ def load_encoder(
     if offline.is_offline(spec.model):  # its towers exist only as ONNX (small enough for any CPU)
         from .clip_onnx import OnnxClipEncoder
 
-        return OnnxClipEncoder(spec)
+        return OnnxClipEncoder(spec, threads=threads)
     if runtime == "onnx" or (runtime == "auto" and resolved == "cpu"):
         try:
             from .clip_onnx import OnnxClipEncoder
 
-            return OnnxClipEncoder(spec)
+            return OnnxClipEncoder(spec, threads=threads)
         except ImportError as exc:
             if runtime == "onnx":
                 raise ModelError(f"ONNX Runtime cannot be used here: {exc}") from None
