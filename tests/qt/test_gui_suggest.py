@@ -71,7 +71,7 @@ def test_suggestions_are_added_to_a_new_sidecar_never_to_the_photo(qtbot, demo):
     assert expected and panel.checked_labels() == expected
     # the shipped checkpoint has no per-label thresholds: the one box, and the panel says so
     assert panel.min_score.override() == 0.5 and panel.min_score.text() == "check ≥ 0.50"
-    assert "no per-label thresholds" in panel.rule.text()
+    assert "no calibrated threshold" in panel.rule.text()
     assert [r.text(0) for r in rows if r.checkState(0) == Qt.CheckState.Checked] == expected
     panel.min_score.setValue(0.0)  # the panel's own threshold re-checks the rows
     assert len(panel.checked_labels()) == 10
