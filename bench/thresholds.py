@@ -129,9 +129,17 @@ def table(name: str, config: str, overrides: list[str], data: Any, feats: Any, s
         asked = per[1] >= 3
         good = int((per[0][asked] / per[1][asked] >= PRECISION_TARGET).sum())
         p, r, f = prf(c.sum(axis=0))
-        deltas = ["–"] * 3 if row == "global 0.5" else [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in bootstrap(c, base)]
+        deltas = (
+            ["–"] * 3
+            if row == "global 0.5"
+            else [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in bootstrap(c, base)]
+        )
         notes = "/".join(v[2] for v in vs) or "–"
-        print(f"| {row} | {notes} | {p:.3f} / {r:.3f} / {f:.3f} | {good} of {int(asked.sum())} | " + " | ".join(deltas) + " |")
+        print(
+            f"| {row} | {notes} | {p:.3f} / {r:.3f} / {f:.3f} | {good} of {int(asked.sum())} | "
+            + " | ".join(deltas)
+            + " |"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

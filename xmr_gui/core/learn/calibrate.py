@@ -106,9 +106,11 @@ def choose_pseudo_count(
 ) -> tuple[float, dict[str, float]]:
     """The pseudo-count of `shrunk_thresholds` with the best cross-validated F1 on these photos (the larger, nearer
     the one global threshold, on a tie), and every candidate's F1 by str(m)."""
-    by = {
-        m: cross_validated(scores, labels, lambda s, y, m=m: shrunk_thresholds(s, y, m, target)) for m in candidates
-    }
+
+    def shrunk_by(m: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        return lambda s, y: shrunk_thresholds(s, y, m, target)
+
+    by = {m: cross_validated(scores, labels, shrunk_by(m)) for m in candidates}
     best = max(sorted(by, reverse=True), key=lambda m: by[m])
     return float(best), {f"{m:g}": v for m, v in by.items()}
 
@@ -122,7 +124,9 @@ def gated_thresholds(
     return thresholds(scores, labels, global_threshold(scores, labels, target), target, min_positives)
 
 
-THRESHOLDS_VERSION = 2  # the card's "thresholds" are shrunk on training + validation photos (1, absent: raw, validation)
+THRESHOLDS_VERSION = (
+    2  # the card's "thresholds" are shrunk on training + validation photos (1, absent: raw, validation)
+)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .model import ConfigError, TrainConfig
 from .train import (
     EpochLog,
     cache_keys,
+    calibration_scores,
     checkpoint_tensors,
     choose_blend,
     choose_cache,
@@ -33,7 +34,6 @@ from .train import (
     evaluate_split,
     label_query_report,
     logit_scale,
-    calibration_scores,
     train_backbone,
     train_space,
     zero_shot,
