@@ -71,7 +71,7 @@ def test_suggestions_are_added_to_a_new_sidecar_never_to_the_photo(qtbot, demo):
     assert expected and panel.checked_labels() == expected
     # the shipped checkpoint has no per-label thresholds: the one box, and the panel says so
     assert panel.min_score.override() == 0.5 and panel.min_score.text() == "check ≥ 0.50"
-    assert "no per-label thresholds" in panel.rule.text()
+    assert "no calibrated threshold" in panel.rule.text()
     assert [r.text(0) for r in rows if r.checkState(0) == Qt.CheckState.Checked] == expected
     panel.min_score.setValue(0.0)  # the panel's own threshold re-checks the rows
     assert len(panel.checked_labels()) == 10
@@ -187,9 +187,10 @@ def test_a_photos_labels_arriving_after_the_next_photo_was_picked_are_dropped(qt
     assert panel.path == str(second) and panel.caption.text() == "demo_00002.jpg"
 
 
-def calibrated_copy(tmp_path: Path) -> tuple[Path, list[float]]:
-    """The shipped demo checkpoint (trained before per-label thresholds) with thresholds in its card as `xmr train`
-    writes them: 0 for every other label (always suggested), 0.999 for the rest (hardly ever)."""
+def calibrated_copy(tmp_path: Path, overall: float = 0.3) -> tuple[Path, list[float]]:
+    """The shipped demo checkpoint (trained before calibrated thresholds) with thresholds in its card as `xmr train`
+    writes them: `overall` for every label (the default), and per label 0 for every other label (always suggested),
+    0.999 for the rest (hardly ever)."""
     from safetensors.numpy import load_file
 
     from xmr_gui.core.base.paths import shipped_demo_checkpoint
@@ -201,17 +202,25 @@ def calibrated_copy(tmp_path: Path) -> tuple[Path, list[float]]:
         pytest.skip("models/xmr-demo.xmr is not in this checkout")
     card = dict(read_card(shipped))
     cuts = [0.0 if c % 2 == 0 else 0.999 for c in range(len(card["labels"]))]
-    card["suggest"] = {"cache_weight": 0.0, "cache_beta": 1.0, "thresholds": cuts, "precision_target": 0.7}
+    card["suggest"] = {
+        "cache_weight": 0.0,
+        "cache_beta": 1.0,
+        "thresholds": cuts,
+        "thresholds_version": 2,
+        "global_threshold": overall,
+        "pseudo_count": 8.0,
+        "precision_target": 0.7,
+    }
     out = tmp_path / "calibrated.xmr"
     save_checkpoint(out, load_file(str(shipped)), card)  # type: ignore[arg-type]
     return out, cuts
 
 
-def test_a_checkpoint_with_per_label_thresholds_checks_by_them(qtbot, window_maker, tmp_path):
+def test_a_checkpoint_with_calibrated_thresholds_checks_by_the_global_one(qtbot, window_maker, tmp_path):
     from xmr_gui.core.demo.world import write_demo
     from xmr_gui.core.search.suggest import suggest
     from xmr_gui.core.session import ModelChoice
-    from xmr_gui.qt.widgets import PER_LABEL
+    from xmr_gui.qt.widgets import CALIBRATED
 
     ckpt, cuts = calibrated_copy(tmp_path)
     images = write_demo(tmp_path / "world", 16, seed=5) / "images"
@@ -224,21 +233,24 @@ def test_a_checkpoint_with_per_label_thresholds_checks_by_them(qtbot, window_mak
     bars = [panel.table.itemWidget(panel.table.topLevelItem(i), 1) for i in range(10)]
     shown = {label: float(bar.format()) for label, bar in zip(panel.labels(), bars, strict=True)}
     own = [label for label, score in shown.items() if score >= cuts[labels.index(label)]]
-    by_global = [label for label, score in shown.items() if score >= 0.5]
-    assert own != by_global  # else this photo could not tell the two apart
-    assert panel.min_score.text() == PER_LABEL and panel.min_score.override() is None
-    assert "each label's own threshold, calibrated" in panel.rule.text() and panel.rule.isVisible()
-    assert panel.checked_labels() == own
-    # `xmr suggest` (no --min-score) suggests the same among the ten shown
-    assert own == [s.label for s in suggest(window.session.library, photo, len(labels)) if s.label in shown]
-    for i, label in enumerate(panel.labels()):
-        assert f"own threshold: {cuts[labels.index(label)]:.3f}" in panel.table.topLevelItem(i).toolTip(1)
+    calibrated = [label for label, score in shown.items() if score >= 0.3]
+    by_half = [label for label, score in shown.items() if score >= 0.5]
+    assert len({tuple(own), tuple(calibrated), tuple(by_half)}) == 3  # else this photo could not tell them apart
+    assert panel.min_score.text() == CALIBRATED.format(0.3) and panel.min_score.override() is None
+    assert "Checked from 0.30 for every label, the threshold calibrated" in panel.rule.text()
+    assert panel.rule.isVisible() and panel.checked_labels() == calibrated
+    # `xmr suggest` (no --min-score) suggests the same among the ten shown; --thresholds per-label each its own
+    assert calibrated == [s.label for s in suggest(window.session.library, photo, len(labels)) if s.label in shown]
+    per_label = suggest(window.session.library, photo, len(labels), thresholds="per-label")
+    assert own == [s.label for s in per_label if s.label in shown]
+    for i in range(len(panel.labels())):
+        assert "the threshold for every label: 0.300" in panel.table.topLevelItem(i).toolTip(1)
 
     panel.min_score.stepBy(1)  # the user overrides: one threshold for every label, from the usual 0.5
-    assert panel.min_score.override() == 0.5 and panel.checked_labels() == by_global
-    assert "for every label (your choice)" in panel.rule.text()
-    panel.min_score.stepBy(-20)  # down past 0.00: each label's own again
-    assert panel.min_score.text() == PER_LABEL and panel.checked_labels() == own
+    assert panel.min_score.override() == 0.5 and panel.checked_labels() == by_half
+    assert "for every label (your choice); step below 0.00 for the calibrated one" in panel.rule.text()
+    panel.min_score.stepBy(-20)  # down past 0.00: the calibrated one again
+    assert panel.min_score.text() == CALIBRATED.format(0.3) and panel.checked_labels() == calibrated
 
     # Review labels… asks the same checkpoint's classifiers, and says so (the drawn world has no keywords to review)
     from xmr_gui.qt.review_dialog import open_review

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.base.defaults import SUGGEST_MIN_SCORE
+from ..core.base.defaults import SUGGEST_MIN_SCORE, SUGGEST_THRESHOLDS
 from .common import CliError, Subparsers, db_option, say
 
 
@@ -32,9 +32,17 @@ def register(sub: Subparsers) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="only labels whose probability is at least S (default: each label's own threshold, calibrated when "
-        "the checkpoint was trained so that its suggestions were right 70 %% of the time on the held-out photos; "
-        f"{SUGGEST_MIN_SCORE:g} for a checkpoint trained before)",
+        help="only labels whose probability is at least S, for every label (default: the checkpoint's calibrated "
+        "threshold, see --thresholds)",
+    )
+    p.add_argument(
+        "--thresholds",
+        choices=SUGGEST_THRESHOLDS,
+        default="global",
+        help="without --min-score, which threshold calibrated when the checkpoint was trained (aiming at "
+        "suggestions right 70 %% of the time on your labelled photos) decides: global, one for every label (the "
+        "default: it measured right more often than per-label at comparable recall), or per-label, each label's own "
+        f"(default: %(default)s; {SUGGEST_MIN_SCORE:g} for a checkpoint trained without one)",
     )
     p.add_argument(
         "--write-sidecars",
@@ -66,7 +74,7 @@ def run_suggest(args: argparse.Namespace) -> int:
             raise CliError(f"{args.checkpoint} has no label classifiers to suggest with")
         for photo in unlabelled.photos:
             try:
-                ranked = suggest(lib, photo, args.k, args.min_score)
+                ranked = suggest(lib, photo, args.k, args.min_score, args.thresholds)
             except ImageSkipped as exc:
                 say(f"xmr: skipped {photo}: {exc}")
                 continue
@@ -92,7 +100,7 @@ def run_suggest(args: argparse.Namespace) -> int:
                     failed += 1
     line = f"xmr: {len(unlabelled.photos)} photos without labels"
     if none:
-        at = "its labels' own thresholds" if args.min_score is None else f"--min-score {args.min_score:g}"
+        at = f"the {args.thresholds} thresholds" if args.min_score is None else f"--min-score {args.min_score:g}"
         line += f"; {none} with no label at {at}"
     if args.write_sidecars:
         line += f"; {written} sidecars written" + (f", {failed} not written (above)" if failed else "")

@@ -57,6 +57,7 @@ class LabelRow:
     score: float
     lifted_by: list[tuple[str, float]] = field(default_factory=list)  # neighbour labels that raised it
     threshold: float | None = None  # a checkpoint's calibrated threshold for the label (`search.suggest.cut`)
+    per_label: bool = False  # `threshold` is the label's own, not the one for every label
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ class Session:
 
         with self._lock:
             found = suggest(self._lib(), path, k, min_score)
-            return [LabelRow(s.label, s.score, s.lifted_by, s.threshold) for s in found]
+            return [LabelRow(s.label, s.score, s.lifted_by, s.threshold, s.per_label) for s in found]
 
     def add_labels(self, path: str | os.PathLike[str], labels: list[str]) -> Path:
         """Add `labels` to the photo's XMP sidecar (never to the photo; an existing sidecar keeps its other fields,

@@ -121,11 +121,12 @@ class ResultsGrid(QWidget):
 
 NEEDS_CHECKPOINT = "Suggesting labels needs a trained checkpoint (its label classifiers): File → Open checkpoint…"
 PER_LABEL = "check: per label (calibrated)"
+CALIBRATED = "check: calibrated ≥ {:.2f}"  # the checkpoint's one threshold for every label (`xmr suggest`'s default)
 
 
 class ThresholdBox(QDoubleSpinBox):
-    """The describe panel's minimum score to check a suggestion from: one for every label, or, when the checkpoint
-    has them, each label's own calibrated threshold (the box's lowest step, shown as PER_LABEL)."""
+    """The describe panel's minimum score to check a suggestion from: the user's, one for every label, or, when the
+    checkpoint has them, its calibrated thresholds (the box's lowest step, shown as CALIBRATED or PER_LABEL)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,14 +137,14 @@ class ThresholdBox(QDoubleSpinBox):
         self.setPrefix("check ≥ ")
         self.per_label_offered = False
 
-    def offer_per_label(self, offered: bool) -> None:
-        """Offer each label's own threshold (and start there) or not (start at SUGGEST_MIN_SCORE); offered as
-        before, the user's choice stays."""
-        if offered == self.per_label_offered:
+    def offer_per_label(self, offered: bool, text: str = PER_LABEL) -> None:
+        """Offer the checkpoint's calibrated thresholds, shown as `text` (and start there) or not (start at
+        SUGGEST_MIN_SCORE); offered as before, the user's choice stays."""
+        if offered == self.per_label_offered and (not offered or text == self.specialValueText()):
             return
         self.per_label_offered = offered
         self.blockSignals(True)
-        self.setSpecialValueText(PER_LABEL if offered else "")
+        self.setSpecialValueText(text if offered else "")
         self.setMinimum(-self.singleStep() if offered else 0.0)
         self.setValue(self.minimum() if offered else SUGGEST_MIN_SCORE)
         self.blockSignals(False)
@@ -210,6 +211,7 @@ class DescribePanel(QWidget):
         layout.addWidget(self.status)
         self._scores: dict[str, float] = {}
         self._thresholds: dict[str, float | None] = {}  # each suggestion's calibrated threshold (None: none)
+        self._per_label = False  # they are each label's own, not one for every label
         self._kept: set[str] = set()  # the photo's keywords, casefolded
         self._busy = False
         self.suggesting = False  # the rows shown are a checkpoint's suggestions: check boxes, the add button
@@ -230,7 +232,10 @@ class DescribePanel(QWidget):
         self.keywords.setVisible(suggesting)
         self.min_score.setVisible(suggesting)
         self.rule.setVisible(suggesting)
-        self.min_score.offer_per_label(suggesting and any(r.threshold is not None for r in rows))
+        calibrated = [r for r in rows if r.threshold is not None]
+        self._per_label = any(r.per_label for r in calibrated)
+        text = PER_LABEL if self._per_label or not calibrated else CALIBRATED.format(calibrated[0].threshold)
+        self.min_score.offer_per_label(suggesting and bool(calibrated), text)
         self.add_button.setToolTip(
             "Add the checked labels to the photo's XMP sidecar (photo.jpg.xmp) as keywords; the photo itself is never"
             " modified and an existing sidecar keeps its other fields"
@@ -246,7 +251,8 @@ class DescribePanel(QWidget):
             item = QTreeWidgetItem([r.label, "", lifted])
             item.setToolTip(2, f"{r.label} was raised by its graph neighbours: {lifted}" if lifted else "")
             if r.threshold is not None:
-                item.setToolTip(1, f"{r.label}'s own threshold: {r.threshold:.3f} (calibrated on your labelled photos)")
+                whose = f"{r.label}'s own threshold" if r.per_label else "the threshold for every label"
+                item.setToolTip(1, f"{whose}: {r.threshold:.3f} (calibrated on your labelled photos)")
             self.table.addTopLevelItem(item)
             bar = QProgressBar()
             bar.setRange(0, 1000)
@@ -316,15 +322,23 @@ class DescribePanel(QWidget):
 
     def _say_rule(self, override: float | None) -> None:
         """Which threshold checked the suggestions, in the line under the table and the box's tooltip."""
-        if override is None:
+        if override is None and self._per_label:
             line = (
                 "Checked from each label's own threshold, calibrated on your labelled photos when the checkpoint was "
                 "trained (hover a score to see it). Step the box up to use one threshold for every label."
             )
+        elif override is None:
+            t = next((t for t in self._thresholds.values() if t is not None), SUGGEST_MIN_SCORE)
+            line = (
+                f"Checked from {t:.2f} for every label, the threshold calibrated on your labelled photos when the "
+                "checkpoint was trained, aiming at suggestions right 70 % of the time (one threshold for all labels "
+                "measured better than each label's own). Step the box up to choose your own."
+            )
         elif self.min_score.per_label_offered:
-            line = f"Checked from {override:.2f} for every label (your choice); step below 0.00 for each label's own."
+            mine = "each label's own" if self._per_label else "the calibrated one"
+            line = f"Checked from {override:.2f} for every label (your choice); step below 0.00 for {mine}."
         else:
-            line = f"Checked from {override:.2f} for every label: this checkpoint has no per-label thresholds."
+            line = f"Checked from {override:.2f} for every label: this checkpoint has no calibrated threshold."
         self.rule.setText(line)
         self.min_score.setToolTip(line)
 

@@ -367,30 +367,58 @@ def test_suggest_on_a_folder_not_indexed_says_what_to_run(tmp_path, capsys, trai
     assert code == 1 and "is not indexed yet: run `xmr index" in capsys.readouterr().err
 
 
-def test_suggestions_use_each_labels_calibrated_threshold(indexed):
-    """A checkpoint trained now carries a threshold per label (learn.cache.thresholds on its validation photos);
-    `suggest` with no --min-score keeps exactly the labels at or above their own threshold."""
+def test_suggestions_use_the_calibrated_thresholds(indexed):
+    """A checkpoint trained now carries one calibrated threshold for every label and one per label (version 2,
+    learn/calibrate.py); `suggest` with no --min-score keeps exactly the labels at or above the global one, or with
+    thresholds="per-label" at or above their own."""
+    from xmr_gui.core.learn.calibrate import THRESHOLDS_VERSION
     from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.core.search.photos import image_vector
     from xmr_gui.core.search.suggest import suggest
     from xmr_gui.core.store.library import Library
 
     root, ckpt, db = indexed
     card = Checkpoint.load(ckpt).card["suggest"]
     assert len(card["thresholds"]) == len(Checkpoint.load(ckpt).labels) and card["precision_target"] == 0.7
+    assert card["thresholds_version"] == THRESHOLDS_VERSION and 0.0 < card["global_threshold"] < 1.0
     with Library.open(db) as lib:
         lib.attach_checkpoint(ckpt, remember=False)
-        cuts = lib.space.thresholds
-        assert cuts is not None
+        cuts, overall = lib.space.thresholds, lib.space.global_threshold
+        assert cuts is not None and overall == card["global_threshold"]  # the card read back
         photo_path = root / "untagged0.jpg"
-        from xmr_gui.core.search.photos import image_vector
-
         scores = lib.space.label_probabilities(image_vector(lib, photo_path))[0]
-        want = {lib.space.labels[c] for c in range(len(scores)) if scores[c] >= cuts[c]}
-        got = suggest(lib, photo_path, k=len(scores))
-        assert {s.label for s in got} == want
+        k = len(scores)
+        got = suggest(lib, photo_path, k=k)
+        assert {s.label for s in got} == {lib.space.labels[c] for c in range(k) if scores[c] >= overall}
+        assert all(s.threshold == overall and not s.per_label for s in got)
         assert [s.score for s in got] == sorted((s.score for s in got), reverse=True)
+        own = suggest(lib, photo_path, k=k, thresholds="per-label")
+        assert {s.label for s in own} == {lib.space.labels[c] for c in range(k) if scores[c] >= cuts[c]}
+        assert all(s.per_label for s in own)
         lib.space.thresholds = np.zeros_like(cuts)  # every label passes its (zero) threshold
-        assert len(suggest(lib, photo_path, k=len(scores))) == len(scores)
+        assert len(suggest(lib, photo_path, k=k, thresholds="per-label")) == k
+        lib.space.global_threshold = 0.0
+        assert len(suggest(lib, photo_path, k=k)) == k
+
+
+def test_an_old_card_with_per_label_thresholds_only_suggests_from_0_5_by_default():
+    """A card from before learn/calibrate.py (per-label thresholds, no global one): the default is SUGGEST_MIN_SCORE
+    for every label (it measured better than those thresholds); per-label still reads them."""
+    from xmr_gui.core.search.suggest import calibrated, cut
+
+    class Old:
+        labels = ["a", "b"]
+        thresholds = np.array([0.2, 0.9], np.float32)
+        global_threshold = None
+
+    space = Old()
+    assert [cut(t) for t in calibrated(space)] == [0.5, 0.5]  # type: ignore[arg-type]
+    assert [cut(t) for t in calibrated(space, "per-label")] == pytest.approx([0.2, 0.9])  # type: ignore[arg-type]
+    assert [cut(t, 0.3) for t in calibrated(space, "per-label")] == [0.3, 0.3]  # type: ignore[arg-type]
+    space.global_threshold = 0.4
+    assert [cut(t) for t in calibrated(space)] == [0.4, 0.4]  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        calibrated(space, "median")  # type: ignore[arg-type]
 
 
 def test_thresholds_reach_the_precision_target_where_the_labels_allow():

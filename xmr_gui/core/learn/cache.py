@@ -37,8 +37,14 @@ class LabelCache:
         return mixed.astype(np.float32)
 
 
-def vote_shares(z: np.ndarray, keys: np.ndarray, labels: np.ndarray, beta: float) -> np.ndarray:
+def vote_shares(
+    z: np.ndarray, keys: np.ndarray, labels: np.ndarray, beta: float, leave_one_out: bool = False
+) -> np.ndarray:
+    """(n, C) each label's share of the affinity-weighted vote of the `keys` photos; leave_one_out: z are the keys
+    themselves, in order, and none votes for itself."""
     affinity = np.exp(-beta * (1.0 - np.asarray(z, np.float32) @ np.asarray(keys, np.float32).T))
+    if leave_one_out:
+        np.fill_diagonal(affinity, 0.0)
     total = np.maximum(affinity.sum(axis=1, keepdims=True), 1e-12)
     return cast(np.ndarray, (affinity @ np.asarray(labels, np.float32) / total).astype(np.float32))
 
@@ -76,7 +82,13 @@ PRECISION_TARGET = 0.7  # a suggested label is right at least this often on the 
 MIN_POSITIVES = 3  # fewer validation photos with a label than this: its threshold stays the global one
 
 
-def thresholds(scores: np.ndarray, labels: np.ndarray, default: float, target: float = PRECISION_TARGET) -> np.ndarray:
+def thresholds(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    default: float,
+    target: float = PRECISION_TARGET,
+    min_positives: int = MIN_POSITIVES,
+) -> np.ndarray:
     """Each label's suggestion threshold from held-out photos' suggestion `scores` (n, C) and true `labels` (n, C):
     the lowest score from which the suggestions of that label are right at least `target` of the time (the most
     it suggests at that precision); where no threshold reaches the target, the one of the best precision; where too
@@ -85,7 +97,7 @@ def thresholds(scores: np.ndarray, labels: np.ndarray, default: float, target: f
     out = np.full(scores.shape[1], float(default), np.float32)
     for c in range(scores.shape[1]):
         truth = labels[:, c] > 0
-        if truth.sum() < MIN_POSITIVES:
+        if truth.sum() < min_positives:
             continue
         order = np.argsort(-scores[:, c], kind="stable")
         hits = np.cumsum(truth[order])

@@ -159,6 +159,9 @@ class Checkpoint:
         cuts = suggest.get("thresholds") if suggest is not None else None
         if isinstance(cuts, list) and len(cuts) == len(self.labels):
             space.thresholds = np.asarray(cuts, np.float32)
+        overall = suggest.get("global_threshold") if suggest is not None else None
+        if isinstance(overall, (int, float)):
+            space.global_threshold = float(overall)
         return space
 
     @property

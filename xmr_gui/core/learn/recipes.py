@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..base.defaults import SUGGEST_MIN_SCORE
 from ..runtime.card import BackboneCard, ModelCard
 from ..runtime.factory import load_encoder
 from ..runtime.images import load_pixels
 from ..runtime.spec import ModelSpec
 from .cache import PRECISION_TARGET
+from .calibrate import THRESHOLDS_VERSION, calibrate
 from .checkpoint import Checkpoint, save_checkpoint
 from .dataset import Dataset, DatasetError, compute_features
 from .evaluate import retrieval_report
@@ -26,6 +26,7 @@ from .model import ConfigError, TrainConfig
 from .train import (
     EpochLog,
     cache_keys,
+    calibration_scores,
     checkpoint_tensors,
     choose_blend,
     choose_cache,
@@ -33,7 +34,6 @@ from .train import (
     evaluate_split,
     label_query_report,
     logit_scale,
-    suggestion_thresholds,
     train_backbone,
     train_space,
     zero_shot,
@@ -177,7 +177,7 @@ def train_checkpoint(
     ratio, residual_val = choose_residual(result.model, ds, feats) if cfg.residual > 0 else (0.0, {})
     share, blend_val = choose_blend(result.model, ds, feats, "val")
     w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
-    cuts = suggestion_thresholds(result.model, ds, feats, share, w, beta, SUGGEST_MIN_SCORE)
+    calibrated = calibrate(*calibration_scores(result.model, ds, feats, share, w, beta))
     metrics = TrainingResult(
         test=evaluate_split(result.model, ds, feats, "test", share),
         zero_shot_test=zero_shot(ds, feats, "test"),
@@ -224,8 +224,12 @@ def train_checkpoint(
             "cache_weight": w,
             "cache_beta": beta,
             "val": suggest_val,
-            # per label, calibrated on the validation photos for a precision target (cache.thresholds)
-            "thresholds": [round(float(t), 4) for t in cuts],
+            # calibrated for a precision target on the training (own vote left out) and validation photos
+            # (learn/calibrate.py): one for every label, served by default, and each label's own, shrunk toward it
+            "global_threshold": calibrated.global_threshold,
+            "thresholds": [round(float(t), 4) for t in calibrated.per_label],
+            "thresholds_version": THRESHOLDS_VERSION,
+            "pseudo_count": None if np.isinf(calibrated.pseudo_count) else calibrated.pseudo_count,
             "precision_target": PRECISION_TARGET,
         },
     }

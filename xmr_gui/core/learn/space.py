@@ -65,7 +65,8 @@ class LabelSpace(Space, Protocol):
     labels: list[str]
     classifiers: np.ndarray  # (C, dim): one row per label
     classifier_queries: bool  # answer a query naming a label with its classifier (its card shows it clearly beats text)
-    thresholds: np.ndarray | None  # (C,) each label's suggestion threshold, calibrated on validation; None: one for all
+    thresholds: np.ndarray | None  # (C,) each label's suggestion threshold, calibrated; None: the card has none
+    global_threshold: float | None  # one suggestion threshold for every label, calibrated; None: the card has none
 
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:
         """Vectors z (n, dim) in this space → (n, C) probability of each label."""

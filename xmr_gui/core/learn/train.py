@@ -240,16 +240,24 @@ def choose_cache(
     return w, beta, val
 
 
-def suggestion_thresholds(
-    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, w: float, beta: float, default: float
-) -> np.ndarray:
-    """Each label's suggestion threshold (`cache.thresholds`) from the validation photos' served suggestion scores
-    (the classifiers mixed with the training photos' vote at the chosen w and β)."""
-    from .cache import thresholds, vote_shares
+def calibration_scores(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, w: float, beta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(served suggestion scores, true labels) of the photos suggestion thresholds are calibrated on: the training
+    photos, each one's own vote left out of the training photos' vote (leave-one-out; their classifier probabilities
+    are in-sample), then the validation photos. On bench/thresholds.py's photos a global threshold calibrated on
+    these beat one calibrated on the validation photos alone (bench/RESULTS.md, "Suggestion thresholds")."""
+    from .cache import vote_shares
 
-    probabilities, zi, keys, key_labels, labels = _served_suggestions(model, ds, feats, share, "val")
-    scores = probabilities if w == 0 else (1 - w) * probabilities + w * vote_shares(zi, keys, key_labels, beta)
-    return thresholds(scores, labels, default)
+    scores, labels = [], []
+    for split in ("train", "val"):
+        probabilities, zi, keys, key_labels, truth = _served_suggestions(model, ds, feats, share, split)
+        if w > 0:
+            votes = vote_shares(zi, keys, key_labels, beta, leave_one_out=split == "train")
+            probabilities = (1 - w) * probabilities + w * votes
+        scores.append(probabilities)
+        labels.append(truth)
+    return np.vstack(scores).astype(np.float32), np.vstack(labels)
 
 
 def cache_keys(img: np.ndarray) -> np.ndarray:

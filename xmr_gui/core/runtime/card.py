@@ -66,7 +66,12 @@ class SuggestCard(TypedDict):
     cache_weight: float  # w: (1 − w) × classifiers + w × the cache's vote; 0 = classifiers alone
     cache_beta: float
     val: dict[str, float]  # validation label-ranking AP: "classifiers", "with_cache", "zero_shot"
-    thresholds: NotRequired[list[float]]  # per label, for `precision_target` on validation (older cards: none)
+    # per label, for `precision_target`: version 2 (`thresholds_version`) shrunk toward `global_threshold` on the
+    # training and validation photos (learn/calibrate.py); absent version: each label's own on validation alone
+    thresholds: NotRequired[list[float]]
+    thresholds_version: NotRequired[int]
+    global_threshold: NotRequired[float]  # one for every label, for `precision_target` (served by default)
+    pseudo_count: NotRequired[float | None]  # how far `thresholds` were pulled toward it (None: all the global one)
     precision_target: NotRequired[float]
 
 

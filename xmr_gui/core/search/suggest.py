@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..base.defaults import SUGGEST_MIN_SCORE
+from ..base.defaults import SUGGEST_MIN_SCORE, SUGGEST_THRESHOLDS
 from ..base.errors import XmrError
 from ..learn.keywords import photos_under, read_labels, sidecar_for, write_sidecar
 from ..learn.space import LabelSpace
@@ -31,13 +31,28 @@ class Suggestion:
     label: str
     score: float  # the label classifier's probability
     lifted_by: list[tuple[str, float]] = field(default_factory=list)  # graph neighbours that raised it, by how much
-    threshold: float | None = None  # the label's own threshold, calibrated on validation; None: the checkpoint has none
+    threshold: float | None = None  # the calibrated threshold in use for this label (`calibrated`); None: none
+    per_label: bool = False  # `threshold` is the label's own (THRESHOLDS "per-label"), not one for every label
+
+
+THRESHOLDS = SUGGEST_THRESHOLDS
+
+
+def calibrated(space: LabelSpace, kind: str = "global") -> list[float | None]:
+    """Each label's calibrated threshold of `kind` in THRESHOLDS, None where the checkpoint has none: "global" the
+    card's one for every label; "per-label" each label's own (the global one, then None, for a card without)."""
+    if kind not in THRESHOLDS:
+        raise ValueError(f"thresholds are one of {THRESHOLDS}, not {kind!r}")
+    overall = getattr(space, "global_threshold", None)
+    if kind == "per-label" and space.thresholds is not None:
+        return [float(t) for t in space.thresholds]
+    return [overall] * len(space.labels)
 
 
 def cut(threshold: float | None, min_score: float | None = None) -> float:
     """The score from which a label is suggested: `min_score` when given (one for every label, the user's choice),
-    else the label's own calibrated `threshold` when its checkpoint has one, else SUGGEST_MIN_SCORE. `xmr suggest`
-    and the window's describe panel both decide with it."""
+    else the label's calibrated `threshold` (`calibrated`: by default the one for every label) when its checkpoint
+    has one, else SUGGEST_MIN_SCORE. `xmr suggest` and the window's describe panel both decide with it."""
     if min_score is not None:
         return min_score
     return SUGGEST_MIN_SCORE if threshold is None else threshold
@@ -66,12 +81,16 @@ def unlabelled_photos(folder: str | os.PathLike[str]) -> Unlabelled:
 
 
 def suggest(
-    lib: Library, photo: str | os.PathLike[str], k: int = 5, min_score: float | None = None
+    lib: Library,
+    photo: str | os.PathLike[str],
+    k: int = 5,
+    min_score: float | None = None,
+    thresholds: str = "global",
 ) -> list[Suggestion]:
     """The library's checkpoint labels for `photo` whose probability is at least `min_score`, at most `k`, best
-    first, each with the graph neighbours that lifted it (none when the checkpoint has no GCN). min_score None:
-    each label's own threshold, calibrated on the user's validation photos when the checkpoint has them
-    (`learn.cache.thresholds`), else SUGGEST_MIN_SCORE.
+    first, each with the graph neighbours that lifted it (none when the checkpoint has no GCN). min_score None: the
+    checkpoint's `thresholds` (THRESHOLDS) calibrated on the user's labelled photos (`learn.calibrate`), else
+    SUGGEST_MIN_SCORE.
 
     The photo's vector comes from the catalog when it is indexed, else it is encoded now (ImageSkipped when it
     cannot be read). SuggestError when the library's space has no label classifiers."""
@@ -80,13 +99,14 @@ def suggest(
         raise SuggestError("suggesting labels needs a trained checkpoint (one with label classifiers)")
     z = image_vector(lib, photo)
     scores = space.label_probabilities(z)[0]
-    own: list[float | None] = [None] * len(scores) if space.thresholds is None else space.thresholds.tolist()
+    own = calibrated(space, thresholds)
+    per_label = thresholds == "per-label" and space.thresholds is not None
     cuts = np.array([cut(t, min_score) for t in own], np.float32)
     passing = np.where(scores >= cuts, scores, -np.inf)  # each label against its own threshold
     # probabilities are >= 0: a floor of -1 keeps every passing label and drops the failing ones (-inf)
     index = {name: i for i, name in enumerate(space.labels)}
     return [
-        Suggestion(r.label, r.score, space.lifted_by(z, index[r.label]), own[index[r.label]])
+        Suggestion(r.label, r.score, space.lifted_by(z, index[r.label]), own[index[r.label]], per_label)
         for r in top_labels(passing, space.labels, k, -1.0)
     ]
 
