@@ -44,3 +44,6 @@ def test_every_layout_with_named_clusters_and_queries(library, photos, tmp_path)
     assert "words.txt" in c.vocabulary
     assert [r[5] for r in data.rows()][:24] == [c.names[i] for i in c.of_row[:24]]
     assert build_map(library, "pca", clusters=False).clusters is None
+    assert len(list(library.db_dir.glob("map-clusters-*.npy"))) == 1  # the clustering is cached beside the map
+    again = build_map(library, "pca", vocabulary=words)
+    assert again.clusters is not None and again.clusters.of_row[:24] == c.of_row[:24]  # same photos, same groups

@@ -174,12 +174,14 @@ def name_clusters(
     vocabulary: Vocabulary,
     seed: int = 0,
     k: int | None = None,
+    labels: np.ndarray | None = None,
 ) -> MapClusters:
     """Cluster the rows of `vectors` where `is_image` (in the full space) and name each cluster from `vocabulary`;
-    `xy` is the default layout (one row per row of `vectors`), for the names' places."""
+    `xy` is the default layout (one row per row of `vectors`), for the names' places. `labels` (one cluster index
+    per image row, as `cluster_vectors` returns) skips the clustering: the map caches them."""
     is_image = np.asarray(is_image, bool)
     rows = np.flatnonzero(is_image)
-    labels = cluster_vectors(vectors[rows], seed, k)
+    labels = cluster_vectors(vectors[rows], seed, k) if labels is None else np.asarray(labels, np.int64)
     n_clusters = int(labels.max()) + 1 if len(labels) else 0
     of_row = np.full(len(vectors), -1, np.int64)
     of_row[rows] = labels

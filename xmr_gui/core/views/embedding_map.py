@@ -188,10 +188,26 @@ def build_map(
     data.layouts = {name: _place_all(lib, data, is_image, lay(image_xy, name)) for name in LAYOUTS}
     data.xy = data.layouts[layout]
     if clusters and n_images:
-        from .clusters import name_clusters, vocabulary_for
-
-        data.clusters = name_clusters(data.vectors, is_image, data.xy, vocabulary_for(lib, vocabulary))
+        data.clusters = _clusters(lib, data, is_image, cache_key(lib, "clusters", n_images), vocabulary)
     return add_queries(lib, data, queries)
+
+
+def _clusters(
+    lib: Library, data: MapData, is_image: np.ndarray, key: str, vocabulary: str | os.PathLike[str] | None
+) -> MapClusters:
+    """The photos' named clusters; the clustering (k-means: seconds at 10,000 photos) cached beside the map, so a
+    new query does not redo it. Naming is a product with the vocabulary, done each time."""
+    from .clusters import cluster_vectors, name_clusters, vocabulary_for
+
+    cache = lib.db_dir / f"map-clusters-{key}.npy"
+    labels = np.load(cache, allow_pickle=False) if cache.exists() else None
+    if labels is None or len(labels) != int(is_image.sum()):
+        labels = cluster_vectors(data.vectors[is_image])
+        for stale in lib.db_dir.glob("map-clusters-*.npy"):
+            stale.unlink(missing_ok=True)
+        atomic_write(cache, lambda tmp: save_npy(tmp, labels))
+    assert data.xy is not None
+    return name_clusters(data.vectors, is_image, data.xy, vocabulary_for(lib, vocabulary), labels=labels)
 
 
 def lay(xy: np.ndarray, layout: str) -> np.ndarray:

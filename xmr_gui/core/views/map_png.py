@@ -103,10 +103,11 @@ def render_png(
     font = _font(18)
     if bookmark.colour_by == "cluster" and data.clusters is not None:
         pal = distinct_colours(len(data.clusters))
-        for c, centre in enumerate(data.clusters.centres_in(xy)):
+        placed: list[tuple[float, float, float, float]] = []
+        for c, centre in enumerate(data.clusters.centres_in(xy)):  # largest first: they keep their places
             cx, cy = px(centre)
             if 0 <= cx <= w and 0 <= cy <= h:
-                _label(draw, cx, cy, data.clusters.names[c], pal[c], font)
+                _label(draw, cx, cy, data.clusters.names[c], pal[c], font, placed)
     if bookmark.query:
         for i, (kind, ref) in enumerate(zip(data.kinds, data.refs, strict=False)):
             if kind == "text" and ref == bookmark.query:
@@ -147,9 +148,26 @@ def _thumb(img: Image.Image, path: str, cx: float, cy: float, side: int, colour:
     return True
 
 
-def _label(draw: ImageDraw.ImageDraw, cx: float, cy: float, text: str, colour: Colour, font: Font) -> None:
-    """`text` centred at (cx, cy) on a white box edged in `colour`, readable over the dots."""
+def _label(
+    draw: ImageDraw.ImageDraw,
+    cx: float,
+    cy: float,
+    text: str,
+    colour: Colour,
+    font: Font,
+    placed: list[tuple[float, float, float, float]] | None = None,
+) -> None:
+    """`text` centred at (cx, cy) on a white box edged in `colour`, readable over the dots; moved down or up a line
+    at a time while it would cover a box already in `placed` (then added to it)."""
     x0, y0, x1, y1 = draw.textbbox((cx, cy), text, font=font, anchor="mm")
+    if placed is not None:
+        step = (y1 - y0) + 12
+        for shift in (0, 1, -1, 2, -2, 3, -3):
+            dy = shift * step
+            if not any(x0 < b[2] and b[0] < x1 and y0 + dy - 4 < b[3] and b[1] < y1 + dy + 4 for b in placed):
+                break
+        cy, y0, y1 = cy + dy, y0 + dy, y1 + dy
+        placed.append((x0 - 6, y0 - 4, x1 + 6, y1 + 4))
     draw.rounded_rectangle((x0 - 6, y0 - 4, x1 + 6, y1 + 4), 6, fill=(255, 255, 255), outline=colour, width=3)
     draw.text((cx, cy), text, fill=(20, 20, 20), font=font, anchor="mm")
 
