@@ -214,8 +214,71 @@ def test_the_vote_joins_only_when_it_ranks_labels_better_on_validation():
     noise = rng.random((20, 5)).astype(np.float32)
     w, beta, val = choose(noise, z[20:], keys, key_labels, labels[20:])
     assert w > 0 and val["with_cache"] > val["classifiers"]
-    w, _, val = choose(labels[20:] * 0.9 + 0.05, z[20:], keys, key_labels, labels[20:])  # already perfect: alone
+    rarer_first = 0.9 - 0.01 * key_labels.sum(axis=0) / len(key_labels)  # a photo's most specific label on top
+    perfect = labels[20:] * rarer_first + 0.05
+    w, _, val = choose(perfect, z[20:], keys, key_labels, labels[20:])  # already perfect: alone
     assert w == 0 and val["with_cache"] == val["classifiers"]
+
+
+def test_the_most_specific_labels_rank_matches_a_loop():
+    from xmr_gui.core.learn.cache import rarest_reciprocal_rank
+
+    rng = np.random.default_rng(4)
+    scores = rng.random((30, 6)).round(1)  # rounded: ties, broken by label order as argsort(kind="stable") does
+    labels = (rng.random((30, 6)) < 0.4).astype(np.float32)
+    frequency = rng.permutation(6).astype(float)
+    expected = []
+    for i in range(30):
+        true = [c for c in range(6) if labels[i, c]]
+        if true:
+            rarest = min(true, key=lambda c: frequency[c])
+            order = list(np.argsort(-scores[i], kind="stable"))
+            expected.append(1.0 / (order.index(rarest) + 1))
+    assert rarest_reciprocal_rank(scores, labels, frequency) == pytest.approx(np.mean(expected))
+
+
+def test_the_vote_is_chosen_so_a_photos_most_specific_label_stays_near_the_top():
+    """Label-ranking AP prefers a vote that lifts a frequent parent label above a photo's own leaf label; the
+    criterion the vote is chosen by does not (labels: parent, leaf a, leaf b; the photo has parent and a)."""
+    from xmr_gui.core.learn.cache import label_ranking_ap, suggestion_quality
+
+    labels = np.array([[1, 1, 0]], np.float32)
+    frequency = np.array([10.0, 3.0, 3.0])
+    classifiers = np.array([[0.2, 0.9, 0.5]])  # a, b, parent: the leaf first, the parent behind a wrong leaf
+    with_vote = np.array([[0.8, 0.675, 0.425]])  # parent, a, b
+    assert label_ranking_ap(with_vote, labels) > label_ranking_ap(classifiers, labels)
+    assert suggestion_quality(classifiers, labels, frequency) > suggestion_quality(with_vote, labels, frequency)
+
+
+def test_choose_takes_the_best_vote_on_the_grid():
+    from xmr_gui.core.learn.cache import BETAS, WEIGHTS, choose, suggestion_quality, vote_shares
+
+    rng = np.random.default_rng(5)
+    labels = (rng.random((60, 6)) < 0.3).astype(np.float32)
+    labels[:, 0] = 1  # a parent label on every photo
+    z = unit(labels + 0.3 * rng.standard_normal((60, 6)))
+    keys, key_labels, val_z, val_labels = z[:40], labels[:40], z[40:], labels[40:]
+    probabilities = np.clip(val_labels * 0.6 + 0.4 * rng.random((20, 6)), 0, 1)
+    w, beta, _ = choose(probabilities, val_z, keys, key_labels, val_labels)
+    frequency = key_labels.sum(axis=0)
+    grid = [(suggestion_quality(probabilities, val_labels, frequency), 0.0)] + [
+        (
+            suggestion_quality(
+                (1 - v) * probabilities + v * vote_shares(val_z, keys, key_labels, b), val_labels, frequency
+            ),
+            v,
+        )
+        for b in BETAS
+        for v in WEIGHTS[1:]
+    ]
+    got = (
+        suggestion_quality(
+            (1 - w) * probabilities + w * vote_shares(val_z, keys, key_labels, beta), val_labels, frequency
+        )
+        if w
+        else grid[0][0]
+    )
+    assert got == pytest.approx(max(q for q, _ in grid))
 
 
 def test_a_cards_vote_round_trips_and_is_checked(tmp_path, tiny_spec):
