@@ -111,3 +111,16 @@ def test_map_pca_then_umap_cache_selection_and_export(qtbot, window_on_world, tm
     with qtbot.waitSignal(window.error_shown) as shown:  # a bad file: one line in the window, no traceback
         tab.open_bookmark(str(tmp_path / "bad.json"))
     assert "not a map bookmark" in shown.args[0] and len(shown.args[0].splitlines()) == 1
+
+    # clusters named from a vocabulary file the user gives, and back to what the model knows
+    words = ["lighthouse", "volcano", "umbrella", "violin", "cactus"]
+    (tmp_path / "words.txt").write_text("\n".join(words) + "\n")
+    before = list(view.data.clusters.names)
+    assert not all(part in words for name in before for part in name.split(" · "))
+    with qtbot.waitSignals([window.map_shown, window.map_shown], timeout=300_000):  # PCA, then UMAP
+        tab.set_vocabulary(str(tmp_path / "words.txt"))
+    assert tab.names_from.text() == "Names from words.txt"
+    assert all(part in words for name in view.data.clusters.names for part in name.split(" · "))
+    with qtbot.waitSignals([window.map_shown, window.map_shown], timeout=300_000):
+        tab.set_vocabulary(None)
+    assert view.data.clusters.names == before

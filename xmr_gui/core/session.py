@@ -328,12 +328,13 @@ class Session:
                 self._raw.use_space(RawSpace(lib.spec.identity()))
             return search_text(self._raw, query, k), search_text(lib, query, k)
 
-    def map(self, method: str, queries: list[str]) -> MapData:
-        """The embedding map of the open library, cached per index + space."""
+    def map(self, method: str, queries: list[str], vocabulary: str | None = None) -> MapData:
+        """The embedding map of the open library, cached per index + space; its clusters named from `vocabulary` (a
+        file, one concept per line) if given, else from what the model knows (`clusters.vocabulary_for`)."""
         from .views.embedding_map import build_map
 
         with self._lock:
-            return build_map(self._lib(), method, queries)
+            return build_map(self._lib(), method, queries, vocabulary=vocabulary)
 
     def label_graph(self, source: str) -> NamedGraph:
         """The graph of 'checkpoint' (the open one), 'folder' (its labels.jsonl) or an example's name."""

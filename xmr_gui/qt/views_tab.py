@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -98,6 +99,8 @@ class MapTab(QWidget):
         self._query = ""
         self._asked = 0  # maps asked for: a result of an older request is dropped
         self._pending: Bookmark | None = None  # opened, shown once its projection arrives
+        self.vocabulary: str | None = None  # a vocabulary file the clusters are named from (None: the model's own)
+        self.names_from: QPushButton | None = None
 
     def ensure(self) -> None:
         if self.view is not None:
@@ -117,11 +120,32 @@ class MapTab(QWidget):
         open_.setToolTip("Open a bookmark saved with Save view (or xmr map --save-bookmark)")
         save.clicked.connect(self._on_save)
         open_.clicked.connect(self._on_open)
+        self.names_from = QPushButton("Names from…")
+        self.names_from.setToolTip(
+            "Name the clusters from a vocabulary file (one concept per line) instead of what the model knows;"
+            " choose no file to go back"
+        )
+        self.names_from.clicked.connect(self._on_names_from)
         for i, w in enumerate((QLabel("projection"), self.projection)):
             view.tools.insertWidget(i, w)
         view.action_row.insertWidget(view.action_row.count() - 1, save)  # before the stretch
         view.action_row.insertWidget(view.action_row.count() - 1, open_)
+        view.action_row.insertWidget(view.action_row.count() - 1, self.names_from)
         QVBoxLayout(self).addWidget(view)
+
+    def set_vocabulary(self, path: str | None) -> None:
+        """Name the clusters from `path` (a vocabulary file), or from the model's own concepts when None."""
+        self.vocabulary = path
+        if self.names_from is not None:
+            self.names_from.setText(f"Names from {Path(path).name}" if path else "Names from…")
+        self._key = None
+        self.refresh(self._query)
+
+    def _on_names_from(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Name the clusters from a vocabulary file", "", "Text (*.txt);;All (*)"
+        )
+        self.set_vocabulary(path or None)
 
     def method(self) -> str:
         return str(self.projection.currentData()) if self.projection is not None else "umap"
@@ -141,7 +165,13 @@ class MapTab(QWidget):
         self._asked += 1
         asked, queries = self._asked, [query] if query else []
         self.view.set_busy("PCA …")
-        self.tasks.start(self.session.map, "pca", queries, on_result=lambda d: self._on_map(d, "pca", queries, asked))
+        self.tasks.start(
+            self.session.map,
+            "pca",
+            queries,
+            self.vocabulary,
+            on_result=lambda d: self._on_map(d, "pca", queries, asked),
+        )
 
     def _on_map(self, data: MapData, method: str, queries: list[str], asked: int) -> None:
         view = self.view
@@ -152,7 +182,11 @@ class MapTab(QWidget):
             view.set_data(data, method)
             view.set_busy("UMAP computing in the background (PCA shown) …")
             self.tasks.start(
-                self.session.map, "umap", queries, on_result=lambda d: self._on_map(d, "umap", queries, asked)
+                self.session.map,
+                "umap",
+                queries,
+                self.vocabulary,
+                on_result=lambda d: self._on_map(d, "umap", queries, asked),
             )
             return
         view.set_busy("")
