@@ -12,7 +12,7 @@ Per engine and setting: build time, memory (hnswlib: the process's resident-memo
 saved file; LanceDB: the table's and index's bytes on disk, and the resident memory of a fresh process that opens
 the table and answers every query), latency p50/p95 of one query at a time, recall@10 against exact search, and the
 speed-up = exact search's p50 at batch 1 ÷ the engine's p50 at batch 1. Exact search is numpy's matrix product over
-all vectors in this process, timed at batch 1 (one query, as a user types it) and batched (blocks of 64 queries).
+all vectors in this process on one thread, timed at batch 1 (one query, as a user types it) and batched (blocks of 64 queries).
 hnswlib runs through xmr's own `VectorIndex` (its M / ef_construction / ef); LanceDB through the `lancedb` API.
 """
 
@@ -27,7 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+# Exact search on one thread, like one hnswlib query: on a shared, loaded machine a 2-thread BLAS call waits for its
+# descheduled twin, which would flatter every speed-up (set OPENBLAS_NUM_THREADS to override).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,8 +71,8 @@ def vectors(size: str, queries: int) -> tuple[np.ndarray, np.ndarray]:
     real = sv.real_vectors(FIT + queries)
     if size == "100k":
         return real[:FIT], real[FIT:]
-    mixed = sv.mixture_vectors(SIZES[size] + queries, real[:FIT])
-    return mixed[: SIZES[size]], mixed[SIZES[size] :]
+    mixed = sv.mixture_vectors(SIZES["1m"] + queries, real[:FIT])  # one sample: smaller sets are its first rows
+    return mixed[: SIZES[size]], mixed[SIZES["1m"] :]
 
 
 # -- exact search -----------------------------------------------------------------------------------------------
@@ -258,13 +261,13 @@ def main() -> int:
     os.environ.setdefault("XMR_HOME", tempfile.mkdtemp(prefix="xmr-scale-", dir=sv.CACHE))
     if args.structure:
         real = sv.real_vectors(FIT + args.queries)
-        mixed = sv.mixture_vectors(FIT + args.queries, real[:FIT])
+        big = sv.mixture_vectors(SIZES["1m"] + args.queries, real[:FIT])
+        mixed = np.concatenate([big[:FIT], big[SIZES["1m"] :]])
         rand = sv.random_vectors(FIT + args.queries, real.shape[1])
         print("| vectors | n | 1st NN cosine | 10th NN cosine | any member (mean ± sd) | 1st NN gap | 10th NN gap |")
         print("|---|---|---|---|---|---|---|")
         for name, x in (("real (captions → MiniLM)", real), ("mixture fitted to them", mixed), ("i.i.d. random", rand)):
             print(sv.structure(name, x[:FIT], x[FIT:]), flush=True)
-        big = sv.mixture_vectors(SIZES["1m"] + args.queries, real[:FIT])
         print(sv.structure("mixture, 1M", big[: SIZES["1m"]], big[SIZES["1m"] :]), flush=True)
         return 0
     for size in args.sizes.split(","):
