@@ -13,7 +13,8 @@ saved file; LanceDB: the table's and index's bytes on disk, and the resident mem
 the table and answers every query), latency p50/p95 of one query at a time, recall@10 against exact search, and the
 speed-up = exact search's p50 at batch 1 ÷ the engine's p50 at batch 1. Exact search is numpy's matrix product
 over all vectors in this process on one thread, timed at batch 1 (one query, as a user types it) and batched
-(blocks of 64 queries). hnswlib runs through xmr's own `VectorIndex` (its M / ef_construction / ef); LanceDB through the `lancedb` API.
+(blocks of 64 queries). hnswlib runs through xmr's own `VectorIndex` (its M / ef_construction / ef); LanceDB
+through the `lancedb` API.
 """
 
 from __future__ import annotations
