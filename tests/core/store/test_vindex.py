@@ -83,3 +83,25 @@ def test_small_index_exact_search_sees_every_change():
     assert ix.search(v[7], 1)[0][0, 0] == 99
     ix.add(np.array([99]), -v[7:8])  # replaced in place: now the farthest
     assert ix.search(v[7], 50)[0][0, -1] == 99
+
+
+def test_queries_run_with_the_measured_ef_also_on_libraries_written_with_an_older_default(tmp_path):
+    """ef 128 (recall@10 >= 0.99 at 100k real-model vectors), 256 from half a million, never below k; an index saved
+    with ef 96 in its manifest is searched with 128 after reloading."""
+    from xmr_gui.core.store.vindex import HnswParams, VectorIndex, query_ef
+
+    assert query_ef(HnswParams(ef=96), 100_000, 10) == 128
+    assert query_ef(HnswParams(), 600_000, 10) == 256
+    assert query_ef(HnswParams(ef=400), 100_000, 10) == 400 and query_ef(HnswParams(), 1000, 300) == 300
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(16, HnswParams(ef=96))
+    index.add(np.arange(3000), vectors)
+    index.save(tmp_path, "old")
+    loaded = VectorIndex.load(tmp_path, "old")
+    assert loaded is not None
+    again = loaded[0]
+    assert again.params.ef == 96
+    again.search(vectors[:1], 10)
+    assert again._index.ef == 128
