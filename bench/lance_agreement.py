@@ -33,11 +33,15 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean([len(set(x) & set(y)) / len(y) for x, y in zip(a.tolist(), b.tolist(), strict=True)]))
 
 
-def one(n: int, d: int, queries: int) -> None:
+def one(n: int, d: int, queries: int, real: np.ndarray | None = None) -> None:
     from xmr_gui.core.store.lance_index import PARAMS, LanceIndex
     from xmr_gui.core.store.vindex import VectorIndex
 
-    x, q = clustered(n, d, 0), clustered(queries, d, 1)
+    if real is not None:  # real-model vectors: the first n indexed, the last `queries` asked (never indexed)
+        x, q, d = real[:n], real[-queries:], real.shape[1]
+        assert n + queries <= len(real)
+    else:
+        x, q = clustered(n, d, 0), clustered(queries, d, 1)
     ids = np.arange(1, n + 1)
     exact = ids[np.argsort(-(q @ x.T), axis=1)[:, :10]]
     t = time.perf_counter()
@@ -77,14 +81,18 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 20000])
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument(
+        "--real", help="a .npy of unit vectors (e.g. bench/scale_bench.py's real caption vectors) instead of blobs"
+    )
     args = ap.parse_args()
+    real = np.load(args.real, allow_pickle=False).astype(np.float32) if args.real else None
     print(
         "| rows | dim | lance index | top-10 lance vs hnswlib | lance vs exact | hnswlib vs exact | hnswlib build s "
         "| lance append + save s | hnswlib ms/query | lance ms/query | lance filtered ms/query (30 %) |"
     )
     print("|" + "---|" * 11)
     for n in args.sizes:
-        one(n, args.dim, args.queries)
+        one(n, args.dim, args.queries, real)
 
 
 if __name__ == "__main__":
