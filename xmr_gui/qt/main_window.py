@@ -5,24 +5,22 @@ better one is a download away), and the Model menu switches models: the folder i
 (a CLIP model downloaded first, in a dialog with Cancel) and re-indexed with progress.
 
 It presents a core `Session` and keeps the folder's open-index-switch sequence; the parts are their own modules:
-the tabs (tabs.py), the welcome page, banner and status bar (status.py), the download dialog and the switch's way
-back (model_switch.py), what is remembered between runs (settings.py) and the dialogs (dialogs.py). Every slow
-call runs through a TaskRunner (tasks.py) so the event loop never blocks.
+the tabs (tabs.py), the menu bar (menus.py), the welcome page, banner and status bar (status.py), the download
+dialog and the switch's way back (model_switch.py), what is remembered between runs (settings.py) and the dialogs
+(dialogs.py). Every slow call runs through a TaskRunner (tasks.py) so the event loop never blocks.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
-    QMenu,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -30,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from ..core.session import Session
 from . import dialogs
-from .model_menu import ModelEntries
+from .menus import WindowMenus
 from .model_switch import DownloadWatch, Rollback
 from .settings import WindowSettings
 from .status import ModelBanner, StatusPanel, WelcomePage, index_summary
@@ -84,7 +82,8 @@ class MainWindow(QMainWindow):
         self.tabs = MainTabs(session, self.tasks, self.thumbs)
         self.search, self.graph_tab, self.map_tab = self.tabs.search, self.tabs.graph_tab, self.tabs.map_tab
         self._build_ui()
-        self._build_menus()
+        self.menus = WindowMenus(self)
+        self.model_entries, self.skipped_action = self.menus.model_entries, self.menus.skipped
         self._connect_tabs()
         self._update_status()
 
@@ -109,7 +108,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.search.toolbar)
         self.welcome = WelcomePage()
         self.welcome.demo_button.clicked.connect(self.open_demo)
-        self.welcome.open_button.clicked.connect(self._on_open_folder_dialog)
+        self.welcome.open_button.clicked.connect(self.open_folder_dialog)
         page = QWidget()
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
@@ -139,40 +138,6 @@ class MainWindow(QMainWindow):
             free = screen.availableGeometry()
             width, height = min(width, free.width()), min(height, free.height() - TITLE_BAR)
         self.resize(width, height)
-
-    def _build_menus(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        self._action(menu, "&Open folder…", self._on_open_folder_dialog, QKeySequence.StandardKey.Open)
-        self.recent_menu = menu.addMenu("Open &recent")
-        self._action(menu, "Open &demo", self.open_demo)
-        self._action(menu, "Open &checkpoint…", self._on_open_checkpoint_dialog)
-        self.skipped_action = self._action(menu, "Skipped (0)…", self._on_show_skipped)
-        self._action(menu, "Find &near-duplicates…", lambda: dialogs.find_duplicates(self))
-        self._action(menu, "Review &labels…", lambda: dialogs.review_labels(self))
-        menu.addSeparator()
-        self._action(menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.model_menu = model_menu = self.menuBar().addMenu("&Model")
-        self._action(model_menu, "Device and batch size…", self._on_model_settings)
-        model_menu.addSeparator()
-        self.model_entries = ModelEntries(model_menu)
-        self.model_entries.chosen.connect(self.choose_model)
-        model_menu.aboutToShow.connect(self.refresh_model_menu)
-        find = QAction(self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(self.search.focus_search)
-        self.addAction(find)
-        esc = QAction(self)
-        esc.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        esc.triggered.connect(self.cancel_indexing)
-        self.addAction(esc)
-        self._refresh_recent()
-
-    def _action(self, menu: QMenu, text: str, slot: Callable[[], Any], shortcut: Any = None) -> QAction:
-        action = menu.addAction(text)
-        action.triggered.connect(slot)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        return action
 
     def _connect_tabs(self) -> None:
         self.search.search_done.connect(self.search_done)
@@ -232,7 +197,7 @@ class MainWindow(QMainWindow):
         if prepared is not None and prepared.fell_back and prepared.checked_now:
             self._note = prepared.reason  # said once (the check is kept per CPU), with the indexing summary
         self.remembered.add_recent_folder(folder)
-        self._refresh_recent()
+        self.menus.refresh_recent()
         self._update_status()
         self._show_decision()
         self._start_indexing()
@@ -332,7 +297,7 @@ class MainWindow(QMainWindow):
         self.banner.show_decision()
 
     # -- checkpoint, settings, skipped ----------------------------------------------------------
-    def _on_open_checkpoint_dialog(self) -> None:
+    def open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "xmr checkpoints (*.xmr);;All files (*)")
         if path:
             self.open_checkpoint(path)
@@ -349,26 +314,20 @@ class MainWindow(QMainWindow):
         if self.session.library is not None:
             self._start_indexing()
 
-    def _on_model_settings(self) -> None:
+    def model_settings(self) -> None:
         dialog = dialogs.ModelSettingsDialog(self.session.choice, self)
         if dialog.exec():
             self.session.choice = choice = dialog.chosen()
             self.remembered.choose_device(choice.device, choice.batch_size)
 
-    def _on_show_skipped(self) -> None:
+    def show_skipped(self) -> None:
         if self.session.library is not None:
             dialogs.show_skipped(self.session.skipped(), self)
 
-    def _on_open_folder_dialog(self) -> None:
+    def open_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open photo folder")
         if folder:
             self.open_folder(folder)
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.remembered.recent_folders:
-            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))  # type: ignore[misc]
-        self.recent_menu.setEnabled(bool(self.remembered.recent_folders))
 
     def _update_status(self) -> None:
         status = self.status.refresh()
