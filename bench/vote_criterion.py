@@ -37,14 +37,6 @@ COARSE = ((0.0, 0.25, 0.5, 0.75), (1.0, 5.5, 20.0))
 FINE = (tuple(round(0.1 * i, 1) for i in range(10)), (1.0, 5.5, 20.0))
 
 
-def _ranks(scores: np.ndarray) -> np.ndarray:
-    """(n, C) the 1-based rank of every label in its photo's ranking (stable, as label_ranking_ap)."""
-    order = np.argsort(-scores, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, scores.shape[1] + 1)[None, :].repeat(len(scores), 0), axis=1)
-    return ranks
-
-
 def weighted_ap(scores: np.ndarray, labels: np.ndarray, weight: np.ndarray) -> float:
     """Per-photo AP with each true label's precision-at-its-rank weighted by `weight` (C,); mean over photos."""
     order = np.argsort(-scores, axis=1, kind="stable")
@@ -55,14 +47,6 @@ def weighted_ap(scores: np.ndarray, labels: np.ndarray, weight: np.ndarray) -> f
     return float(((precision * w).sum(axis=1)[keep] / w.sum(axis=1)[keep]).mean())
 
 
-def rarest_rr(scores: np.ndarray, labels: np.ndarray, freq: np.ndarray) -> float:
-    """Mean reciprocal rank of each photo's least frequent true label."""
-    keep = (labels > 0).any(axis=1)
-    rarest = np.argmin(np.where(labels > 0, freq[None, :], np.inf), axis=1)
-    rank = _ranks(scores)[np.arange(len(scores)), rarest]
-    return float((1.0 / rank)[keep].mean())
-
-
 def macro_ap(scores: np.ndarray, labels: np.ndarray) -> float:
     from sklearn.metrics import average_precision_score
 
@@ -71,14 +55,14 @@ def macro_ap(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def criteria(train_labels: np.ndarray) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
-    from xmr_gui.core.learn.cache import label_ranking_ap, suggestion_quality
+    from xmr_gui.core.learn.cache import label_ranking_ap, rarest_reciprocal_rank, suggestion_quality
 
     n = (train_labels > 0).sum(axis=0).astype(float)
     idf = np.log(len(train_labels) / np.maximum(n, 1.0))  # a label no training photo has: as rare as one
     return {
         "lrap": label_ranking_ap,
         "idf-AP": lambda s, y: weighted_ap(s, y, idf),
-        "rarest-RR": lambda s, y: rarest_rr(s, y, n),
+        "rarest-RR": lambda s, y: rarest_reciprocal_rank(s, y, n),
         "macro-AP": macro_ap,
         "lrap+macro": lambda s, y: 0.5 * (label_ranking_ap(s, y) + macro_ap(s, y)),
         "lrap+rarest": lambda s, y: suggestion_quality(s, y, n),  # the product's own since this bench (cache.choose)
