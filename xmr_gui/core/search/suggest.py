@@ -43,7 +43,7 @@ def calibrated(space: LabelSpace, kind: str = "global") -> list[float | None]:
     card's one for every label; "per-label" each label's own (the global one, then None, for a card without)."""
     if kind not in THRESHOLDS:
         raise ValueError(f"thresholds are one of {THRESHOLDS}, not {kind!r}")
-    overall = getattr(space, "global_threshold", None)
+    overall = space.global_threshold
     if kind == "per-label" and space.thresholds is not None:
         return [float(t) for t in space.thresholds]
     return [overall] * len(space.labels)
