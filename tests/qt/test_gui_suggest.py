@@ -259,3 +259,18 @@ def test_a_checkpoint_with_calibrated_thresholds_checks_by_the_global_one(qtbot,
     qtbot.waitUntil(lambda: dialog._task is None and "judged by" in dialog.summary.text(), timeout=60_000)
     assert "the classifiers of calibrated.xmr" in dialog.summary.text()
     assert all(view.topLevelItemCount() == 0 for view in dialog.lists.values())
+
+
+def test_the_status_bar_says_how_a_label_query_was_answered(qtbot, demo):
+    """As `xmr search` does (label_query.explain): a query that is one of the checkpoint's labels says so."""
+    from PySide6.QtCore import Qt
+
+    window, _ = demo
+    box = window.search.search_box
+    for query, said in (("umbrellas", "answered as the label 'umbrella': its classifier"), ("a quiet afternoon", None)):
+        box.clear()
+        with qtbot.waitSignal(window.search_done, timeout=60_000):
+            qtbot.keyClicks(box, query)
+            qtbot.keyClick(box, Qt.Key.Key_Return)
+        status = window.statusBar().currentMessage()
+        assert (said in status) if said else ("answered" not in status), status

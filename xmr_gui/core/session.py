@@ -69,6 +69,7 @@ class SearchAnswer:
     matching: int | None
     indexed: int | None
     notes: list[str]
+    how: str | None = None  # how a checkpoint answered a query naming its labels (`label_query.explain`), as the CLI
 
 
 @dataclass(frozen=True)
@@ -217,12 +218,17 @@ class Session:
         from .search.photos import answer, clean_query
         from .search.query import parse_query
 
+        from .learn.space import LabelSpace
+        from .search import label_query
+
         parsed = parse_query(clean_query(query))
         with self._lock:
             lib = self._lib()
             found = answer(lib, parsed, k)
             total = lib.indexed_count() if found.matching is not None else None
-        return SearchAnswer(found.hits, found.matching, total, list(parsed.notes))
+            plain, space = parsed.plain_text, lib.space
+            how = label_query.explain(space, plain) if plain and isinstance(space, LabelSpace) else None
+        return SearchAnswer(found.hits, found.matching, total, list(parsed.notes), how)
 
     def filter_values(self) -> dict[str, list[str]]:
         """What the search box completes filter values from: the library's cameras, folders and keywords."""

@@ -231,6 +231,8 @@ class SearchTab(QWidget):
         tagged = sum(h.by_keyword for h in found.hits)
         if tagged:
             line += f"; {tagged} carry the query as a keyword (listed first, marked “keyword”)"
+        if found.how:
+            line += f"; answered {found.how}"
         if found.notes:
             line += " — " + "; ".join(found.notes)
         self._show_hits(found.hits, line)
