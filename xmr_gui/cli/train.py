@@ -101,7 +101,7 @@ def register(sub: Subparsers) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..core.learn.checkpoint import classifiers_answer
+    from ..core.learn.checkpoint import answered_label_queries, classifiers_answer
     from ..core.learn.model import TrainConfig
     from ..core.learn.recipes import apply_overrides, train_checkpoint
     from ..core.learn.train import EpochLog
@@ -139,20 +139,20 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         t, z = metrics.test, metrics.zero_shot_test
         say(f"xmr: wrote {args.out} (best epoch {metrics.best_epoch}, {metrics.seconds_per_epoch:.2f} s/epoch)")
-        for line in [*blend_lines(metrics), *suggest_lines(metrics)]:
+        for line in [*blend_lines(metrics), *suggest_lines(metrics, cfg.text_classifiers)]:
             say(f"xmr: {line}")
         print("metric\tcheckpoint\tzero_shot")
         for key in t:
             print(f"{key}\t{t[key]:.4f}\t{z[key]:.4f}")
         # one-label queries, as the checkpoint will answer them (label_query.py; Checkpoint.classifier_queries)
         q, v = metrics.label_queries_test, metrics.label_queries_val
-        by_classifiers = classifiers_answer(v)
-        print(f"label_query_map\t{q['combined'] if by_classifiers else q['text']:.4f}\t{q['zero_shot']:.4f}")
-        how = (
-            "its label classifiers"
-            if by_classifiers
-            else "its text vectors (its classifiers were not clearly better on validation)"
-        )
+        by_classifiers = classifiers_answer(v, cfg.text_classifiers)
+        print(f"label_query_map\t{answered_label_queries(q, by_classifiers):.4f}\t{q['zero_shot']:.4f}")
+        how = "its text vectors (its classifiers were not clearly better on validation)"
+        if by_classifiers:
+            how = "its label classifiers"
+            if metrics.query_vote_weight > 0:
+                how += " and the vote of the training photos that carry the label"
         say(f"xmr: a query naming one label will be answered by {how}")
     return 0
 
@@ -190,14 +190,15 @@ def blend_lines(metrics: TrainingResult) -> list[str]:
     return lines
 
 
-def suggest_lines(metrics: TrainingResult) -> list[str]:
-    """Checkpoint vs untrained on validation suggestions, and whether the training photos vote in them."""
-    from ..core.learn.checkpoint import classifiers_answer
+def suggest_lines(metrics: TrainingResult, text_start: bool = False) -> list[str]:
+    """Checkpoint vs untrained on validation label queries and suggestions, and whether the training photos vote in
+    them; `text_start`: the classifiers started at the labels' text vectors (`classifiers_answer`)."""
+    from ..core.learn.checkpoint import answered_label_queries
 
     lines = []
     q = metrics.label_queries_val
     if q:
-        answered = q["combined"] if classifiers_answer(q) else q["text"]
+        answered = answered_label_queries(q, None, text_start)
         lines.append(f"label queries on validation (mAP): untrained {q['zero_shot']:.4f}, checkpoint {answered:.4f}")
     v = metrics.suggest_val
     if not v:

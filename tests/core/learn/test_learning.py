@@ -438,14 +438,29 @@ def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp
     assert card["train_config"]["losses"]["multilabel"]["scale"] == 10  # the scale its classifiers were saved at
     for split in ("val", "test"):
         measured = card["metrics"][f"label_queries_{split}"]
-        assert set(measured) == {"classifier", "text", "combined", "zero_shot"} and all(
+        assert set(measured) == {"classifier", "text", "combined", "served", "zero_shot"} and all(
             0 < v <= 1 for v in measured.values()
         )
     tensors = load_file(str(trained[1]))
-    for combined, text, expected in [(0.4, 0.6, False), (0.6, 0.4, True), (0.41, 0.40, False)]:  # a tie: text
-        changed = dict(
-            card, metrics=dict(card["metrics"], label_queries_val={**measured, "combined": combined, "text": text})
-        )
+    cases = [  # (combined, served: with the training photos' vote; None: a card from before it), text, expected
+        ((0.4, 0.4), 0.6, False),
+        ((0.6, 0.6), 0.4, True),
+        ((0.41, 0.41), 0.40, False),  # a tie: text
+        ((0.41, 0.45), 0.40, True),  # the vote makes the difference
+        ((0.45, 0.41), 0.40, False),  # the card serves the vote: its number decides
+        ((0.6, None), 0.4, True),  # an older card: "combined" decides
+        ((0.41, 0.41), 0.40, "text start"),  # classifiers that started at the labels' text vectors win ties
+        ((0.40, 0.40), 0.40, "text start"),
+        ((0.40, 0.39), 0.40, False),  # ... but not a loss
+    ]
+    for (combined, served), text, expected in cases:
+        numbers = {**measured, "combined": combined, "served": served, "text": text}
+        if served is None:
+            del numbers["served"]
+        changed = dict(card, metrics=dict(card["metrics"], label_queries_val=numbers))
+        if expected == "text start" or (served, text) == (0.39, 0.40):
+            changed["train_config"] = dict(card["train_config"], text_classifiers=True)
+            expected = True if expected == "text start" else expected
         path = tmp_path / f"{expected}.xmr"
         save_file(tensors, str(path), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(changed)})
         space = Checkpoint.load(path).space()

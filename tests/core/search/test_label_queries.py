@@ -165,3 +165,40 @@ def test_the_map_places_a_label_query_by_the_vector_its_search_ranks_by(unseen_w
     raw = lib.space.texts(lib.encoder.encode_texts(["umbrellas"]))[0]
     assert float(data.vectors[-2] @ raw) < 0.99  # not the plain text vector
     np.testing.assert_allclose(data.vectors[-1], text_vector(lib, "a quiet afternoon"), atol=1e-6)
+
+
+@needs_checkpoint
+def test_the_labelled_photos_vote_in_a_label_query(unseen_world):
+    """Issue #25: with the card's vote, a query that is a label ranks every photo by its cosine with the label's query
+    vector + w × the label's share of the labelled photos' affinity-weighted vote (checked against numpy here), and
+    says so (`xmr search` prints `explain`)."""
+    from xmr_gui.core.learn.cache import LabelCache
+    from xmr_gui.core.search.photos import search_text, text_vector
+
+    lib, rows = unseen_world
+    space = lib.space
+    ids = sorted(lib.index.ids())
+    paths = lib.catalog.paths_for(ids)
+    z = space.images(lib.catalog.vectors_for(ids, lib.dim))
+    truth = np.array([[label in rows[p] for label in space.labels] for p in paths], np.float32)
+    # the first 60 photos stand for the training photos; the label "dog" is given to none of them but one umbrella
+    # photo, so the vote must move that photo's neighbours up for "dog"
+    keys, key_labels = z[:60], truth[:60].copy()
+    dog, umbrella = space.labels.index("dog"), space.labels.index("umbrella")
+    key_labels[:, dog] = 0.0
+    key_labels[int(np.flatnonzero(truth[:60, umbrella])[0]), dog] = 1.0
+    before = [h.path for h in search_text(lib, "dog", k=10)]
+    space.query_vote = LabelCache(keys, key_labels, 0.75, 20.0)
+    try:
+        hits = search_text(lib, "dog", k=10)
+        affinity = np.exp(-20.0 * (1.0 - z @ keys.T))
+        expected = z @ text_vector(lib, "dog") + 0.75 * (affinity @ key_labels[:, dog]) / affinity.sum(axis=1)
+        order = np.argsort(-expected, kind="stable")[:10]
+        assert [h.path for h in hits] == [paths[i] for i in order]
+        np.testing.assert_allclose([h.score for h in hits], expected[order], atol=1e-5)
+        assert [h.path for h in hits] != before  # the vote changed the answer
+        said = label_query.explain(space, "dog")
+        how = "its classifier, with the query's text and the vote of the 1 training photo labelled 'dog'"
+        assert said == f"as the label 'dog': {how}"
+    finally:
+        space.query_vote = None

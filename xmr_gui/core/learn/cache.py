@@ -6,6 +6,11 @@ label as a share of the total affinity (so the mix stays within 0–1 and keeps 
 meaning). w and β are chosen on the validation split at training time (`choose`); w = 0 (no cache) wins ties. On the
 real-label ablation (bench/RESULTS.md, "Never worse than the backbone") the vote of a few hundred labelled photos
 beats classifiers trained on them at ranking any true label in the top 3.
+
+The same vote answers a query that names one label (`xmr search birds`): a photo's score is its cosine with the
+label's query vector (search/label_query.py) plus w_q × that label's vote share, so photos like the ones the user
+labelled "birds" rise; w_q and β_q are chosen on the validation split by label-query mAP (`choose_query_vote`;
+bench/RESULTS.md, "The labelled photos vote in label queries").
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ class LabelCache:
         """Served-space vectors z (n, dim) → (n, C) each label's share of the affinity-weighted vote."""
         return vote_shares(np.atleast_2d(z), self.keys, self.labels, self.beta)
 
+    def lift(self, direct: np.ndarray, z: np.ndarray, label: int) -> np.ndarray:
+        """A one-label query's scores for photos z (n, dim): their cosines with its query vector, `direct` (n,),
+        plus `weight` × their vote share for `label`."""
+        votes = vote_shares(np.atleast_2d(z), self.keys, self.labels[:, label : label + 1], self.beta)[:, 0]
+        return (np.asarray(direct, np.float32) + self.weight * votes).astype(np.float32)
+
     def mix(self, probabilities: np.ndarray, z: np.ndarray) -> np.ndarray:
         if self.weight == 0.0:
             return probabilities
@@ -47,6 +58,36 @@ def vote_shares(
         np.fill_diagonal(affinity, 0.0)
     total = np.maximum(affinity.sum(axis=1, keepdims=True), 1e-12)
     return cast(np.ndarray, (affinity @ np.asarray(labels, np.float32) / total).astype(np.float32))
+
+
+def label_query_ap(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Label-query mAP from scores (n photos, C labels): column c ranks the photos for a query naming label c,
+    relevant = the photos with that label; labels without one are left out (as `evaluate.mean_average_precision`)."""
+    order = np.argsort(-np.asarray(scores, np.float64).T, axis=1, kind="stable")
+    relevant = (np.asarray(labels).T > 0)[np.arange(scores.shape[1])[:, None], order]
+    hits = np.cumsum(relevant, axis=1)
+    n_rel = relevant.sum(axis=1)
+    ap = (hits / np.arange(1, relevant.shape[1] + 1) * relevant).sum(axis=1) / np.maximum(n_rel, 1)
+    keep = n_rel > 0
+    return float(ap[keep].mean()) if keep.any() else 0.0
+
+
+def choose_query_vote(
+    direct: np.ndarray, z: np.ndarray, keys: np.ndarray, key_labels: np.ndarray, labels: np.ndarray
+) -> tuple[float, float, dict[str, float]]:
+    """(w_q, β_q, the validation numbers) of the training photos' vote in label queries: photos z with `labels`,
+    `direct` (n, C) their cosines with each label's query vector, training photos `keys` with `key_labels` (all in the
+    served space). Chosen by label-query mAP over the same grid as the suggestions' vote (w = 0 wins ties, then the
+    smaller w); reported: that mAP without ("direct") and with ("voted") the vote."""
+    best = (label_query_ap(direct, labels), 0.0, BETAS[0])
+    alone = best[0]
+    for beta in BETAS:
+        votes = vote_shares(z, keys, key_labels, beta)
+        for w in WEIGHTS[1:]:
+            quality = label_query_ap(direct + w * votes, labels)
+            if quality > best[0]:
+                best = (quality, w, beta)
+    return best[1], best[2], {"direct": alone, "voted": best[0]}
 
 
 def label_ranking_ap(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -2,8 +2,8 @@
 
 Tensors: img_head.{i}.weight/bias, txt_head.{i}.weight/bias, classifiers (C, d), label_inputs (C, d_in),
 and, when the backbone was trained with it, backbone.* (the open_clip state dict); cache.keys (N, d_img) and
-cache.labels (N, C): the training photos' backbone vectors and labels, only when suggestions use them (card
-"suggest", `cache.LabelCache`).
+cache.labels (N, C): the training photos' backbone vectors and labels, only when suggestions or label queries use
+them (card "suggest", "label_queries": `cache.LabelCache`).
 Card: format/version, backbone (model, config_json, weights or "embedded", identity), labels, graph (τ, p,
 counts), dims, training config, metrics, dataset fingerprint, and the blend: the share of the backbone's own
 space in the one a library searches (`space.blend`, chosen on validation; a card without it serves the learned
@@ -118,6 +118,15 @@ class Checkpoint:
             if not (numbers and 0 <= cast(float, weight) < 1 and cast(float, beta) > 0):
                 raise CheckpointError(f"{self.path}: the card's cache weight (0 to 1) or β (> 0) is wrong")
 
+        queries = self.card.get("label_queries")
+        if queries is not None:
+            weight, beta = (queries.get(k) if isinstance(queries, dict) else None for k in ("vote_weight", "vote_beta"))
+            numbers = isinstance(weight, (int, float)) and isinstance(beta, (int, float))
+            if not (numbers and 0 <= cast(float, weight) <= 4 and cast(float, beta) > 0):
+                raise CheckpointError(f"{self.path}: the card's label-query vote weight (0 to 4) or β (> 0) is wrong")
+            if cast(float, weight) > 0 and keys is None:
+                raise CheckpointError(f"{self.path}: the card's label queries need the training photos' cache")
+
     def _head(self, which: str) -> list[tuple[np.ndarray, np.ndarray]]:
         layers, i = [], 0
         while f"{which}_head.{i}.weight" in self.tensors or i < 8:
@@ -156,6 +165,12 @@ class Checkpoint:
             keys = space.images(self.tensors["cache.keys"].astype(np.float32))
             labels = self.tensors["cache.labels"].astype(np.float32)
             space.cache = LabelCache(keys, labels, float(suggest["cache_weight"]), float(suggest["cache_beta"]))
+        queries = self.card.get("label_queries")
+        vote = float(queries["vote_weight"]) if queries is not None else 0.0  # checked by _validate
+        if with_cache and vote > 0 and "cache.keys" in self.tensors and queries is not None:
+            keys = space.images(self.tensors["cache.keys"].astype(np.float32))
+            labels = self.tensors["cache.labels"].astype(np.float32)
+            space.query_vote = LabelCache(keys, labels, vote, float(queries["vote_beta"]))
         cuts = suggest.get("thresholds") if suggest is not None else None
         if isinstance(cuts, list) and len(cuts) == len(self.labels):
             space.thresholds = np.asarray(cuts, np.float32)
@@ -200,22 +215,40 @@ class Checkpoint:
         measured = (self.card.get("metrics") or {}).get("label_queries_val")
         if not isinstance(measured, dict):
             return True
+        text_start = bool((self.card.get("train_config") or {}).get("text_classifiers", False))
         try:
-            return classifiers_answer(measured)
+            return classifiers_answer(measured, text_start)
         except (KeyError, TypeError, ValueError):
             return True
 
 
-# How much better (validation mAP) the classifiers must be for a label query to use them: on ties the plain text
-# vector answers. Measured on 176 real photos (bench/RESULTS.md): l2gcn's gate opened at 0.292 vs 0.288 and
-# 0.358 vs 0.353 and lost on test both times (0.140 vs 0.163, 0.167 vs 0.191); USSL's margins there are 0.19-0.23,
-# the demo checkpoint's 0.13.
+# How much better (validation mAP) classifiers trained from scratch must be for a label query to use them: on ties
+# the plain text vector answers. Measured on 176 real photos (bench/RESULTS.md): l2gcn's gate opened at 0.292 vs
+# 0.288 and 0.358 vs 0.353 and lost on test both times (0.140 vs 0.163, 0.167 vs 0.191); USSL's margins there are
+# 0.19-0.23, the demo checkpoint's 0.13. Classifiers that start at the labels' own text vectors (ML-GCN's,
+# `text_classifiers`) are that text vector plus what training added, so on ties they answer: the margin is 0
+# (bench/RESULTS.md, "The labelled photos vote in label queries": decided on four splits, confirmed on four others).
 CLASSIFIER_MARGIN = 0.02
 
 
-def classifiers_answer(measured: dict[str, float]) -> bool:
-    """From a card's label-query numbers (`train.label_query_report`): do the classifiers answer label queries?"""
-    return float(measured["combined"]) >= float(measured["text"]) + CLASSIFIER_MARGIN
+def classifiers_answer(measured: dict[str, float], text_start: bool = False) -> bool:
+    """From a card's label-query numbers (`train.label_query_report`): do the classifiers (with the training photos'
+    vote, when the card chose it: "served"; cards from before it: "combined") answer label queries? `text_start`:
+    the classifiers started at the labels' text vectors (ties go to them)."""
+    margin = 0.0 if text_start else CLASSIFIER_MARGIN
+    return answered_label_queries(measured, True) >= float(measured["text"]) + margin
+
+
+def answered_label_queries(
+    measured: dict[str, float], by_classifiers: bool | None = None, text_start: bool = False
+) -> float:
+    """The label-query mAP of how a checkpoint answers them, from a card's numbers: its classifiers' ("served", or
+    "combined" on cards from before the vote) when they answer (`classifiers_answer`), else its text vectors'."""
+    if by_classifiers is None:
+        by_classifiers = classifiers_answer(measured, text_start)
+    if not by_classifiers:
+        return float(measured["text"])
+    return float(measured.get("served", measured["combined"]))
 
 
 def choose_backbone(checkpoint: str | os.PathLike[str] | None, model: ModelSpec | None) -> ModelSpec:

@@ -52,6 +52,7 @@ class CheckpointSpace:
         self.gcn = gcn  # adjacency (C, C), messages (C, d), bias (d,): classifiers = adjacency @ messages + bias
         self.classifier_queries = classifier_queries  # label queries answered by classifiers (Checkpoint says)
         self.cache: LabelCache | None = None  # training photos voting beside the classifiers (cache.py)
+        self.query_vote: LabelCache | None = None  # the same photos voting in a one-label query (cache.py)
         self.thresholds: np.ndarray | None = None  # per-label suggestion thresholds (learn/calibrate.py)
         self.global_threshold: float | None = None  # one for every label, calibrated (None: the card has none)
         self.residual = float(residual)  # > 0: the heads are residual adapters at this ratio (model.ResidualHead)
@@ -104,6 +105,7 @@ class BlendedSpace:
         self.classifiers = blend(label_vectors, learned.classifiers, self.share)
         self.classifier_queries = learned.classifier_queries
         self.cache: LabelCache | None = None  # in this space (the learned one's own is not used)
+        self.query_vote: LabelCache | None = None
         self.thresholds: np.ndarray | None = None  # per-label suggestion thresholds (learn/calibrate.py)
         self.global_threshold: float | None = None  # one for every label, calibrated (None: the card has none)
 

@@ -30,6 +30,7 @@ from .train import (
     checkpoint_tensors,
     choose_blend,
     choose_cache,
+    choose_query_vote,
     choose_residual,
     evaluate_split,
     label_query_report,
@@ -130,8 +131,8 @@ class TrainingResult:
 
     test: dict[str, float]  # retrieval metrics of the checkpoint's served (blended) space on the test split
     zero_shot_test: dict[str, float]  # the raw backbone on the same split: the baseline
-    label_queries_val: dict[str, float]  # label-query mAP (classifier / text / combined / zero_shot); decides
-    label_queries_test: dict[str, float]  # Checkpoint.classifier_queries on val
+    label_queries_val: dict[str, float]  # label-query mAP (classifier / text / combined / served / zero_shot);
+    label_queries_test: dict[str, float]  # decides Checkpoint.classifier_queries on val
     best_epoch: int
     epochs_run: int
     seconds_per_epoch: float
@@ -143,6 +144,9 @@ class TrainingResult:
     suggest_val: dict[str, float] = dataclasses.field(default_factory=dict)  # label-ranking AP on validation
     residual_ratio: float = 0.0  # the residual heads' ratio served (model.ResidualHead), chosen on validation
     residual_val: dict[str, float] = dataclasses.field(default_factory=dict)  # ratio → validation score
+    query_vote_weight: float = 0.0  # the training photos' vote in label queries (cache.py), chosen on validation
+    query_vote_beta: float = 1.0
+    query_vote_val: dict[str, float] = dataclasses.field(default_factory=dict)  # label-query mAP on validation
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -178,12 +182,13 @@ def train_checkpoint(
     share, blend_val = choose_blend(result.model, ds, feats, "val")
     w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
     calibrated = calibrate(*calibration_scores(result.model, ds, feats, share, w, beta))
+    qw, qbeta, query_val = choose_query_vote(result.model, ds, feats, share, typed)
     metrics = TrainingResult(
         test=evaluate_split(result.model, ds, feats, "test", share),
         zero_shot_test=zero_shot(ds, feats, "test"),
         # decides Checkpoint.classifier_queries; the labels as typed, as `xmr search LABEL` encodes them
-        label_queries_val=label_query_report(result.model, ds, feats, "val", typed, share),
-        label_queries_test=label_query_report(result.model, ds, feats, "test", typed, share),
+        label_queries_val=label_query_report(result.model, ds, feats, "val", typed, share, (qw, qbeta)),
+        label_queries_test=label_query_report(result.model, ds, feats, "test", typed, share, (qw, qbeta)),
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
         seconds_per_epoch=float(np.mean([h.seconds for h in result.history])),
@@ -195,9 +200,12 @@ def train_checkpoint(
         suggest_val=suggest_val,
         residual_ratio=ratio,
         residual_val={f"{r:g}": v for r, v in residual_val.items()},
+        query_vote_weight=qw,
+        query_vote_beta=qbeta,
+        query_vote_val=query_val,
     )
     tensors = checkpoint_tensors(result)
-    if w > 0:  # only then does the checkpoint carry its training photos' vectors
+    if w > 0 or qw > 0:  # only then does the checkpoint carry its training photos' vectors
         train_idx = ds.split("train")
         train_idx = train_idx[feats.ok[train_idx]]
         tensors["cache.keys"] = cache_keys(feats.img[train_idx]).astype(np.float16)
@@ -232,6 +240,8 @@ def train_checkpoint(
             "pseudo_count": None if np.isinf(calibrated.pseudo_count) else calibrated.pseudo_count,
             "precision_target": PRECISION_TARGET,
         },
+        # the training photos' vote in a query naming one label (cache.choose_query_vote), chosen on validation
+        "label_queries": {"vote_weight": qw, "vote_beta": qbeta, "val": query_val},
     }
     if ratio > 0:
         card["dims"]["residual"] = ratio

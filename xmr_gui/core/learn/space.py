@@ -7,9 +7,12 @@ A checkpoint's space is also a `LabelSpace`: it has label classifiers, so a phot
 
 from __future__ import annotations
 
-from typing import Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .cache import LabelCache
 
 # A query that is one of a checkpoint's labels is answered with that label's unit classifier plus this much of its
 # own unit text vector (`label_query_vectors`: search/label_query.py answers with it, train.label_query_report
@@ -67,6 +70,7 @@ class LabelSpace(Space, Protocol):
     classifier_queries: bool  # answer a query naming a label with its classifier (its card shows it clearly beats text)
     thresholds: np.ndarray | None  # (C,) each label's suggestion threshold, calibrated; None: the card has none
     global_threshold: float | None  # one suggestion threshold for every label, calibrated; None: the card has none
+    query_vote: LabelCache | None  # the training photos' vote in a one-label query (cache.py); None: the card has none
 
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:
         """Vectors z (n, dim) in this space → (n, C) probability of each label."""

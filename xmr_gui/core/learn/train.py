@@ -211,17 +211,16 @@ def _served_suggestions(
     `split`'s photos in the space served at backbone share `share`: what suggestions are computed from."""
     from .heads import sigmoid
 
-    train_idx, idx = ds.split("train"), ds.split(split)
-    train_idx, idx = train_idx[feats.ok[train_idx]], idx[feats.ok[idx]]
-    keys_in = cache_keys(feats.img[train_idx])
+    idx = ds.split(split)
+    idx = idx[feats.ok[idx]]
     zi, _ = project(model, feats.img[idx], feats.txt[idx])
-    keys, _ = project(model, keys_in, feats.txt[train_idx])
     with torch.no_grad():
         classifiers = logit_scale(model.cfg) * model.classifiers().numpy()
     probabilities = sigmoid(zi @ classifiers.T)
     if share:
-        zi, keys = blend(feats.img[idx], zi, share), blend(keys_in, keys, share)
-    return probabilities, zi, keys, ds.labels[train_idx], ds.labels[idx]
+        zi = blend(feats.img[idx], zi, share)
+    keys, key_labels = _served_keys(model, ds, feats, share)
+    return probabilities, zi, keys, key_labels, ds.labels[idx]
 
 
 def choose_cache(
@@ -265,6 +264,46 @@ def cache_keys(img: np.ndarray) -> np.ndarray:
     return np.asarray(img, np.float32).astype(np.float16).astype(np.float32)
 
 
+def _served_label_queries(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str, typed: np.ndarray, share: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(photo vectors, the labels' typed text vectors, their classifiers, the photos' labels) of `split` in the space
+    served at backbone share `share` (`heads.BlendedSpace`: a classifier there is blended with its label's prompt
+    vector)."""
+    idx = ds.split(split)
+    idx = idx[feats.ok[idx]]
+    zi, label_text = project(model, feats.img[idx], typed)
+    with torch.no_grad():
+        cls = model.classifiers().numpy()
+    if share:
+        zi, label_text = blend(feats.img[idx], zi, share), blend(typed, label_text, share)
+        cls = blend(feats.label_inputs, cls, share)
+    return zi, label_text, cls, ds.labels[idx]
+
+
+def _served_keys(model: SharedSpaceModel, ds: Dataset, feats: Features, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """The training photos' vectors as a checkpoint's cache serves them (stored float16, projected, blended) and
+    their labels."""
+    train_idx = ds.split("train")
+    train_idx = train_idx[feats.ok[train_idx]]
+    keys_in = cache_keys(feats.img[train_idx])
+    keys, _ = project(model, keys_in, feats.txt[train_idx])
+    return (blend(keys_in, keys, share) if share else keys), ds.labels[train_idx]
+
+
+def choose_query_vote(
+    model: SharedSpaceModel, ds: Dataset, feats: Features, share: float, typed: np.ndarray, split: str = "val"
+) -> tuple[float, float, dict[str, float]]:
+    """Whether and how much the training photos' vote joins a one-label query (`cache.choose_query_vote`), judged by
+    label-query mAP on `split` in the space served at backbone share `share`, the query as `xmr search LABEL` makes
+    it (`space.label_query_vectors`: classifier + ¼ × the label as typed)."""
+    from .cache import choose_query_vote as choose
+
+    zi, label_text, cls, labels = _served_label_queries(model, ds, feats, split, typed, share)
+    keys, key_labels = _served_keys(model, ds, feats, share)
+    return choose(zi @ label_query_vectors(cls, label_text).T, zi, keys, key_labels, labels)
+
+
 def label_query_report(
     model: SharedSpaceModel,
     ds: Dataset,
@@ -272,28 +311,33 @@ def label_query_report(
     split: str,
     typed: np.ndarray | None = None,
     share: float = 0.0,
+    vote: tuple[float, float] = (0.0, 1.0),
 ) -> dict[str, float]:
     """How a one-label query is best answered on a split: mAP of the label's classifier, of its text vector (the
     label as typed, `typed`: the backbone's vectors of the bare label names, as `xmr search dog` encodes "dog"; the
-    prompt vectors when not given) and of the two combined as label_query.py does, in the space served at backbone
-    share `share` (`heads.BlendedSpace`: a classifier there is blended with its label's prompt vector). The card
-    keeps it for the validation and test splits; a library answers label queries with the classifiers only where
-    they clearly beat the text vector on validation (`Checkpoint.classifier_queries`). "zero_shot": the backbone's
-    own vector of the typed label over its own image vectors, the baseline."""
+    prompt vectors when not given), of the two combined as label_query.py does, and "served": that combination with
+    the training photos' vote at `vote` = (w_q, β_q) (`cache.LabelCache.lift`; = "combined" at w_q 0), in the space
+    served at backbone share `share`. The card keeps it for the validation and test splits; a library answers label
+    queries with the classifiers only where "served" clearly beats the text vector on validation
+    (`Checkpoint.classifier_queries`). "zero_shot": the backbone's own vector of the typed label over its own image
+    vectors, the baseline."""
+    from .cache import label_query_ap, vote_shares
+
+    typed = feats.label_inputs if typed is None else typed
+    zi, label_text, cls, labels = _served_label_queries(model, ds, feats, split, typed, share)
+    combined = zi @ label_query_vectors(cls, label_text).T
+    served = combined
+    if vote[0] > 0:
+        keys, key_labels = _served_keys(model, ds, feats, share)
+        served = combined + vote[0] * vote_shares(zi, keys, key_labels, vote[1])
     idx = ds.split(split)
     idx = idx[feats.ok[idx]]
-    typed = feats.label_inputs if typed is None else typed
-    zi, label_text = project(model, feats.img[idx], typed)
-    with torch.no_grad():
-        cls = model.classifiers().numpy()
-    if share:
-        zi, label_text = blend(feats.img[idx], zi, share), blend(typed, label_text, share)
-        cls = blend(feats.label_inputs, cls, share)
     return {
-        "classifier": label_query_map(cls, zi, ds.labels[idx]),
-        "text": label_query_map(label_text, zi, ds.labels[idx]),
-        "combined": label_query_map(label_query_vectors(cls, label_text), zi, ds.labels[idx]),
-        "zero_shot": label_query_map(typed, feats.img[idx], ds.labels[idx]),  # the backbone alone
+        "classifier": label_query_map(cls, zi, labels),
+        "text": label_query_map(label_text, zi, labels),
+        "combined": label_query_ap(combined, labels),
+        "served": label_query_ap(served, labels),
+        "zero_shot": label_query_map(typed, feats.img[idx], labels),  # the backbone alone
     }
 
 

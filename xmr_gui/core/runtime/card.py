@@ -75,6 +75,14 @@ class SuggestCard(TypedDict):
     precision_target: NotRequired[float]
 
 
+class LabelQueriesCard(TypedDict):
+    """How a one-label query adds the training photos' vote to its cosine (learn.cache), chosen on validation."""
+
+    vote_weight: float  # w_q: cosine + w_q × the vote share of the label; 0 = no vote
+    vote_beta: float
+    val: dict[str, float]  # validation label-query mAP: "direct" (no vote), "voted"
+
+
 class ModelCard(TypedDict):
     """An .xmr checkpoint's model card (JSON in its safetensors metadata); `save_checkpoint` adds the format."""
 
@@ -89,6 +97,7 @@ class ModelCard(TypedDict):
     dataset: NotRequired[DatasetCard]
     blend: NotRequired[BlendCard]  # absent (cards before it): the learned space alone, share 0
     suggest: NotRequired[SuggestCard]  # absent: suggestions from the classifiers alone
+    label_queries: NotRequired[LabelQueriesCard]  # absent: label queries without the training photos' vote
 
 
 def read_card(path: str | os.PathLike[str]) -> ModelCard:

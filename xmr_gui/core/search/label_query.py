@@ -5,7 +5,9 @@ demo world "sea", "stars" and "umbrella" found none of their photos. The GCN cla
 checkpoint learnt that label looks like (ranking photos by it is ranking them by that label's probability), so:
 
 - a query that is one of the labels (case-insensitive, singular or plural, "a"/"the"/"photo of" stripped) is answered
-  with that label's classifier plus `LABEL_QUERY_TEXT` (learn/space.py) × the query's own text vector;
+  with that label's classifier plus `LABEL_QUERY_TEXT` (learn/space.py) × the query's own text vector, and, when the
+  checkpoint's card chose it on validation, the vote of the training photos that carry the label (learn/cache.py
+  `LabelCache.lift`, applied by search/photos.py over the index's nearest);
 - a one- or two-word query that is none of them goes to its nearest label judged in MiniLM's space (the offline
   model's text tower, the judge `known.py` uses for a checkpoint's vocabulary), when that label is at least
   `NEAR` away (cosine of "a photo of a {word}." to "a photo of a {label}.");
@@ -134,12 +136,16 @@ def explain(space: LabelSpace, text: str) -> str | None:
             return "by its text: this checkpoint's label classifiers were not clearly better than text on validation"
         return None
     names = ", ".join(repr(space.labels[i]) for i in named.labels)
-    if named.how == "label":
-        return f"as the label {names}: its classifier, with the query's text"
+    if named.how == "words":
+        return f"by its text, with the classifiers of {names}"
+    how = "its classifier, with the query's text"
+    vote = space.query_vote
+    if vote is not None:
+        n = int((vote.labels[:, named.labels[0]] > 0).sum())
+        how += f" and the vote of the {n} training photo{'s' if n != 1 else ''} labelled {names}"
     if named.how == "near":
-        near = f"as the nearest label {names} (similarity {named.similarity:.2f})"
-        return f"{near}: its classifier, with the query's text"
-    return f"by its text, with the classifiers of {names}"
+        return f"as the nearest label {names} (similarity {named.similarity:.2f}): {how}"
+    return f"as the label {names}: {how}"
 
 
 def combine(space: LabelSpace, named: Named, text_vector: np.ndarray) -> np.ndarray:
@@ -150,6 +156,20 @@ def combine(space: LabelSpace, named: Named, text_vector: np.ndarray) -> np.ndar
     rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
     v = text_vector + WORDS_LABELS * rows.sum(0)
     return cast(np.ndarray, (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32))
+
+
+def label_scores(space: LabelSpace, z: np.ndarray, typed: np.ndarray) -> np.ndarray:
+    """(n, C): how a query that is one of the space's labels scores photos z (vectors in the space), for every
+    label, given the backbone's vectors of the labels as typed (`typed`, as `xmr search dog` encodes "dog"): its
+    classifier with its text (`combine`) and, when the card chose it, the training photos' vote (what search/photos.py
+    adds over the index's nearest); the text vector alone where the card's gate keeps the classifiers out. The
+    benchmarks measure label queries with it."""
+    text = space.texts(typed)
+    if not space.classifier_queries:
+        return cast(np.ndarray, z @ (text / np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)).T)
+    scores = z @ label_query_vectors(space.classifiers, text).T
+    vote = space.query_vote
+    return cast(np.ndarray, scores if vote is None else scores + vote.weight * vote.votes(z))
 
 
 def _nearest(labels: tuple[str, ...], phrase: str) -> tuple[int, float]:

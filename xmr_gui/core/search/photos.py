@@ -21,6 +21,12 @@ from .query import Query, QueryError, TermKind, parse_query
 # own filter (hnswlib's, LanceDB's prefilter, Qdrant's), where every result still matches and k come back.
 EXACT_FILTER_MAX = 20_000
 
+# A query naming one of a checkpoint's labels, when its card chose the training photos' vote for label queries
+# (learn/cache.py `LabelCache.lift`), is scored exactly over this many of the index's nearest to its query vector:
+# cosine + w_q × the label's vote share. The vote lifts a photo by at most w_q (≤ 0.75), and a photo like the ones
+# labelled with it is near the label's classifier too, so the candidates are the photos it can lift.
+VOTE_CANDIDATES = 1000
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -98,6 +104,16 @@ def label_vector(lib: Library, name: str) -> np.ndarray:
     return label_query.combine(space, label_query.Named(named.labels, "label"), text)
 
 
+def voted_label(lib: Library, text: str) -> int | None:
+    """The label whose training photos vote in the answer to `text` (a query that is one label, or stands for its
+    nearest: label_query.py), or None: no checkpoint, a card without the vote, or another query."""
+    space = lib.space
+    if not isinstance(space, LabelSpace) or space.query_vote is None:
+        return None
+    named = label_query.resolve(space, text)
+    return named.labels[0] if named is not None and named.how != "words" else None
+
+
 def query_vector(lib: Library, query: Query) -> np.ndarray:
     """The normalised weighted sum of the query's term vectors (QueryError when they cancel out)."""
     total: np.ndarray | None = None
@@ -117,10 +133,20 @@ def query_vector(lib: Library, query: Query) -> np.ndarray:
 
 
 def _hits(
-    lib: Library, query: np.ndarray, k: int, min_score: float, exclude: frozenset[str] = frozenset()
+    lib: Library,
+    query: np.ndarray,
+    k: int,
+    min_score: float,
+    exclude: frozenset[str] = frozenset(),
+    vote: int | None = None,
 ) -> list[Hit]:
     if k <= 0:
         return []
+    if vote is not None:  # the index's nearest, scored exactly with the label's vote
+        ids, _ = lib.index.search(query[None], max(VOTE_CANDIDATES, k + len(exclude)))
+        found = lib.catalog.paths_for(ids[0].tolist())
+        keep = [i for i, p in zip(ids[0].tolist(), found, strict=False) if p is not None and p not in exclude]
+        return _exact(lib, query, keep, k, min_score, vote=vote)
     ids, scores = lib.index.search(query[None], k + len(exclude))
     found = lib.catalog.paths_for(ids[0].tolist())
     out = [  # compared as Python floats: a --min-score beyond float32's range must not overflow a cast
@@ -172,12 +198,12 @@ def _unfiltered(lib: Library, query: Query, k: int, min_score: float) -> list[Hi
         plain = clean_query(plain)
         if not plain:
             return []
-        vector = text_vector(lib, plain)
+        vector, vote = text_vector(lib, plain), voted_label(lib, plain)
         tagged = photo_meta.with_keyword(lib.catalog.connection, plain)
         if not tagged:
-            return _hits(lib, vector, k, min_score)
-        first = _exact(lib, vector, tagged, k, min_score, by_keyword=True)
-        rest = _hits(lib, vector, k, min_score, frozenset(h.path for h in first))
+            return _hits(lib, vector, k, min_score, vote=vote)
+        first = _exact(lib, vector, tagged, k, min_score, by_keyword=True, vote=vote)
+        rest = _hits(lib, vector, k, min_score, frozenset(h.path for h in first), vote)
         return (first + rest)[:k]
     return _hits(lib, query_vector(lib, query), k, min_score, query.own_photos)
 
@@ -191,6 +217,10 @@ def _filtered(
     exclude = query.own_photos
     ids = [i for i, path, _ in rows if path not in exclude]
     vector = query_vector(lib, query)
+    plain = query.plain_text
+    vote = voted_label(lib, clean_query(plain)) if plain is not None else None
+    if vote is not None:
+        return _exact(lib, vector, ids, k, min_score, vote=vote)  # every matching photo, scored with the vote
     index = lib.index
     if len(ids) > EXACT_FILTER_MAX:
         found, scores = index.search_among(vector, k, set(ids))
@@ -201,14 +231,24 @@ def _filtered(
 
 
 def _exact(
-    lib: Library, vector: np.ndarray, ids: list[int], k: int, min_score: float, by_keyword: bool = False
+    lib: Library,
+    vector: np.ndarray,
+    ids: list[int],
+    k: int,
+    min_score: float,
+    by_keyword: bool = False,
+    vote: int | None = None,
 ) -> list[Hit]:
     """The best k of `ids` by exact cosine with `vector` (their vectors read from the catalog in the library's
-    space: no approximate index, so nothing that matches is missed)."""
+    space: no approximate index, so nothing that matches is missed); with `vote`, that label's training photos'
+    vote added (`LabelCache.lift`)."""
     if k <= 0 or not ids:
         return []
     vectors = lib.space.images(lib.catalog.vectors_for(ids, lib.dim))
     scores = vectors @ vector.astype(np.float32)
+    voting = lib.space.query_vote if isinstance(lib.space, LabelSpace) else None
+    if vote is not None and voting is not None:
+        scores = voting.lift(scores, vectors, vote)
     best = np.argsort(-scores, kind="stable")[:k]
     paths = lib.catalog.paths_for([ids[j] for j in best])
     return [
