@@ -38,11 +38,12 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--thresholds",
         choices=SUGGEST_THRESHOLDS,
-        default="global",
+        default=None,
         help="without --min-score, which threshold calibrated when the checkpoint was trained (aiming at "
-        "suggestions right 70 %% of the time on your labelled photos) decides: global, one for every label (the "
-        "default: it measured right more often than per-label at comparable recall), or per-label, each label's own "
-        f"(default: %(default)s; {SUGGEST_MIN_SCORE:g} for a checkpoint trained without one)",
+        "suggestions right 70 %% of the time on your labelled photos) decides: per-label, each label's own pulled "
+        "toward one for every label by how few photos carry it (the default: as precise as global, more labels "
+        "found), or global, that one for every label (default: per-label; for a checkpoint trained before they "
+        f"were pulled together, global, and {SUGGEST_MIN_SCORE:g} for one trained without either)",
     )
     p.add_argument(
         "--write-sidecars",
@@ -72,9 +73,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     with open_existing(request).library as lib:
         if not isinstance(lib.space, LabelSpace):
             raise CliError(f"{args.checkpoint} has no label classifiers to suggest with")
+        kind = lib.space.suggest_thresholds if args.thresholds is None else args.thresholds
         for photo in unlabelled.photos:
             try:
-                ranked = suggest(lib, photo, args.k, args.min_score, args.thresholds)
+                ranked = suggest(lib, photo, args.k, args.min_score, kind)
             except ImageSkipped as exc:
                 say(f"xmr: skipped {photo}: {exc}")
                 continue
@@ -100,7 +102,7 @@ def run_suggest(args: argparse.Namespace) -> int:
                     failed += 1
     line = f"xmr: {len(unlabelled.photos)} photos without labels"
     if none:
-        at = f"the {args.thresholds} thresholds" if args.min_score is None else f"--min-score {args.min_score:g}"
+        at = f"the {kind} thresholds" if args.min_score is None else f"--min-score {args.min_score:g}"
         line += f"; {none} with no label at {at}"
     if args.write_sidecars:
         line += f"; {written} sidecars written" + (f", {failed} not written (above)" if failed else "")

@@ -215,11 +215,10 @@ class Session:
     def search(self, query: str, k: int = 200) -> SearchAnswer:
         """The search box's query, parsed once: its hits, how many photos its filters let through (of how many),
         and how it was read (QueryError for a filter that cannot be read)."""
-        from .search.photos import answer, clean_query
-        from .search.query import parse_query
-
         from .learn.space import LabelSpace
         from .search import label_query
+        from .search.photos import answer, clean_query
+        from .search.query import parse_query
 
         parsed = parse_query(clean_query(query))
         with self._lock:

@@ -368,9 +368,9 @@ def test_suggest_on_a_folder_not_indexed_says_what_to_run(tmp_path, capsys, trai
 
 
 def test_suggestions_use_the_calibrated_thresholds(indexed):
-    """A checkpoint trained now carries one calibrated threshold for every label and one per label (version 2,
-    learn/calibrate.py); `suggest` with no --min-score keeps exactly the labels at or above the global one, or with
-    thresholds="per-label" at or above their own."""
+    """A checkpoint trained now carries one calibrated threshold for every label and one per label shrunk toward it
+    (version 2, learn/calibrate.py); `suggest` with no --min-score keeps exactly the labels at or above their own, or
+    with thresholds="global" at or above the one for every label."""
     from xmr_gui.core.learn.calibrate import THRESHOLDS_VERSION
     from xmr_gui.core.learn.checkpoint import Checkpoint
     from xmr_gui.core.search.photos import image_vector
@@ -388,17 +388,36 @@ def test_suggestions_use_the_calibrated_thresholds(indexed):
         photo_path = root / "untagged0.jpg"
         scores = lib.space.label_probabilities(image_vector(lib, photo_path))[0]
         k = len(scores)
-        got = suggest(lib, photo_path, k=k)
+        assert lib.space.suggest_thresholds == "per-label"
+        got = suggest(lib, photo_path, k=k, thresholds="global")
         assert {s.label for s in got} == {lib.space.labels[c] for c in range(k) if scores[c] >= overall}
         assert all(s.threshold == overall and not s.per_label for s in got)
         assert [s.score for s in got] == sorted((s.score for s in got), reverse=True)
-        own = suggest(lib, photo_path, k=k, thresholds="per-label")
+        own = suggest(lib, photo_path, k=k)  # the default: each label's own
         assert {s.label for s in own} == {lib.space.labels[c] for c in range(k) if scores[c] >= cuts[c]}
-        assert all(s.per_label for s in own)
+        assert all(s.per_label for s in own) and own == suggest(lib, photo_path, k=k, thresholds="per-label")
         lib.space.thresholds = np.zeros_like(cuts)  # every label passes its (zero) threshold
-        assert len(suggest(lib, photo_path, k=k, thresholds="per-label")) == k
-        lib.space.global_threshold = 0.0
         assert len(suggest(lib, photo_path, k=k)) == k
+        lib.space.global_threshold = 0.0
+        assert len(suggest(lib, photo_path, k=k, thresholds="global")) == k
+
+
+def test_only_shrunk_thresholds_are_served_by_default(indexed, tmp_path):
+    """A card's per-label thresholds are `xmr suggest`'s default only when they are shrunk toward the global one
+    (thresholds_version 2); each label's own from the validation photos alone (version 1) measured worse."""
+    from safetensors.numpy import load_file, save_file
+
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+
+    _, ckpt, _ = indexed
+    card = Checkpoint.load(ckpt).card
+    assert Checkpoint.load(ckpt).space().suggest_thresholds == "per-label"
+    for version, expected in ((1, "global"), (2, "per-label")):
+        changed = dict(card, suggest=dict(card["suggest"], thresholds_version=version))
+        path = tmp_path / f"v{version}.xmr"
+        metadata = {"format": "xmr-checkpoint", "xmr_card": json.dumps(changed)}
+        save_file(load_file(str(ckpt)), str(path), metadata=metadata)
+        assert Checkpoint.load(path).space().suggest_thresholds == expected
 
 
 def test_an_old_card_with_per_label_thresholds_only_suggests_from_0_5_by_default():
@@ -410,6 +429,7 @@ def test_an_old_card_with_per_label_thresholds_only_suggests_from_0_5_by_default
         labels = ["a", "b"]
         thresholds = np.array([0.2, 0.9], np.float32)
         global_threshold = None
+        suggest_thresholds = "global"  # as Checkpoint.space() leaves a card whose thresholds are not shrunk
 
     space = Old()
     assert [cut(t) for t in calibrated(space)] == [0.5, 0.5]  # type: ignore[arg-type]

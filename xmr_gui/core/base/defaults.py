@@ -8,10 +8,11 @@ BATCH_SIZE = 16
 # A suggested label counts from this classifier probability (`xmr suggest --min-score`, the describe panel's check
 # boxes): where the label's sigmoid says "more likely than not".
 SUGGEST_MIN_SCORE = 0.5
-# How a checkpoint's calibrated thresholds decide (`xmr suggest --thresholds`): "global", one for every label, the
-# default (bench/RESULTS.md, "Suggestion thresholds": right more often than each label's own at comparable recall),
-# or "per-label", each label's own.
-SUGGEST_THRESHOLDS = ("global", "per-label")
+# How a checkpoint's calibrated thresholds decide (`xmr suggest --thresholds`): "per-label", each label's own pulled
+# toward one for every label by how few photos the label has (learn/calibrate.py), the default for a checkpoint that
+# has them (bench/RESULTS.md, "Suggestion thresholds on eight splits": as precise as one for every label, recall
+# +0.13, F1 +0.10 pooled over 8 splits), or "global", that one for every label.
+SUGGEST_THRESHOLDS = ("per-label", "global")
 
 # Near-duplicates (`xmr duplicates`, search/duplicates.py): two photos are candidates from this vector cosine, and
 # the same picture when their small colour thumbnails correlate at DUPLICATE_MIN_CORRELATION or more. Measured on

@@ -174,6 +174,8 @@ class Checkpoint:
         cuts = suggest.get("thresholds") if suggest is not None else None
         if isinstance(cuts, list) and len(cuts) == len(self.labels):
             space.thresholds = np.asarray(cuts, np.float32)
+            if suggest is not None and suggest.get("thresholds_version", 1) >= 2:  # shrunk: served by default
+                space.suggest_thresholds = "per-label"
         overall = suggest.get("global_threshold") if suggest is not None else None
         if isinstance(overall, (int, float)):
             space.global_threshold = float(overall)

@@ -53,6 +53,7 @@ class CheckpointSpace:
         self.classifier_queries = classifier_queries  # label queries answered by classifiers (Checkpoint says)
         self.cache: LabelCache | None = None  # training photos voting beside the classifiers (cache.py)
         self.query_vote: LabelCache | None = None  # the same photos voting in a one-label query (cache.py)
+        self.suggest_thresholds = "global"  # "per-label" when the card's are shrunk (Checkpoint.space)
         self.thresholds: np.ndarray | None = None  # per-label suggestion thresholds (learn/calibrate.py)
         self.global_threshold: float | None = None  # one for every label, calibrated (None: the card has none)
         self.residual = float(residual)  # > 0: the heads are residual adapters at this ratio (model.ResidualHead)
@@ -106,6 +107,7 @@ class BlendedSpace:
         self.classifier_queries = learned.classifier_queries
         self.cache: LabelCache | None = None  # in this space (the learned one's own is not used)
         self.query_vote: LabelCache | None = None
+        self.suggest_thresholds = "global"
         self.thresholds: np.ndarray | None = None  # per-label suggestion thresholds (learn/calibrate.py)
         self.global_threshold: float | None = None  # one for every label, calibrated (None: the card has none)
 

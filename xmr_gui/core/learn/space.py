@@ -70,6 +70,7 @@ class LabelSpace(Space, Protocol):
     classifier_queries: bool  # answer a query naming a label with its classifier (its card shows it clearly beats text)
     thresholds: np.ndarray | None  # (C,) each label's suggestion threshold, calibrated; None: the card has none
     global_threshold: float | None  # one suggestion threshold for every label, calibrated; None: the card has none
+    suggest_thresholds: str  # `xmr suggest`'s default: "per-label" (shrunk, THRESHOLDS_VERSION 2) or "global"
     query_vote: LabelCache | None  # the training photos' vote in a one-label query (cache.py); None: the card has none
 
     def label_probabilities(self, z: np.ndarray) -> np.ndarray:

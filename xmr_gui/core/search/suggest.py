@@ -38,9 +38,11 @@ class Suggestion:
 THRESHOLDS = SUGGEST_THRESHOLDS
 
 
-def calibrated(space: LabelSpace, kind: str = "global") -> list[float | None]:
+def calibrated(space: LabelSpace, kind: str | None = None) -> list[float | None]:
     """Each label's calibrated threshold of `kind` in THRESHOLDS, None where the checkpoint has none: "global" the
-    card's one for every label; "per-label" each label's own (the global one, then None, for a card without)."""
+    card's one for every label; "per-label" each label's own (the global one, then None, for a card without); None:
+    the checkpoint's own default (`space.suggest_thresholds`)."""
+    kind = space.suggest_thresholds if kind is None else kind
     if kind not in THRESHOLDS:
         raise ValueError(f"thresholds are one of {THRESHOLDS}, not {kind!r}")
     overall = space.global_threshold
@@ -85,12 +87,12 @@ def suggest(
     photo: str | os.PathLike[str],
     k: int = 5,
     min_score: float | None = None,
-    thresholds: str = "global",
+    thresholds: str | None = None,
 ) -> list[Suggestion]:
     """The library's checkpoint labels for `photo` whose probability is at least `min_score`, at most `k`, best
     first, each with the graph neighbours that lifted it (none when the checkpoint has no GCN). min_score None: the
-    checkpoint's `thresholds` (THRESHOLDS) calibrated on the user's labelled photos (`learn.calibrate`), else
-    SUGGEST_MIN_SCORE.
+    checkpoint's `thresholds` (THRESHOLDS; None: its own default, each label's own for a checkpoint trained since
+    they are shrunk) calibrated on the user's labelled photos (`learn.calibrate`), else SUGGEST_MIN_SCORE.
 
     The photo's vector comes from the catalog when it is indexed, else it is encoded now (ImageSkipped when it
     cannot be read). SuggestError when the library's space has no label classifiers."""
@@ -99,8 +101,9 @@ def suggest(
         raise SuggestError("suggesting labels needs a trained checkpoint (one with label classifiers)")
     z = image_vector(lib, photo)
     scores = space.label_probabilities(z)[0]
-    own = calibrated(space, thresholds)
-    per_label = thresholds == "per-label" and space.thresholds is not None
+    kind = space.suggest_thresholds if thresholds is None else thresholds
+    own = calibrated(space, kind)
+    per_label = kind == "per-label" and space.thresholds is not None
     cuts = np.array([cut(t, min_score) for t in own], np.float32)
     passing = np.where(scores >= cuts, scores, -np.inf)  # each label against its own threshold
     # probabilities are >= 0: a floor of -1 keeps every passing label and drops the failing ones (-inf)
