@@ -1,5 +1,9 @@
 """Which text share should a label query get (issue #25: label queries ≥ untrained + 0.10)?
 
+(A record of session 7's question: since then a label query also takes the labelled photos' vote and the gate
+compares that with text — bench/splits.py. "today" below is the query without the vote; with cached runs from
+ablation_real.py VERSION 7 its gate is the new one.)
+
     XMR_BENCH_THREADS=1 PYTHONPATH=. python bench/label_query_share.py     # seeds 0, 1, 2; the default config
 
 `xmr search LABEL` answers a checkpoint's label with unit(classifier) + ¼ × its text vector (`space.LABEL_QUERY_TEXT`)

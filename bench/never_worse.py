@@ -35,7 +35,7 @@ import sys
 from typing import Any
 
 import numpy as np
-from ablation_real import Data, bootstrap, per_query_ap, precision_at, run_variant, top3, unit
+from ablation_real import Data, bootstrap, per_query_ap, precision_at, run_variant, top3
 
 CONFIGS: list[tuple[str, str, list[str]]] = [
     ("heads + classifier loss", "heads-only", ["multilabel.weight=1"]),
@@ -215,7 +215,7 @@ def checkpoint_rows(
 ) -> dict[str, dict[str, np.ndarray]]:
     """The checkpoint as a library serves it (its card's blend and vote), the same with suggestions from its
     classifiers alone, and its learned space alone (share 0, no vote: what every checkpoint served before)."""
-    from xmr_gui.core.learn.space import label_query_vectors
+    from xmr_gui.core.search.label_query import label_scores
 
     run = run_variant(data, config, overrides, seed)
     ckpt = run["ckpt"]
@@ -234,9 +234,8 @@ def checkpoint_rows(
     )
     for label, space in spaces:
         zi, zt = space.images(test.img), space.texts(test.txt)
-        text = space.texts(typed)
-        answered = label_query_vectors(space.classifiers, text) if space.classifier_queries else text
-        out[label] = values(zi, zt, zi @ unit(answered).T, space.label_probabilities(zi), test, q)
+        # label queries as `xmr search LABEL` answers them (with the training photos' vote when the card chose it)
+        out[label] = values(zi, zt, label_scores(space, zi, typed), space.label_probabilities(zi), test, q)
     reported = run["info"]["metrics"]["test"]  # train_checkpoint's own report of the served space (torch heads)
     for k in ("map_i2t", "map_t2i"):
         assert abs(reported[k] - np.nanmean(out[name][k])) < 2e-3, (k, reported[k], np.nanmean(out[name][k]))

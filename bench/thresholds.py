@@ -3,6 +3,7 @@ comparable recall, on the real-label ablation's photos (bench/ablation_real.py: 
 
     XMR_BENCH_THREADS=1 PYTHONPATH=. python bench/thresholds.py            # seeds 0, 1, 2; default config
     XMR_BENCH_THREADS=1 PYTHONPATH=. python bench/thresholds.py --all      # every config of bench/never_worse.py
+    XMR_BENCH_THREADS=1 PYTHONPATH=. python bench/thresholds.py --splits   # default config, bench/splits.py's 8 splits
 
 The checkpoints are bench/never_worse.py's cached runs (trained once by `recipes.train_checkpoint`; none is trained
 here unless the cache lacks it). Each served as a library would (`Checkpoint.space()`: its blend and vote), its
@@ -15,6 +16,9 @@ Ways (learn/calibrate.py): one global threshold, each label's own (the card's "t
 each label's own shrunk toward the global one by n / (n + m) with m chosen by 5-fold cross-validated F1 on the
 calibration photos, each label's own only where it has ≥ N positives (N by the same cross-validation); and one global
 0.5. Paired bootstrap over test photos (2,000 resamples; counts summed over seeds) against global 0.5.
+`--splits`: the default config on each of bench/splits.py's splits of the same photos, one threshold for every label
+against each label's own shrunk toward it (both calibrated on train+val, as `xmr train` writes them), then pooled:
+the mean of the splits' differences, resampled within each split.
 """
 
 from __future__ import annotations
@@ -100,7 +104,9 @@ def bootstrap(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> lis
     return [(float(mean[j]), *np.percentile(d[:, j], [2.5, 97.5]).tolist()) for j in range(3)]
 
 
-def table(name: str, config: str, overrides: list[str], data: Any, feats: Any, seeds: list[int]) -> None:
+def table(
+    name: str, config: str, overrides: list[str], data: Any, feats: Any, seeds: list[int], show: bool = True
+) -> dict[str, list[Any]]:
     from xmr_gui.core.learn.cache import PRECISION_TARGET
 
     train, val, test = (Split(data, feats, s) for s in ("train", "val", "test"))
@@ -119,6 +125,8 @@ def table(name: str, config: str, overrides: list[str], data: Any, feats: Any, s
             c, per = counts(s_test, cuts, test.Y)
             rows.setdefault(row, []).append((c, per, note))
         print(f"  {name} seed {seed} done", file=sys.stderr)
+    if not show:
+        return rows
     base = np.sum([c for c, _, _ in rows["global 0.5"]], axis=0)
     print(f"\n{name}, {len(test.Y)} test photos, seeds {seeds}, target {PRECISION_TARGET:g}:\n")
     print("| thresholds (calibrated on) | chosen per seed | P / R / F1 | labels ≥ 0.7 | ΔP vs 0.5 | ΔR | ΔF1 |")
@@ -140,12 +148,48 @@ def table(name: str, config: str, overrides: list[str], data: Any, feats: Any, s
             + " | ".join(deltas)
             + " |"
         )
+    return rows
+
+
+GLOBAL, SHRUNK = "global, train+val", "shrunk (a), train+val"
+
+
+def over_splits(feats_of: Callable[[Any], Any], seeds: list[int]) -> None:
+    """One threshold for every label against each label's own shrunk toward it, on every split of bench/splits.py."""
+    import ablation_real
+    from splits import CONFIRMED_ON, DECIDED_ON
+
+    print(
+        "| split | 0.5 P / R / F1 | global, train+val P / R / F1 | shrunk, train+val P / R / F1 | shrunk − global: "
+        "ΔP | ΔR | ΔF1 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    per_split = []
+    for salt in (*DECIDED_ON, *CONFIRMED_ON):
+        ablation_real.SPLIT_SALT = salt
+        data = build_data()
+        rows = table(DEFAULT, DEFAULT, [], data, feats_of(data), seeds, show=False)
+        summed = {row: np.sum([v[0] for v in rows[row]], axis=0) for row in ("global 0.5", GLOBAL, SHRUNK)}
+        per_split.append((summed[SHRUNK], summed[GLOBAL]))
+        cells = ["{:.3f} / {:.3f} / {:.3f}".format(*prf(c.sum(axis=0))) for c in summed.values()]
+        deltas = [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in bootstrap(summed[SHRUNK], summed[GLOBAL])]
+        print(f"| {salt or 'default'} | " + " | ".join(cells + deltas) + " |")
+    rng = np.random.default_rng(0)
+    draws = []
+    for a, b in per_split:  # resampled within each split; the pooled figure is the mean of the splits' differences
+        pick = rng.integers(0, len(a), (2000, len(a)))
+        draws.append(prf(a[pick].sum(axis=1)) - prf(b[pick].sum(axis=1)))
+    mean = np.mean([prf(a.sum(axis=0)) - prf(b.sum(axis=0)) for a, b in per_split], axis=0)
+    lo, hi = np.percentile(np.mean(draws, axis=0), [2.5, 97.5], axis=0)
+    cells = [f"{m:+.3f} [{a:+.3f}, {b:+.3f}]" for m, a, b in zip(mean, lo, hi, strict=True)]
+    print(f"\npooled over {len(per_split)} splits, shrunk − global (train+val): ΔP | ΔR | ΔF1 = " + " | ".join(cells))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--all", action="store_true", help="every config of bench/never_worse.py, not only the default")
+    p.add_argument("--splits", action="store_true", help="the default config on bench/splits.py's splits")
     args = p.parse_args(argv)
     import torch
 
@@ -155,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     from xmr_gui.core.runtime.factory import load_encoder
 
     started = time.perf_counter()
+    encoder = load_encoder(offline_spec(), "cpu")
+    if args.splits:
+        over_splits(lambda data: compute_features(data.ds, encoder), args.seeds)
+        print(f"\nCPU {cpu_name()}; {time.perf_counter() - started:.0f} s; {time.strftime('%Y-%m-%d')}")
+        return 0
     data = build_data()
-    feats = compute_features(data.ds, load_encoder(offline_spec(), "cpu"))
+    feats = compute_features(data.ds, encoder)
     for name, config, overrides in CONFIGS:
         if args.all or name == DEFAULT:
             table(name, config, overrides, data, feats, args.seeds)

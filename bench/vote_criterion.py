@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from ablation_real import bootstrap, build_data, cpu_name, precision_at, run_variant, top3, unit
+from ablation_real import bootstrap, build_data, cpu_name, precision_at, run_variant, top3
 from never_worse import Split
 
 DEFAULT: tuple[str, list[str]] = ("adapter+mlgcn", [])
@@ -87,10 +87,10 @@ def main() -> int:
     torch.set_num_threads(int(os.environ.get("XMR_BENCH_THREADS", "2")))
     from xmr_gui.core.learn.cache import vote_shares
     from xmr_gui.core.learn.dataset import compute_features
-    from xmr_gui.core.learn.space import label_query_vectors
     from xmr_gui.core.learn.train import cache_keys
     from xmr_gui.core.models import offline_spec
     from xmr_gui.core.runtime.factory import load_encoder
+    from xmr_gui.core.search.label_query import label_scores
 
     started = time.perf_counter()
     data = build_data()
@@ -111,9 +111,8 @@ def main() -> int:
         keys = space.images(cache_keys(train.img))
         zv, zt = space.images(val.img), space.images(test.img)
         pv, pt = space.label_probabilities(zv), space.label_probabilities(zt)
-        text = space.texts(typed)
-        answered = label_query_vectors(space.classifiers, text) if space.classifier_queries else text
-        p5s.append(precision_at((zt @ unit(answered).T)[:, q].T, test.Y[:, q].T > 0))
+        served = ckpt.space()  # label queries as `xmr search LABEL` answers them (their own vote, when chosen)
+        p5s.append(precision_at(label_scores(served, served.images(test.img), typed)[:, q].T, test.Y[:, q].T > 0))
         vv = {b: vote_shares(zv, keys, train.Y, b) for b in FINE[1]}
         vt = {b: vote_shares(zt, keys, train.Y, b) for b in FINE[1]}
         card = ckpt.card["suggest"]
@@ -127,7 +126,7 @@ def main() -> int:
     p5 = np.mean(p5s, axis=0)
     d, lo, hi = bootstrap(p5, p5_0)
     print(
-        f"\nlabel-query P@5 (not affected by the vote): {p5.mean():.3f} vs untrained {p5_0.mean():.3f}: "
+        f"\nlabel-query P@5 (not affected by the suggestions' vote): {p5.mean():.3f} vs untrained {p5_0.mean():.3f}: "
         f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]\n"
     )
     print(f"untrained: top-3 {hit0.mean():.3f}, top-3 leaf {leaf0.mean():.3f}; {len(test.Y)} test photos\n")
