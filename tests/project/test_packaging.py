@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,11 @@ def test_wheel_carries_commands_data_and_the_demo_checkpoint(tmp_path):
     """What `pipx install .` installs: both commands, package data, and the demo checkpoint + desktop files."""
     import zipfile
 
+    # from a copy of the sources, as tests/project/test_wheel.py: an in-tree build leaves build/ and xmr.egg-info in
+    # the checkout, which a later wheel (and a suite run with PYTHONPATH=<checkout>) would pick up
+    source = tmp_path / "src"
+    ignore = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "bench", "tests")
+    shutil.copytree(ROOT, source, ignore=ignore)
     built = subprocess.run(
         [
             sys.executable,
@@ -114,7 +120,7 @@ def test_wheel_carries_commands_data_and_the_demo_checkpoint(tmp_path):
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         capture_output=True,
         text=True,
