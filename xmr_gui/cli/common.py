@@ -45,7 +45,8 @@ def result_options(p: argparse.ArgumentParser, k: int) -> None:
         type=float,
         default=-1.0,
         metavar="S",
-        help="only results with cosine similarity >= S (default: no threshold)",
+        help="only results with cosine similarity >= S (default: no threshold; a label query ranks by cosine + its "
+        "training photos' vote, the cosine alone is compared with S)",
     )
     p.add_argument("--json", action="store_true", help="print JSON Lines, one object per result")
 

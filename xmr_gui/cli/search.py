@@ -150,6 +150,8 @@ def run_search(args: argparse.Namespace) -> int:
         if args.json:
             for h in hits:
                 row = {"score": h.score, "path": h.path, **({"by_keyword": True} if h.by_keyword else {})}
+                if h.cosine is not None:  # the score is cosine + the training photos' vote
+                    row["cosine"] = h.cosine
                 print(json.dumps(row, ensure_ascii=False))
             return 0
         emit(

@@ -253,7 +253,7 @@ class SearchTab(QWidget):
 
     def _apply_threshold(self) -> None:
         cut = self.threshold.value() / 100.0
-        shown = [h for h in self._hits if h.score >= cut]
+        shown = [h for h in self._hits if h.similarity >= cut]  # a cosine, as --min-score (the vote never counts)
         self.model.set_hits(shown)
         self.count_label.setText(f"  {len(shown)} results" + (f" (score ≥ {cut:.2f})" if cut > -1 else ""))
 

@@ -281,6 +281,63 @@ def test_choose_takes_the_best_vote_on_the_grid():
     assert got == pytest.approx(max(q for q, _ in grid))
 
 
+def test_label_query_ap_matches_a_loop():
+    """Label-query mAP: column c ranks the photos for a query naming label c (ties in photo order), averaged over
+    the labels some photo carries."""
+    from xmr_gui.core.learn.cache import label_query_ap
+
+    rng = np.random.default_rng(6)
+    scores = rng.random((25, 5)).round(1)
+    labels = (rng.random((25, 5)) < 0.3).astype(np.float32)
+    labels[:, 4] = 0  # a label no photo carries is left out
+    aps = []
+    for c in range(4):
+        order = list(np.argsort(-scores[:, c], kind="stable"))
+        hits, ap = 0, 0.0
+        for rank, i in enumerate(order, 1):
+            if labels[i, c]:
+                hits += 1
+                ap += hits / rank
+        aps.append(ap / labels[:, c].sum())
+    assert label_query_ap(scores, labels) == pytest.approx(np.mean(aps))
+    assert label_query_ap(scores, np.zeros_like(labels)) == 0.0
+
+
+def test_the_query_vote_is_chosen_on_the_grid_and_stays_out_when_it_does_not_help():
+    from xmr_gui.core.learn.cache import BETAS, WEIGHTS, choose_query_vote, label_query_ap, vote_shares
+
+    rng = np.random.default_rng(7)
+    labels = (rng.random((60, 5)) < 0.3).astype(np.float32)
+    z = unit(labels + 0.3 * rng.standard_normal((60, 5)))
+    keys, key_labels, val_z, val_labels = z[:40], labels[:40], z[40:], labels[40:]
+    direct = rng.random((20, 5)).astype(np.float32) * 0.1  # cosines that know little: the vote must help
+    w, beta, val = choose_query_vote(direct, val_z, keys, key_labels, val_labels)
+    grid = {
+        (wq, b): label_query_ap(direct + wq * vote_shares(val_z, keys, key_labels, b), val_labels)
+        for b in BETAS
+        for wq in WEIGHTS[1:]
+    }
+    assert w > 0 and val["voted"] == pytest.approx(max(grid.values())) == pytest.approx(grid[(w, beta)])
+    assert val["direct"] == pytest.approx(label_query_ap(direct, val_labels)) and val["voted"] > val["direct"]
+    perfect = val_labels + 0.01 * np.arange(5)  # the labelled photos first in every column already
+    w, _, val = choose_query_vote(perfect, val_z, keys, key_labels, val_labels)
+    assert w == 0.0 and val["voted"] == val["direct"] == pytest.approx(1.0)
+
+
+def test_lifting_in_blocks_matches_one_block(monkeypatch):
+    from xmr_gui.core.learn import cache
+
+    rng = np.random.default_rng(8)
+    z, keys = unit(rng.standard_normal((50, 6))), unit(rng.standard_normal((9, 6)))
+    voting = cache.LabelCache(keys, (rng.random((9, 3)) < 0.5).astype(np.float32), 0.5, 5.5)
+    direct = rng.random(50).astype(np.float32)
+    whole = voting.lift(direct, z, 1)
+    np.testing.assert_allclose(whole, direct + 0.5 * cache.vote_shares(z, keys, voting.labels, 5.5)[:, 1], rtol=1e-6)
+    monkeypatch.setattr(cache, "LIFT_CHUNK", 7)
+    np.testing.assert_allclose(voting.lift(direct, z, 1), whole, rtol=1e-6)
+    assert voting.lift(direct[:0], z[:0], 1).shape == (0,)
+
+
 def test_a_cards_vote_round_trips_and_is_checked(tmp_path, tiny_spec):
     from safetensors.numpy import load_file, save_file
 
@@ -314,6 +371,25 @@ def test_a_cards_vote_round_trips_and_is_checked(tmp_path, tiny_spec):
     assert silent.space().cache is None
     with pytest.raises(CheckpointError, match="cache weight"):
         Checkpoint.load(save("w.xmr", dict(card, suggest={"cache_weight": 1.5, "cache_beta": 5.5}), tensors))
+    queries = dict(card, label_queries={"vote_weight": 0.5, "vote_beta": 20.0, "val": {}})
+    asked = Checkpoint.load(save("q.xmr", queries, tensors))  # a label-query vote without the suggestions' one
+    assert asked.space().cache is None and asked.space(with_cache=False).query_vote is None
+    served = asked.space().query_vote
+    assert served is not None and (served.weight, served.beta) == (0.5, 20.0)
+    np.testing.assert_allclose(served.keys, asked.space().images(tensors["cache.keys"].astype(np.float32)), rtol=1e-6)
+    for wrong in ({"vote_weight": 1.5}, {"vote_weight": True}, {"vote_beta": float("nan")}, {"vote_beta": 0}, {}):
+        bad = dict(card, label_queries=dict({"vote_weight": 0.5, "vote_beta": 5.5}, **wrong))
+        if not wrong:
+            bad["label_queries"] = "0.5"
+        with pytest.raises(CheckpointError, match="label-query vote"):
+            Checkpoint.load(save("bad.xmr", bad, tensors))
+    for version in ("2", None, 1.5, True, 0):
+        bad = dict(card, suggest={"cache_weight": 0.0, "cache_beta": 5.5, "thresholds_version": version})
+        with pytest.raises(CheckpointError, match="thresholds version"):
+            Checkpoint.load(save("v2.xmr", bad, tensors))
+    without = {k: v for k, v in tensors.items() if not k.startswith("cache.")}
+    with pytest.raises(CheckpointError, match="need the training photos' cache"):
+        Checkpoint.load(save("n.xmr", queries, without))
     tensors["cache.labels"] = tensors["cache.labels"][:, :2]
     with pytest.raises(CheckpointError, match="cache of training photos"):
         Checkpoint.load(save("x.xmr", voting, tensors))

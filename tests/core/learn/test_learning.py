@@ -442,6 +442,10 @@ def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp
             0 < v <= 1 for v in measured.values()
         )
     tensors = load_file(str(trained[1]))
+    if "cache.keys" not in tensors:  # the vote needs the training photos
+        rng = np.random.default_rng(0)
+        tensors["cache.keys"] = rng.standard_normal((6, card["dims"]["d_img"])).astype(np.float16)
+        tensors["cache.labels"] = (rng.random((6, len(card["labels"]))) < 0.5).astype(np.uint8)
     cases = [  # (combined, served: with the training photos' vote; None: a card from before it), text, expected
         ((0.4, 0.4), 0.6, False),
         ((0.6, 0.6), 0.4, True),
@@ -458,17 +462,26 @@ def test_the_card_decides_whether_label_queries_use_the_classifiers(trained, tmp
         if served is None:
             del numbers["served"]
         changed = dict(card, metrics=dict(card["metrics"], label_queries_val=numbers))
+        changed["label_queries"] = {"vote_weight": 0.5 if served is not None else 0.0, "vote_beta": 5.5, "val": {}}
         if expected == "text start" or (served, text) == (0.39, 0.40):
             changed["train_config"] = dict(card["train_config"], text_classifiers=True)
             expected = True if expected == "text start" else expected
         path = tmp_path / f"{expected}.xmr"
         save_file(tensors, str(path), metadata={"format": "xmr-checkpoint", "xmr_card": json.dumps(changed)})
-        space = Checkpoint.load(path).space()
+        ckpt = Checkpoint.load(path)
+        space = ckpt.space()
         assert space.classifier_queries is expected
         named = label_query.resolve(space, "dog")
         assert (named is not None and named.how == "label") is expected
         said = label_query.explain(space, "dog")
         assert said is not None and said.startswith("as the label 'dog'" if expected else "by its text: ")
+        # what gets no vote (a query naming several labels, a `label:` term, a space without the training photos)
+        # is gated on the classifiers without it: "combined"
+        unvoted = combined >= text + (0.0 if changed["train_config"].get("text_classifiers") else 0.02)
+        assert space.classifier_terms is unvoted
+        assert ckpt.space(with_cache=False).classifier_queries is unvoted
+        words = label_query.resolve(space, "a dog running along a wide sandy beach in the evening")
+        assert (words is not None and words.how == "words") is unvoted
 
 
 def test_without_a_validation_split_the_held_out_photos_are_not_trained_on():

@@ -202,3 +202,93 @@ def test_the_labelled_photos_vote_in_a_label_query(unseen_world):
         assert said == f"as the label 'dog': {how}"
     finally:
         space.query_vote = None
+
+
+@needs_checkpoint
+def test_the_vote_reranks_a_bounded_set_behind_a_filter_or_a_keyword_and_min_score_is_a_cosine(
+    unseen_world, monkeypatch
+):
+    """Issue #25 review: a filtered or keyword-first label query re-ranks with the vote only the matching photos
+    nearest the query (the index's, as an unfiltered one), never every match; --min-score compares the cosine,
+    while the vote orders what passes it (a score may exceed 1)."""
+    from xmr_gui.core.learn.cache import LabelCache
+    from xmr_gui.core.search import photos
+    from xmr_gui.core.search.query import parse_query
+
+    lib, rows = unseen_world
+    space = lib.space
+    ids = sorted(lib.index.ids())
+    paths = lib.catalog.paths_for(ids)
+    z = space.images(lib.catalog.vectors_for(ids, lib.dim))
+    truth = np.array([[label in rows[p] for label in space.labels] for p in paths], np.float32)
+    dog = space.labels.index("dog")
+    tagged = ids[::2]  # 150 photos carry the keyword "dog", whatever they show
+    db = lib.catalog.connection
+    db.executemany("INSERT INTO photo_keywords (id, keyword) VALUES (?, 'dog')", [(i,) for i in tagged])
+    monkeypatch.setattr(photos, "VOTE_CANDIDATES", 40)
+    space.query_vote = LabelCache(z[:60], truth[:60], 0.75, 20.0)
+    read: list[int] = []
+    vectors_for = lib.catalog.vectors_for
+    monkeypatch.setattr(lib.catalog, "vectors_for", lambda some, dim: read.append(len(some)) or vectors_for(some, dim))
+    try:
+        cosine = z @ photos.text_vector(lib, "dog")
+        lifted = space.query_vote.lift(cosine, z, dog)
+        row = {i: j for j, i in enumerate(ids)}
+
+        def expected(among: list[int], k: int) -> list[str]:
+            near = sorted(among, key=lambda i: -cosine[row[i]])[:40]  # the index's nearest among them
+            return [paths[row[i]] for i in sorted(near, key=lambda i: -lifted[row[i]])[:k]]
+
+        found = photos.answer(lib, parse_query("keyword:dog dog"), k=10)
+        assert found.matching == len(tagged) and [h.path for h in found.hits] == expected(tagged, 10)
+        assert max(read) == 40  # 40 vectors read, not the 150 that match
+        np.testing.assert_allclose(
+            [h.cosine for h in found.hits], [cosine[paths.index(h.path)] for h in found.hits], rtol=1e-5
+        )
+
+        read.clear()
+        hits = photos.search_text(lib, "dog", k=30)  # the keyword's photos first: 30 of the 40 nearest of them
+        assert all(h.by_keyword for h in hits) and [h.path for h in hits] == expected(tagged, 30) and read[0] == 40
+
+        plain = photos.search_text(lib, "dog", k=10, min_score=-1.0)
+        cut = float(np.median([h.cosine for h in plain]))
+        kept = photos.search_text(lib, "dog", k=10, min_score=cut)
+        assert kept and all(h.cosine >= cut for h in kept)
+        dropped = [h for h in plain if h.cosine < cut and h.score >= cut]
+        assert dropped and not {h.path for h in dropped} & {h.path for h in kept}  # the vote did not carry them in
+    finally:
+        space.query_vote = None
+        db.execute("DELETE FROM photo_keywords WHERE keyword = 'dog'")
+
+
+@needs_checkpoint
+def test_the_vote_is_not_mentioned_for_a_label_no_training_photo_carries(unseen_world):
+    from xmr_gui.core.learn.cache import LabelCache
+
+    lib, _ = unseen_world
+    space = lib.space
+    dim = int(space.classifiers.shape[1])
+    space.query_vote = LabelCache(
+        np.eye(2, dim, dtype=np.float32), np.zeros((2, len(space.labels)), np.float32), 0.5, 5.5
+    )
+    try:
+        assert label_query.explain(space, "dog") == "as the label 'dog': its classifier, with the query's text"
+    finally:
+        space.query_vote = None
+
+
+@needs_checkpoint
+def test_a_label_term_is_its_text_when_the_gate_without_the_vote_is_closed(unseen_world):
+    """A `label:NAME` term gets no vote, so the card's numbers without it ("combined") decide whether its classifier
+    joins (Checkpoint.space sets `classifier_terms`)."""
+    from xmr_gui.core.search.photos import label_vector
+
+    lib, _ = unseen_world
+    space = lib.space
+    text = space.texts(lib.encoder.encode_texts(["dog"]))[0]
+    assert float(label_vector(lib, "dog") @ text) < 0.99  # the classifier with the text
+    space.classifier_terms = False
+    try:
+        np.testing.assert_allclose(label_vector(lib, "dog"), text, atol=1e-6)
+    finally:
+        space.classifier_terms = True

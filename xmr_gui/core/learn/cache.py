@@ -22,6 +22,7 @@ import numpy as np
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75)
 BETAS = (1.0, 5.5, 20.0)  # Tip-Adapter's sharpness: 1 = every photo votes, 20 = the nearest few
+LIFT_CHUNK = 1024  # photos per block when lifting a label query's scores (a block's affinity: 1,024 × keys floats)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,16 @@ class LabelCache:
     def lift(self, direct: np.ndarray, z: np.ndarray, label: int) -> np.ndarray:
         """A one-label query's scores for photos z (n, dim): their cosines with its query vector, `direct` (n,),
         plus `weight` × their vote share for `label`."""
-        votes = vote_shares(np.atleast_2d(z), self.keys, self.labels[:, label : label + 1], self.beta)[:, 0]
+        z = np.atleast_2d(z)
+        column = self.labels[:, label : label + 1]
+        # in row chunks: the affinity is chunk × keys, not photos × keys (a filtered query may lift thousands)
+        votes = np.concatenate(
+            [
+                vote_shares(z[i : i + LIFT_CHUNK], self.keys, column, self.beta)[:, 0]
+                for i in range(0, len(z), LIFT_CHUNK)
+            ]
+            or [np.zeros(0, np.float32)]
+        )
         return (np.asarray(direct, np.float32) + self.weight * votes).astype(np.float32)
 
     def mix(self, probabilities: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ class Checkpoint:
                 f"{len(labels)} labels × {dims.get('dim')} dims"
             )
         residual = dims.get("residual", 0.0)
-        if not isinstance(residual, (int, float)) or not 0.0 <= residual < 1.0:
+        if not _number(residual) or not 0.0 <= residual < 1.0:
             raise CheckpointError(f"{self.path}: the card's residual ratio is not a number from 0 to below 1")
         if residual > 0 and not dims.get("d_img") == dims.get("d_txt") == d:
             raise CheckpointError(f"{self.path}: residual heads must keep the backbone's dims")
@@ -96,7 +97,7 @@ class Checkpoint:
         blend = self.card.get("blend")
         if blend is not None:
             share = blend.get("backbone_share") if isinstance(blend, dict) else None
-            if not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
+            if not _number(share) or not 0.0 <= share <= 1.0:
                 raise CheckpointError(f"{self.path}: the card's backbone share is not a number from 0 to 1")
             inputs = self.tensors.get("label_inputs")
             same = dims.get("d_img") == dims.get("d_txt") and inputs is not None and inputs.shape[1] == dims["d_img"]
@@ -114,16 +115,17 @@ class Checkpoint:
             weight, beta = (
                 suggest.get(k) if isinstance(suggest, dict) else None for k in ("cache_weight", "cache_beta")
             )
-            numbers = isinstance(weight, (int, float)) and isinstance(beta, (int, float))
-            if not (numbers and 0 <= cast(float, weight) < 1 and cast(float, beta) > 0):
+            if not (_number(weight) and _number(beta) and 0 <= cast(float, weight) < 1 and cast(float, beta) > 0):
                 raise CheckpointError(f"{self.path}: the card's cache weight (0 to 1) or β (> 0) is wrong")
+            version = suggest.get("thresholds_version", 1)
+            if not _number(version) or version != int(version) or version < 1:
+                raise CheckpointError(f"{self.path}: the card's thresholds version is not a whole number from 1")
 
         queries = self.card.get("label_queries")
         if queries is not None:
             weight, beta = (queries.get(k) if isinstance(queries, dict) else None for k in ("vote_weight", "vote_beta"))
-            numbers = isinstance(weight, (int, float)) and isinstance(beta, (int, float))
-            if not (numbers and 0 <= cast(float, weight) <= 4 and cast(float, beta) > 0):
-                raise CheckpointError(f"{self.path}: the card's label-query vote weight (0 to 4) or β (> 0) is wrong")
+            if not (_number(weight) and _number(beta) and 0 <= cast(float, weight) <= 1 and cast(float, beta) > 0):
+                raise CheckpointError(f"{self.path}: the card's label-query vote weight (0 to 1) or β (> 0) is wrong")
             if cast(float, weight) > 0 and keys is None:
                 raise CheckpointError(f"{self.path}: the card's label queries need the training photos' cache")
 
@@ -171,6 +173,7 @@ class Checkpoint:
             keys = space.images(self.tensors["cache.keys"].astype(np.float32))
             labels = self.tensors["cache.labels"].astype(np.float32)
             space.query_vote = LabelCache(keys, labels, vote, float(queries["vote_beta"]))
+            space.classifier_queries = self._gate(voted=True)  # the vote's measurement ("served") decides
         cuts = suggest.get("thresholds") if suggest is not None else None
         if isinstance(cuts, list) and len(cuts) == len(self.labels):
             space.thresholds = np.asarray(cuts, np.float32)
@@ -202,7 +205,7 @@ class Checkpoint:
             gcn,
             self.classifier_queries,
             self.residual,
-        )
+        )  # classifier_terms: the same gate, without the vote
 
     @property
     def residual(self) -> float:
@@ -211,17 +214,26 @@ class Checkpoint:
 
     @property
     def classifier_queries(self) -> bool:
-        """Whether a query naming a label is answered with its classifier rather than its text vector, by the card's
-        measurement on the validation split (`classifiers_answer`; the test split's is kept to report, not to
-        decide). A card without it (trained before it was measured) is taken at its word: classifiers."""
+        """Whether a query naming a label is answered with its classifier rather than its text vector, without the
+        training photos' vote (`space` re-decides with it where it serves the vote), by the card's measurement on the
+        validation split (`classifiers_answer`; the test split's is kept to report, not to decide). A card without
+        it (trained before it was measured) is taken at its word: classifiers."""
+        return self._gate(voted=False)
+
+    def _gate(self, voted: bool) -> bool:
         measured = (self.card.get("metrics") or {}).get("label_queries_val")
         if not isinstance(measured, dict):
             return True
         text_start = bool((self.card.get("train_config") or {}).get("text_classifiers", False))
         try:
-            return classifiers_answer(measured, text_start)
+            return classifiers_answer(measured, text_start, voted)
         except (KeyError, TypeError, ValueError):
             return True
+
+
+def _number(value: object) -> bool:
+    """A finite JSON number (not a bool, which Python counts as an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # How much better (validation mAP) classifiers trained from scratch must be for a label query to use them: on ties
@@ -233,12 +245,14 @@ class Checkpoint:
 CLASSIFIER_MARGIN = 0.02
 
 
-def classifiers_answer(measured: dict[str, float], text_start: bool = False) -> bool:
-    """From a card's label-query numbers (`train.label_query_report`): do the classifiers (with the training photos'
-    vote, when the card chose it: "served"; cards from before it: "combined") answer label queries? `text_start`:
-    the classifiers started at the labels' text vectors (ties go to them)."""
+def classifiers_answer(measured: dict[str, float], text_start: bool = False, voted: bool = True) -> bool:
+    """From a card's label-query numbers (`train.label_query_report`): do the classifiers answer label queries?
+    `voted`: as served, with the training photos' vote when the card chose it ("served"; cards from before it:
+    "combined"); else without it ("combined": `label:NAME` terms, queries naming several labels, a space without
+    the vote). `text_start`: the classifiers started at the labels' text vectors (ties go to them)."""
     margin = 0.0 if text_start else CLASSIFIER_MARGIN
-    return answered_label_queries(measured, True) >= float(measured["text"]) + margin
+    mixed = answered_label_queries(measured, True) if voted else float(measured["combined"])
+    return mixed >= float(measured["text"]) + margin
 
 
 def answered_label_queries(

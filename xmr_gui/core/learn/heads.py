@@ -42,6 +42,7 @@ class CheckpointSpace:
         gcn: dict[str, np.ndarray] | None = None,
         classifier_queries: bool = True,
         residual: float = 0.0,
+        classifier_terms: bool | None = None,
     ) -> None:
         self.identity = identity
         self.backbone_identity = backbone_identity
@@ -51,6 +52,8 @@ class CheckpointSpace:
         self.dim: int | None = int(classifiers.shape[1])
         self.gcn = gcn  # adjacency (C, C), messages (C, d), bias (d,): classifiers = adjacency @ messages + bias
         self.classifier_queries = classifier_queries  # label queries answered by classifiers (Checkpoint says)
+        # `label:NAME` terms and queries naming several labels: classifiers without the vote (Checkpoint says)
+        self.classifier_terms = classifier_queries if classifier_terms is None else classifier_terms
         self.cache: LabelCache | None = None  # training photos voting beside the classifiers (cache.py)
         self.query_vote: LabelCache | None = None  # the same photos voting in a one-label query (cache.py)
         self.suggest_thresholds = "global"  # "per-label" when the card's are shrunk (Checkpoint.space)
@@ -105,6 +108,7 @@ class BlendedSpace:
         self.dim: int | None = self._d + int(learned.classifiers.shape[1])
         self.classifiers = blend(label_vectors, learned.classifiers, self.share)
         self.classifier_queries = learned.classifier_queries
+        self.classifier_terms = learned.classifier_terms
         self.cache: LabelCache | None = None  # in this space (the learned one's own is not used)
         self.query_vote: LabelCache | None = None
         self.suggest_thresholds = "global"

@@ -68,6 +68,7 @@ class LabelSpace(Space, Protocol):
     labels: list[str]
     classifiers: np.ndarray  # (C, dim): one row per label
     classifier_queries: bool  # answer a query naming a label with its classifier (its card shows it clearly beats text)
+    classifier_terms: bool  # the same for `label:NAME` terms and queries naming several labels, which get no vote
     thresholds: np.ndarray | None  # (C,) each label's suggestion threshold, calibrated; None: the card has none
     global_threshold: float | None  # one suggestion threshold for every label, calibrated; None: the card has none
     suggest_thresholds: str  # `xmr suggest`'s default: "per-label" (shrunk, THRESHOLDS_VERSION 2) or "global"

@@ -16,7 +16,9 @@ checkpoint learnt that label looks like (ranking photos by it is ranking them by
 
 Anything else, any library without a checkpoint, and a checkpoint whose card shows its classifiers answering label
 queries worse than the text vector on held-out photos (`Checkpoint.classifier_queries`; few training photos can do
-that) is searched as before. The weights and the threshold are
+that) is searched as before. That gate is measured as each query is served: a one-label query with the vote
+(`classifier_queries`, "served"), a longer query and a `label:NAME` term without it (`classifier_terms`,
+"combined"), so the vote's gain never opens the gate for a query that does not get it. The weights and the threshold are
 measured with bench/label_queries.py (bench/RESULTS.md, "Label queries that work"): on the demo labels, near words
 ("doggy" 0.87, "ocean" 0.90, "hills" 0.74, "moonlight" 0.72 to their labels) score at least 0.724 and unrelated ones
 at most 0.711 ("desert" → sand; "fish" → sea 0.67, "horse" → dog 0.63, "cat" → dog 0.62), hence `NEAR` = 0.72.
@@ -122,9 +124,12 @@ def name_labels(
 def resolve(space: LabelSpace, text: str) -> Named | None:
     """The labels a query names in a checkpoint's space (MiniLM judges a near word when it can be loaded); None when
     the checkpoint's own measurement says its classifiers answer label queries no better than text does."""
-    if not space.classifier_queries:
+    if not (space.classifier_queries or space.classifier_terms):
         return None
-    return name_labels(space.labels, text, functools.partial(_nearest, tuple(space.labels)))
+    named = name_labels(space.labels, text, functools.partial(_nearest, tuple(space.labels)))
+    if named is None:
+        return None
+    return named if (space.classifier_terms if named.how == "words" else space.classifier_queries) else None
 
 
 def explain(space: LabelSpace, text: str) -> str | None:
@@ -132,7 +137,7 @@ def explain(space: LabelSpace, text: str) -> str | None:
     names none (searched by its text vector alone, as any query)."""
     named = resolve(space, text)
     if named is None:
-        if not space.classifier_queries and name_labels(space.labels, text) is not None:
+        if name_labels(space.labels, text) is not None:  # named word for word, and the gate keeps classifiers out
             return "by its text: this checkpoint's label classifiers were not clearly better than text on validation"
         return None
     names = ", ".join(repr(space.labels[i]) for i in named.labels)
@@ -140,8 +145,8 @@ def explain(space: LabelSpace, text: str) -> str | None:
         return f"by its text, with the classifiers of {names}"
     how = "its classifier, with the query's text"
     vote = space.query_vote
-    if vote is not None:
-        n = int((vote.labels[:, named.labels[0]] > 0).sum())
+    n = int((vote.labels[:, named.labels[0]] > 0).sum()) if vote is not None else 0
+    if n:  # a label no training photo carries gets no vote
         how += f" and the vote of the {n} training photo{'s' if n != 1 else ''} labelled {names}"
     if named.how == "near":
         return f"as the nearest label {names} (similarity {named.similarity:.2f}): {how}"

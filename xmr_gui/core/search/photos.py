@@ -34,6 +34,12 @@ class Hit:
     path: str
     taken: str | None = None  # when the photo was taken (filter-only lists, newest first)
     by_keyword: bool = False  # it carries the query as one of its keywords (listed first)
+    cosine: float | None = None  # a label query's cosine when the training photos' vote was added to `score`
+
+    @property
+    def similarity(self) -> float:
+        """The cosine with the query, which --min-score and the window's slider compare (the vote never counts)."""
+        return self.score if self.cosine is None else self.cosine
 
 
 def clean_query(text: str) -> str:
@@ -101,6 +107,8 @@ def label_vector(lib: Library, name: str) -> np.ndarray:
         shown = ", ".join(space.labels[:12]) + (", ..." if len(space.labels) > 12 else "")
         raise QueryError(f"{name!r} is not one of the checkpoint's labels ({shown})")
     text = space.texts(lib.encoder.encode_texts([name]))[0]
+    if not space.classifier_terms:  # the card's gate: without the vote, its classifiers do not beat the text
+        return cast(np.ndarray, text)
     return label_query.combine(space, label_query.Named(named.labels, "label"), text)
 
 
@@ -202,7 +210,8 @@ def _unfiltered(lib: Library, query: Query, k: int, min_score: float) -> list[Hi
         tagged = photo_meta.with_keyword(lib.catalog.connection, plain)
         if not tagged:
             return _hits(lib, vector, k, min_score, vote=vote)
-        first = _exact(lib, vector, tagged, k, min_score, by_keyword=True, vote=vote)
+        candidates = tagged if vote is None else _vote_candidates(lib, vector, tagged, k)
+        first = _exact(lib, vector, candidates, k, min_score, by_keyword=True, vote=vote)
         rest = _hits(lib, vector, k, min_score, frozenset(h.path for h in first), vote)
         return (first + rest)[:k]
     return _hits(lib, query_vector(lib, query), k, min_score, query.own_photos)
@@ -219,8 +228,8 @@ def _filtered(
     vector = query_vector(lib, query)
     plain = query.plain_text
     vote = voted_label(lib, clean_query(plain)) if plain is not None else None
-    if vote is not None:
-        return _exact(lib, vector, ids, k, min_score, vote=vote)  # every matching photo, scored with the vote
+    if vote is not None:  # the matching photos nearest the query (all when few), scored with the vote
+        return _exact(lib, vector, _vote_candidates(lib, vector, ids, k), k, min_score, vote=vote)
     index = lib.index
     if len(ids) > EXACT_FILTER_MAX:
         found, scores = index.search_among(vector, k, set(ids))
@@ -228,6 +237,17 @@ def _filtered(
             paths = lib.catalog.paths_for(found.tolist())
             return [Hit(float(sc), p) for sc, p in zip(scores.tolist(), paths, strict=True) if p and sc >= min_score]
     return _exact(lib, vector, ids, k, min_score)
+
+
+def _vote_candidates(lib: Library, vector: np.ndarray, ids: list[int], k: int) -> list[int]:
+    """The photos of `ids` a label query's vote re-ranks: all of them while they are at most VOTE_CANDIDATES (or k),
+    else the index's nearest among them, as an unfiltered label query takes the index's nearest: the vote then
+    reads a bounded number of vectors, however many photos a filter or a keyword lets through."""
+    wanted = max(VOTE_CANDIDATES, k)
+    if len(ids) <= wanted:
+        return ids
+    found, _ = lib.index.search_among(vector, wanted, set(ids))
+    return [int(i) for i in found.tolist()] if len(found) == wanted else ids  # (rare) short: rank them all
 
 
 def _exact(
@@ -245,16 +265,17 @@ def _exact(
     if k <= 0 or not ids:
         return []
     vectors = lib.space.images(lib.catalog.vectors_for(ids, lib.dim))
-    scores = vectors @ vector.astype(np.float32)
+    cosines = vectors @ vector.astype(np.float32)
     voting = lib.space.query_vote if isinstance(lib.space, LabelSpace) else None
-    if vote is not None and voting is not None:
-        scores = voting.lift(scores, vectors, vote)
-    best = np.argsort(-scores, kind="stable")[:k]
-    paths = lib.catalog.paths_for([ids[j] for j in best])
+    lifted = vote is not None and voting is not None
+    scores = voting.lift(cosines, vectors, vote) if vote is not None and voting is not None else cosines
+    # --min-score is a cosine (compared as Python floats, as in _hits); the vote only orders what passes it
+    order = [j for j in np.argsort(-scores, kind="stable").tolist() if float(cosines[j]) >= min_score][:k]
+    paths = lib.catalog.paths_for([ids[j] for j in order])
     return [
-        Hit(float(scores[j]), p, by_keyword=by_keyword)
-        for j, p in zip(best.tolist(), paths, strict=True)
-        if p is not None and float(scores[j]) >= min_score
+        Hit(float(scores[j]), p, by_keyword=by_keyword, cosine=float(cosines[j]) if lifted else None)
+        for j, p in zip(order, paths, strict=True)
+        if p is not None
     ]
 
 
