@@ -109,3 +109,22 @@ def test_near_duplicates_side_by_side(qtbot, window_maker, tmp_path):
         "Near-duplicates" in w.statusBar().currentMessage()
         or "groups of near-duplicates" in w.statusBar().currentMessage()
     )
+
+
+def test_the_slider_cuts_both_sides_of_a_comparison_by_cosine(qtbot, window):
+    """A label query's score adds the labelled photos' vote (it may pass 1): the "min cosine" slider compares the
+    cosine on the raw side and the checkpoint's side alike, and a hit's tooltip shows both numbers."""
+    from xmr_gui.core.search.photos import Hit
+
+    tab = window.search
+    paths = sorted(h.path for h in search(qtbot, window, "a photo"))
+    raw = [Hit(0.6, paths[0]), Hit(0.2, paths[1])]
+    learned = [Hit(1.1, paths[2], cosine=0.3), Hit(0.7, paths[0], cosine=0.55)]  # voted: score = cosine + vote
+    tab._show_compare((raw, learned))
+    assert tab.compare_model.rowCount() == 2 and tab.model.rowCount() == 2
+    tip = tab.compare_model.data(tab.compare_model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert "score 1.1000 (cosine 0.3000 + the labelled training photos' vote)" in tip
+    tab.threshold.setValue(50)
+    assert [tab.model.path_at(r) for r in range(tab.model.rowCount())] == [paths[0]]
+    assert [tab.compare_model.path_at(r) for r in range(tab.compare_model.rowCount())] == [paths[0]]
+    assert "cosine ≥ 0.50" in tab.count_label.text()

@@ -38,15 +38,14 @@ def db_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def result_options(p: argparse.ArgumentParser, k: int) -> None:
+def result_options(p: argparse.ArgumentParser, k: int, min_score_help: str) -> None:
     p.add_argument("-k", type=int, default=k, metavar="N", help=f"at most N results (default {k})")
     p.add_argument(
         "--min-score",
         type=float,
         default=-1.0,
         metavar="S",
-        help="only results with cosine similarity >= S (default: no threshold; a label query ranks by cosine + its "
-        "training photos' vote, the cosine alone is compared with S)",
+        help=min_score_help,
     )
     p.add_argument("--json", action="store_true", help="print JSON Lines, one object per result")
 

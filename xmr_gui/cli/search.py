@@ -39,7 +39,12 @@ def register(sub: Subparsers) -> None:
         metavar="FILE",
         help="search in this checkpoint's space (default: the one the index was built with, if any)",
     )
-    result_options(p, 20)
+    result_options(
+        p,
+        20,
+        "only results with cosine similarity >= S (default: no threshold; a label query ranks by cosine + its "
+        "training photos' vote, the cosine alone is compared with S)",
+    )
     p.add_argument("--explain", action="store_true", help="print the query's parsed terms and weights on stderr")
     filters = p.add_argument_group(
         "filters", "also as key:value anywhere in the query (after:2024-07 camera:pixel keyword:grandma)"
@@ -68,7 +73,9 @@ def register(sub: Subparsers) -> None:
         metavar="FILE",
         help="rank the checkpoint's labels with its GCN label classifiers (scores are probabilities)",
     )
-    result_options(p, 10)
+    result_options(
+        p, 10, "only labels scoring >= S: a cosine, or a probability with --checkpoint (default: no threshold)"
+    )
     p.set_defaults(run=run_describe)
 
     p = sub.add_parser(

@@ -24,6 +24,7 @@ class ResultsModel(QAbstractListModel):
         self._rows: list[tuple[str, float | None]] = []
         self._row_of: dict[str, int] = {}
         self._notes: dict[str, str] = {}  # path -> why it is shown ("keyword", or the date it was taken)
+        self._cosines: dict[str, float] = {}  # path -> its cosine, where the score adds a label query's vote
         self._thumbs = thumbs
         self._placeholder = QPixmap(SIZE, SIZE)
         self._placeholder.fill(QColor(128, 128, 128, 60))
@@ -47,6 +48,9 @@ class ResultsModel(QAbstractListModel):
             return self._square(path)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = path if score is None else f"{path}\nscore {score:.4f}"
+            cosine = self._cosines.get(path)
+            if cosine is not None:  # a label query: the score adds the vote of the photos labelled with it
+                tip += f" (cosine {cosine:.4f} + the labelled training photos' vote)"
             return tip + ("\ncarries the query as a keyword" if self._notes.get(path) == "keyword" else "")
         if role == PathRole:
             return path
@@ -61,6 +65,7 @@ class ResultsModel(QAbstractListModel):
         self._notes = {
             h.path: "keyword" if h.by_keyword else (h.taken or "")[:10] for h in hits if h.by_keyword or h.taken
         }
+        self._cosines = {h.path: h.cosine for h in hits if h.cosine is not None}
         self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
         self.endResetModel()
 
@@ -85,7 +90,7 @@ class ResultsModel(QAbstractListModel):
     def set_paths(self, paths: list[str]) -> None:
         """Rows without scores (a selection from the map)."""
         self.beginResetModel()
-        self._notes = {}
+        self._notes, self._cosines = {}, {}
         self._rows = [(p, None) for p in paths]
         self._row_of = {p: i for i, (p, _) in enumerate(self._rows)}
         self.endResetModel()

@@ -58,6 +58,7 @@ class SearchTab(QWidget):
         self.session = session
         self.tasks = tasks
         self._hits: list[Hit] = []
+        self._learned: list[Hit] = []  # the checkpoint's side of a comparison (the slider cuts both)
         self._describing = ""  # the photo whose labels the describe panel is waiting for
         self.model = ResultsModel(thumbs, self)
         self.compare_model = ResultsModel(thumbs, self)
@@ -113,7 +114,7 @@ class SearchTab(QWidget):
         )
         self.compare_box.toggled.connect(self._on_compare_toggled)
         bar.addWidget(self.compare_box)
-        bar.addWidget(QLabel("  min score "))
+        bar.addWidget(QLabel("  min cosine "))
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setRange(-100, 100)
         self.threshold.setValue(-100)
@@ -215,7 +216,7 @@ class SearchTab(QWidget):
         self.labels_added.emit(line)
 
     def _show_hits(self, hits: list[Hit], line: str | None = None) -> None:
-        self._hits = hits
+        self._hits, self._learned = hits, []
         self.compare_grid.setVisible(False)
         self.grid.set_title("")
         self._apply_threshold()
@@ -244,10 +245,9 @@ class SearchTab(QWidget):
 
     def _show_compare(self, pair: tuple[list[Hit], list[Hit]]) -> None:
         raw, learned = pair
-        self._hits = raw
+        self._hits, self._learned = raw, learned
         self.grid.set_title("raw backbone (zero-shot)")
         self.compare_grid.setVisible(True)
-        self.compare_model.set_hits(learned)
         self._apply_threshold()
         self.search_done.emit(learned)
 
@@ -255,7 +255,9 @@ class SearchTab(QWidget):
         cut = self.threshold.value() / 100.0
         shown = [h for h in self._hits if h.similarity >= cut]  # a cosine, as --min-score (the vote never counts)
         self.model.set_hits(shown)
-        self.count_label.setText(f"  {len(shown)} results" + (f" (score ≥ {cut:.2f})" if cut > -1 else ""))
+        if self.compare_grid.isVisible():
+            self.compare_model.set_hits([h for h in self._learned if h.similarity >= cut])
+        self.count_label.setText(f"  {len(shown)} results" + (f" (cosine ≥ {cut:.2f})" if cut > -1 else ""))
 
     def _on_compare_toggled(self, on: bool) -> None:
         if on and not self.session.has_checkpoint:

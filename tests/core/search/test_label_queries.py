@@ -292,3 +292,60 @@ def test_a_label_term_is_its_text_when_the_gate_without_the_vote_is_closed(unsee
         np.testing.assert_allclose(label_vector(lib, "dog"), text, atol=1e-6)
     finally:
         space.classifier_terms = True
+
+
+@needs_checkpoint
+def test_a_label_term_of_a_longer_query_is_gated_without_the_vote(unseen_world):
+    """ "dog + sea" gets no vote, so where only the vote made the classifiers beat text (served gate open, the gate
+    without the vote closed), its "dog" term is the text's vector; the plain query "dog" keeps the classifier."""
+    from xmr_gui.core.search.photos import query_vector, text_vector
+    from xmr_gui.core.search.query import parse_query
+
+    lib, _ = unseen_world
+    space = lib.space
+    texts = space.texts(lib.encoder.encode_texts(["dog", "sea"]))
+    both = texts.sum(0) / np.linalg.norm(texts.sum(0))
+    assert float(query_vector(lib, parse_query("dog + sea")) @ both) < 0.99  # both gates open: classifiers join
+    space.classifier_terms = False
+    try:
+        np.testing.assert_allclose(query_vector(lib, parse_query("dog + sea")), both, atol=1e-5)
+        assert float(text_vector(lib, "dog") @ texts[0]) < 0.99  # the whole query: its classifier, as served
+    finally:
+        space.classifier_terms = True
+
+
+@needs_checkpoint
+def test_the_vote_finds_its_candidates_exactly_when_the_index_reaches_none(unseen_world, monkeypatch):
+    """hnswlib's filtered search can come back empty (its graph reaches too few allowed photos): the candidates are
+    then the matches nearest by exact cosine, read a block at a time."""
+    from xmr_gui.core.learn.cache import LabelCache
+    from xmr_gui.core.search import photos
+    from xmr_gui.core.search.query import parse_query
+
+    lib, rows = unseen_world
+    space = lib.space
+    ids = sorted(lib.index.ids())
+    paths = lib.catalog.paths_for(ids)
+    z = space.images(lib.catalog.vectors_for(ids, lib.dim))
+    truth = np.array([[label in rows[p] for label in space.labels] for p in paths], np.float32)
+    db = lib.catalog.connection
+    db.executemany("INSERT INTO photo_keywords (id, keyword) VALUES (?, 'pet')", [(i,) for i in ids[1::2]])
+    monkeypatch.setattr(photos, "VOTE_CANDIDATES", 30)
+    monkeypatch.setattr(photos, "VOTE_READ_BLOCK", 25)
+    monkeypatch.setattr(lib.index, "search_among", lambda *a: (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+    read: list[int] = []
+    vectors_for = lib.catalog.vectors_for
+    monkeypatch.setattr(lib.catalog, "vectors_for", lambda some, dim: read.append(len(some)) or vectors_for(some, dim))
+    space.query_vote = LabelCache(z[:60], truth[:60], 0.75, 20.0)
+    try:
+        tagged = ids[1::2]
+        cosine = z @ photos.text_vector(lib, "dog")
+        lifted = space.query_vote.lift(cosine, z, space.labels.index("dog"))
+        near = sorted(tagged, key=lambda i: -cosine[ids.index(i)])[:30]
+        expected = [paths[ids.index(i)] for i in sorted(near, key=lambda i: -lifted[ids.index(i)])[:10]]
+        assert [h.path for h in photos.answer(lib, parse_query("keyword:pet dog"), k=10).hits] == expected
+        assert max(read) == 30 and read.count(25) == len(tagged) // 25  # 150 matches read 25 at a time
+        assert photos.answer(lib, parse_query("keyword:pet dog"), k=0).hits == []
+    finally:
+        space.query_vote = None
+        db.execute("DELETE FROM photo_keywords WHERE keyword = 'pet'")

@@ -121,15 +121,19 @@ def name_labels(
     return Named(tuple(named), "words") if named else None
 
 
-def resolve(space: LabelSpace, text: str) -> Named | None:
+def resolve(space: LabelSpace, text: str, voted: bool = True) -> Named | None:
     """The labels a query names in a checkpoint's space (MiniLM judges a near word when it can be loaded); None when
-    the checkpoint's own measurement says its classifiers answer label queries no better than text does."""
+    the checkpoint's own measurement says its classifiers answer label queries no better than text does. `voted`:
+    `text` is the whole query, so a one-label query gets the training photos' vote (search/photos.py) and is gated
+    with it (`classifier_queries`); a term of a longer query (` + `, weights) gets none (`classifier_terms`), as a
+    query naming several labels never does."""
     if not (space.classifier_queries or space.classifier_terms):
         return None
     named = name_labels(space.labels, text, functools.partial(_nearest, tuple(space.labels)))
     if named is None:
         return None
-    return named if (space.classifier_terms if named.how == "words" else space.classifier_queries) else None
+    one_voted = voted and named.how != "words"
+    return named if (space.classifier_queries if one_voted else space.classifier_terms) else None
 
 
 def explain(space: LabelSpace, text: str) -> str | None:

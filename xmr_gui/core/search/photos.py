@@ -26,6 +26,7 @@ EXACT_FILTER_MAX = 20_000
 # cosine + w_q × the label's vote share. The vote lifts a photo by at most w_q (≤ 0.75), and a photo like the ones
 # labelled with it is near the label's classifier too, so the candidates are the photos it can lift.
 VOTE_CANDIDATES = 1000
+VOTE_READ_BLOCK = 10_000  # vectors read at a time when the candidates must be found without the index
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,13 @@ class _TextCache:
 _TEXT_CACHE = _TextCache()
 
 
-def text_vector(lib: Library, text: str) -> np.ndarray:
+def text_vector(lib: Library, text: str, voted: bool = True) -> np.ndarray:
     """The query's unit vector in the library's space. With a checkpoint, a query naming its labels is answered
-    with their classifiers (label_query.py): the labels it names are part of the cache key."""
+    with their classifiers (label_query.py): the labels it names are part of the cache key. `voted`: `text` is a
+    whole query, which the training photos' vote may join (its gate: `label_query.resolve`); False for a term of a
+    longer query."""
     space = lib.space
-    named = label_query.resolve(space, text) if isinstance(space, LabelSpace) else None
+    named = label_query.resolve(space, text, voted) if isinstance(space, LabelSpace) else None
     key = (space.identity, text, named.key if named is not None else "")
     cached = _TEXT_CACHE.get(key)
     if cached is None:
@@ -131,7 +134,7 @@ def query_vector(lib: Library, query: Query) -> np.ndarray:
         elif term.kind is TermKind.LABEL:
             v = label_vector(lib, term.value)
         else:
-            v = text_vector(lib, clean_query(term.value))
+            v = text_vector(lib, clean_query(term.value), voted=query.plain_text is not None)
         v = v.astype(np.float32) / max(float(np.linalg.norm(v)), 1e-12)
         total = term.weight * v if total is None else total + term.weight * v
     norm = float(np.linalg.norm(total)) if total is not None else 0.0
@@ -204,7 +207,7 @@ def _unfiltered(lib: Library, query: Query, k: int, min_score: float) -> list[Hi
         return []
     if plain is not None:
         plain = clean_query(plain)
-        if not plain:
+        if not plain or k <= 0:
             return []
         vector, vote = text_vector(lib, plain), voted_label(lib, plain)
         tagged = photo_meta.with_keyword(lib.catalog.connection, plain)
@@ -223,6 +226,8 @@ def _filtered(
     """The query over the photos its filters matched (`rows`: id, path, taken; newest first)."""
     if not query.terms:
         return [Hit(0.0, path, taken) for _, path, taken in rows[: max(k, 0)]]
+    if k <= 0:
+        return []
     exclude = query.own_photos
     ids = [i for i, path, _ in rows if path not in exclude]
     vector = query_vector(lib, query)
@@ -247,7 +252,23 @@ def _vote_candidates(lib: Library, vector: np.ndarray, ids: list[int], k: int) -
     if len(ids) <= wanted:
         return ids
     found, _ = lib.index.search_among(vector, wanted, set(ids))
-    return [int(i) for i in found.tolist()] if len(found) == wanted else ids  # (rare) short: rank them all
+    if len(found):  # (rare) fewer than asked: the nearest the index reached
+        return [int(i) for i in found.tolist()]
+    return _nearest_exactly(lib, vector, ids, wanted)  # the index reached none of them
+
+
+def _nearest_exactly(lib: Library, vector: np.ndarray, ids: list[int], wanted: int) -> list[int]:
+    """The `wanted` of `ids` nearest to `vector` by exact cosine, their vectors read VOTE_READ_BLOCK at a time (the
+    index's filtered search came back empty; hnswlib does when its graph cannot reach enough allowed photos)."""
+    best_ids, best = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    for start in range(0, len(ids), VOTE_READ_BLOCK):
+        block = np.asarray(ids[start : start + VOTE_READ_BLOCK], np.int64)
+        cosines = lib.space.images(lib.catalog.vectors_for(block.tolist(), lib.dim)) @ vector.astype(np.float32)
+        best_ids, best = np.concatenate([best_ids, block]), np.concatenate([best, cosines])
+        if len(best) > wanted:
+            keep = np.argpartition(-best, wanted)[:wanted]
+            best_ids, best = best_ids[keep], best[keep]
+    return [int(i) for i in best_ids[np.argsort(-best, kind="stable")]]
 
 
 def _exact(
