@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -152,6 +153,10 @@ def test_choose_blend_never_picks_worse_than_the_backbone_on_validation():
     assert reports[1.0] == pytest.approx(zero_shot(ds, feats, "val"))  # share 1 is the untrained backbone
     assert reports[share]["map_avg"] == max(r["map_avg"] for r in reports.values())
     assert reports[share]["map_avg"] >= reports[1.0]["map_avg"]
+    for least in (0.5, 0.75, 1.0):  # captions that are only labels: at least this share (train.choose_blend)
+        kept, again = choose_blend(model, ds, feats, "val", least)
+        allowed = {s: r["map_avg"] for s, r in again.items() if s >= least}
+        assert kept >= least and allowed[kept] == max(allowed.values())
 
 
 def test_xmr_train_says_how_the_checkpoint_compares_and_which_blend_it_serves():
@@ -173,6 +178,12 @@ def test_xmr_train_says_how_the_checkpoint_compares_and_which_blend_it_serves():
     assert lines[1].startswith("search blends 50% backbone with 50% learned space")
     assert blend_lines(result(1.0))[1].startswith("search uses the backbone's own space")
     assert blend_lines(result(0.0))[1].startswith("search uses the learned space alone")
+    floored = dataclasses.replace(result(0.5), blend_least=0.5)
+    assert blend_lines(floored)[1].startswith(
+        "search blends 50% backbone with 50% learned space (the best on validation of the blends with at least 50% "
+        "backbone: the captions are the photos' labels"
+    )
+    assert "at least" not in " ".join(blend_lines(result(0.5)))  # said only where the floor applied
     assert blend_lines(TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10)) == []  # nothing measured: nothing said
     assert suggest_lines(TrainingResult({}, {}, {}, {}, 1, 1, 0.1, 10)) == []
     votes = {"zero_shot": 0.3, "classifiers": 0.4, "with_cache": 0.5}

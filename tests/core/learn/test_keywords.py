@@ -201,7 +201,19 @@ def test_split_is_a_fixed_hash_of_the_name():
     splits = [split_of(n) for n in names]
     assert splits == [split_of(n) for n in names]
     share = {s: splits.count(s) / len(splits) for s in ("train", "val", "test")}
-    assert share["train"] == pytest.approx(0.7, abs=0.04) and share["val"] == pytest.approx(0.1, abs=0.03)
+    assert share["train"] == pytest.approx(0.85, abs=0.03) and share["val"] == pytest.approx(0.15, abs=0.03)
+    assert share["test"] == 0  # a user's labelled photos are all trained on or validate (keywords.SPLITS)
+
+
+def test_captions_that_are_only_labels_are_told_apart():
+    from xmr_gui.core.learn.keywords import CAPTION, captions_are_labels
+
+    labels = [{"animals", "birds"}, {"places"}]
+    made = [CAPTION.format("birds, animals"), CAPTION.format("places")]  # any order of the keywords
+    assert captions_are_labels(made, labels)
+    assert not captions_are_labels([made[0], "A beach at dawn."], labels)
+    assert not captions_are_labels([made[0], CAPTION.format("places, city")], labels)
+    assert not captions_are_labels([], [])
 
 
 # -- the CLI end to end ----------------------------------------------------------------------------------------
@@ -232,7 +244,7 @@ def tagged(tmp_path_factory, shared_cache):
 
 def test_all_splits_are_used_by_the_fixture():
     names = [f"{'/'.join(LABELS[i % 4])}/img{i:02d}.jpg" for i in range(12)]
-    assert {split_of(n) for n in names} == {"train", "val", "test"}
+    assert {split_of(n) for n in names} == {"train", "val"}
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +277,8 @@ def test_train_from_folders_writes_the_labels_into_the_card(trained):
 
 
 def test_train_from_xmp_is_the_default_without_labels_jsonl_and_says_what_it_left_out(tagged, capsys):
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+
     home, root = tagged
     out = home / "xmp.xmr"
     code = main(["train", str(root), "--out", str(out), *TINY, "--set", "epochs=2"])
@@ -276,6 +290,9 @@ def test_train_from_xmp_is_the_default_without_labels_jsonl_and_says_what_it_lef
     answered, zero_shot = map(float, rows["label_query_map"].split("\t"))  # as the checkpoint will answer them
     assert 0 < answered <= 1 and 0 < zero_shot <= 1
     assert "a query naming one label will be answered by its " in err
+    assert "split by a hash of each photo's path: 9 train, 3 val" in err
+    assert "the table is on the validation photos" in err  # no test photos: said, not an empty table
+    assert Checkpoint.load(out).card["metrics"]["report_split"] == "val" and rows["map_avg"].split("\t")[0] != "nan"
     assert "labels from xmp (no labels.jsonl)" in err
     assert "12 photos with labels from xmp (6 labels); 2 without labels left out: " in err
     assert str(root / "untagged0.jpg") in err and str(root / "untagged1.jpg") in err

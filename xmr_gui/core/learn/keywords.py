@@ -52,7 +52,23 @@ CONTAINERS = (f"{{{NS_RDF}}}Bag", f"{{{NS_RDF}}}Seq", f"{{{NS_RDF}}}Alt")
 
 MAX_SIDECAR_BYTES = 16 << 20  # far above any real sidecar; a bigger file is refused, not read into memory
 CAPTION = "a photo of {}"  # the caption of a photo whose labels come from keywords or folders
-SPLITS = ((70, "train"), (80, "val"), (100, "test"))  # sha256 of the path → bucket 0..99 → split
+
+
+def captions_are_labels(captions: list[str], labels: list[set[str]]) -> bool:
+    """Whether every caption is only its photo's labels in `CAPTION` (a dataset read from keywords or folders): then
+    validation text search is label search, and says nothing of how free-text queries fare."""
+    head = CAPTION.format("")
+    return bool(captions) and all(
+        c.startswith(head) and set(c.removeprefix(head).split(", ")) == ls
+        for c, ls in zip(captions, labels, strict=True)
+    )
+
+
+# sha256 of the path → bucket 0..99 → split. No test split: a user's labelled photos are few, and the 15 % held out
+# for validation is what every choice is checked on (and what `xmr train` reports). Measured by issue #25's own
+# protocol (bench/user_protocol.py, bench/RESULTS.md "As a user trains"): against 70/10/20, training on 85 % gives
+# label queries +0.038, top-3 suggestions +0.034, deepest folders +0.018, free text level.
+SPLITS = ((85, "train"), (100, "val"))
 
 
 class KeywordError(XmrError):
@@ -318,7 +334,7 @@ def photos_under(root: str | os.PathLike[str]) -> list[Path]:
 
 
 def split_of(name: str) -> str:
-    """A fixed split from the sha256 of the photo's path under the dataset folder: 70% train, 10% val, 20% test.
+    """A fixed split from the sha256 of the photo's path under the dataset folder: 85% train, 15% val (`SPLITS`).
     The same photo lands in the same split on every run and every machine, whatever else is added."""
     bucket = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % 100
     return next(split for edge, split in SPLITS if bucket < edge)

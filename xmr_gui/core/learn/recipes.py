@@ -22,8 +22,10 @@ from .calibrate import THRESHOLDS_VERSION, calibrate
 from .checkpoint import Checkpoint, save_checkpoint
 from .dataset import Dataset, DatasetError, compute_features
 from .evaluate import retrieval_report
+from .keywords import captions_are_labels
 from .model import ConfigError, TrainConfig
 from .train import (
+    LABEL_CAPTIONS_MIN_SHARE,
     EpochLog,
     cache_keys,
     calibration_scores,
@@ -138,6 +140,8 @@ class TrainingResult:
     seconds_per_epoch: float
     train_items: int
     backbone_share: float = 0.0  # the blend served (space.blend), chosen on validation retrieval
+    blend_least: float = 0.0  # the least share it could choose (train.LABEL_CAPTIONS_MIN_SHARE: captions were labels)
+    report_split: str = "test"  # what `test` and `label_queries_test` were measured on ("val" when there is no test)
     blend_val: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # share → validation report
     cache_weight: float = 0.0  # the training photos' vote in suggestions (cache.py), chosen on validation
     cache_beta: float = 0.0
@@ -179,21 +183,28 @@ def train_checkpoint(
     cfg = with_resolved_scale(cfg)  # the card names the logit scale the classifiers were trained (and saved) at
     result = train_space(ds, feats, cfg, on_epoch=on_epoch)
     ratio, residual_val = choose_residual(result.model, ds, feats) if cfg.residual > 0 else (0.0, {})
-    share, blend_val = choose_blend(result.model, ds, feats, "val")
+    label_captions = captions_are_labels(
+        ds.captions, [{ds.label_names[j] for j in np.flatnonzero(row)} for row in ds.labels]
+    )
+    share, blend_val = choose_blend(result.model, ds, feats, "val", LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0)
     w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
     calibrated = calibrate(*calibration_scores(result.model, ds, feats, share, w, beta))
     qw, qbeta, query_val = choose_query_vote(result.model, ds, feats, share, typed)
+    # a dataset read from keywords or folders has no test split (keywords.SPLITS): its report is on validation
+    report = "test" if len(ds.split("test")) else "val"
     metrics = TrainingResult(
-        test=evaluate_split(result.model, ds, feats, "test", share),
-        zero_shot_test=zero_shot(ds, feats, "test"),
+        test=evaluate_split(result.model, ds, feats, report, share),
+        zero_shot_test=zero_shot(ds, feats, report),
         # decides Checkpoint.classifier_queries; the labels as typed, as `xmr search LABEL` encodes them
         label_queries_val=label_query_report(result.model, ds, feats, "val", typed, share, (qw, qbeta)),
-        label_queries_test=label_query_report(result.model, ds, feats, "test", typed, share, (qw, qbeta)),
+        label_queries_test=label_query_report(result.model, ds, feats, report, typed, share, (qw, qbeta)),
+        report_split=report,
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
         seconds_per_epoch=float(np.mean([h.seconds for h in result.history])),
         train_items=int(len(ds.split("train"))),
         backbone_share=share,
+        blend_least=LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0,
         blend_val={f"{a:g}": report for a, report in blend_val.items()},
         cache_weight=w,
         cache_beta=beta,
@@ -227,7 +238,11 @@ def train_checkpoint(
         "train_config": cfg.to_dict(),
         "metrics": metrics.to_json(),
         "dataset": {"fingerprint": ds.fingerprint, "items": len(ds.files)},
-        "blend": {"backbone_share": share, "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()}},
+        "blend": {
+            "backbone_share": share,
+            "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()},
+            "least": LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0,  # captions that are only labels
+        },
         "suggest": {
             "cache_weight": w,
             "cache_beta": beta,

@@ -190,17 +190,26 @@ def can_blend(feats: Features) -> bool:
     return bool(feats.img.shape[1] == feats.txt.shape[1] == feats.label_inputs.shape[1])
 
 
+# The least backbone share served when a dataset's captions are only its labels (keywords, folders): its validation
+# text search is then label search and cannot see free-text queries, which the learned space can lose. Measured by
+# issue #25's protocol (bench/user_protocol.py; bench/RESULTS.md "As a user trains"): free-text search level with
+# the backbone at the chosen share (+0.002 [-0.003, +0.007]), above it at ≥ 0.5 (+0.008 [+0.004, +0.012]), with label
+# queries and suggestions as before; 0.75 costs photo → text more (-0.026).
+LABEL_CAPTIONS_MIN_SHARE = 0.5
+
+
 def choose_blend(
-    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str = "val"
+    model: SharedSpaceModel, ds: Dataset, feats: Features, split: str = "val", least: float = 0.0
 ) -> tuple[float, dict[float, dict[str, float]]]:
-    """The backbone share (of `space.BACKBONE_SHARES`) whose served space retrieves best on `split` (mAP, both
-    ways), and the retrieval report at every share. On a tie the larger share wins: the backbone's own space keeps
-    what a few hundred photos cannot teach (queries that name no label). Share 1 is the untrained backbone, so the
-    choice is never worse than it on `split`."""
+    """The backbone share (of `space.BACKBONE_SHARES`, at least `least`) whose served space retrieves best on `split`
+    (mAP, both ways), and the retrieval report at every share. On a tie the larger share wins: the backbone's own
+    space keeps what a few hundred photos cannot teach (queries that name no label). Share 1 is the untrained
+    backbone, so the choice is never worse than it on `split`."""
     if not can_blend(feats):
         return 0.0, {0.0: evaluate_split(model, ds, feats, split)}
     reports = {share: evaluate_split(model, ds, feats, split, share) for share in BACKBONE_SHARES}
-    best = max(sorted(reports, reverse=True), key=lambda share: reports[share]["map_avg"])
+    allowed = [share for share in sorted(reports, reverse=True) if share >= least]
+    best = max(allowed, key=lambda share: reports[share]["map_avg"])
     return best, reports
 
 

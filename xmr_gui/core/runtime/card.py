@@ -58,6 +58,7 @@ class BlendCard(TypedDict):
 
     backbone_share: float  # a: cosine = a · backbone + (1 − a) · learned
     val_map: dict[str, float]  # validation retrieval mAP (both ways) at each share tried, by str(share)
+    least: NotRequired[float]  # the least share it could choose (0.5 when the captions were only labels)
 
 
 class SuggestCard(TypedDict):
