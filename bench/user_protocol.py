@@ -24,6 +24,8 @@ Ways of sharing the labelled half (`keywords.SPLITS`): "70/10/20" (before), "70/
 validation, which every choice is made on), "90/10" (they join training and the vote's cache), "85/15" (the
 product's now); `--floors` serves each checkpoint again with its backbone share raised to at least that. Paired
 bootstrap over held-out queries / photos, pooled over halves (mean of the halves' means, resampled within each).
+The intervals leave out seed-to-seed variance (values are averaged over seeds first), and the halves re-draw the
+same 430 photos, so they are narrower than new photos would give.
 
     python bench/user_protocol.py --halves 6 --least 0 --floors 0 0.5 0.75           # the ways, decided on a-f
     python bench/user_protocol.py --only g h --shares 70/10/20 85/15 --least 0 --floors 0 0.5   # confirmed on g, h
@@ -96,7 +98,8 @@ def keyword_folder(root: Path, train: list[tuple[Path, list[str], str]], salt: s
 
 def trained(folder: Path, share: str, seed: int, least: float | None = None) -> Any:
     """The default config trained on the keyword folder with `share`'s split (cached); `least`: the least backbone
-    share it may choose for captions that are labels (None: the product's, `train.LABEL_CAPTIONS_MIN_SHARE`)."""
+    share it may choose for captions that are labels (None: as the product trained with that split: 0 for
+    "70/10/20", the product before this bench; `train.LABEL_CAPTIONS_MIN_SHARE` for the others)."""
     from xmr_gui.core.learn import keywords, recipes
     from xmr_gui.core.learn.checkpoint import Checkpoint
     from xmr_gui.core.learn.model import TrainConfig
@@ -111,8 +114,9 @@ def trained(folder: Path, share: str, seed: int, least: float | None = None) -> 
     data = ds.write_jsonl(folder.parent / f"ds-{share.replace('/', '-')}")
     cfg = apply_overrides(TrainConfig.load(DEFAULT_CONFIG), [f"seed={seed}"])
     product = recipes.LABEL_CAPTIONS_MIN_SHARE
-    least = product if least is None else least
-    described = [VERSION, ds.fingerprint, share, cfg.to_dict()] + ([] if least == 0 else [least])
+    if least is None:
+        least = 0.0 if share == "70/10/20" else product
+    described = [VERSION, offline_spec().identity(), ds.fingerprint, share, cfg.to_dict(), least]
     key = hashlib.sha256(json.dumps(described, sort_keys=True).encode())
     out = folder.parent / "runs" / f"{key.hexdigest()[:20]}.xmr"
     if not out.is_file():
@@ -211,6 +215,7 @@ def main() -> int:
     torch.set_num_threads(int(os.environ.get("XMR_BENCH_THREADS", "2")))
     from ablation_real import cpu_name
 
+    from xmr_gui.core.learn import recipes
     from xmr_gui.core.models import offline_spec
     from xmr_gui.core.runtime.factory import load_encoder
 
@@ -229,7 +234,9 @@ def main() -> int:
                 ckpt = trained(folder, share, seed, args.least)
                 for floor in args.floors:
                     got = evaluate(ckpt, feats, held, encoder, floor)
-                    name = share if floor == 0 else f"{share}, share ≥ {floor:g}"
+                    name = share if floor == 0 else f"{share}, served at share ≥ {floor:g}"
+                    if args.least is None and share != "70/10/20":
+                        name += f", trained at share ≥ {recipes.LABEL_CAPTIONS_MIN_SHARE:g}"  # the product now
                     rows.setdefault("untrained", []).append(got["untrained"])
                     rows.setdefault(name, []).append(got["checkpoint"])
                     gates.setdefault(name, []).append("cls" if ckpt.space().classifier_queries else "text")

@@ -198,3 +198,17 @@ def test_cancelling_a_download_keeps_the_window_on_its_model(qtbot, make_window,
     assert window.model_label.text().startswith("Model: xmr-tiny (random)")  # fp32, or int8 where it passed
     assert "cancelled" in window.statusBar().currentMessage()
     assert window.session.library is not None and window.download is None
+
+
+def test_the_model_card_says_which_photos_its_numbers_are_on():
+    """A checkpoint trained on keywords keeps no test photos: its card's numbers are on validation and say so."""
+    from xmr_gui.core.base.paths import shipped_demo_checkpoint
+    from xmr_gui.core.learn.checkpoint import Checkpoint
+    from xmr_gui.qt.dialogs import model_card_html
+
+    if shipped_demo_checkpoint() is None:
+        pytest.skip("models/xmr-demo.xmr is not in this checkout")
+    ckpt = Checkpoint.load(shipped_demo_checkpoint())
+    assert "measured on the test photos:" in model_card_html(ckpt)
+    ckpt.card["metrics"]["report_split"] = "val"
+    assert "measured on the validation photos:<br>map_i2t" in model_card_html(ckpt)

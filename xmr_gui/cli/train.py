@@ -245,6 +245,9 @@ def _backbone(args: argparse.Namespace) -> ModelSpec:
     return decision.spec
 
 
+FEW_VALIDATION = 10  # below this many validation photos, `xmr train` says its choices are rough
+
+
 def _dataset(folder: str, labels_from: str | None) -> str:
     """The dataset folder to train on: FOLDER itself for jsonl, else the photos' labels (read here, with what
     was left out said on stderr) written as a labels.jsonl in the cache."""
@@ -271,8 +274,18 @@ def _dataset(folder: str, labels_from: str | None) -> str:
         more = " (first 10)" if len(unlabelled) > 10 else ""
         line += f"; {len(unlabelled)} without labels left out: {shown}{more}"
     say(line)
-    counts = {s: int((ds.splits == s).sum()) for s in ("train", "val")}
-    say("xmr: split by a hash of each photo's path: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    train, val = len(ds.split("train")), len(ds.split("val"))
+    line = f"xmr: split by a hash of each photo's path: {train} train, {val} val"
+    if not (ds.splits == "val").any():  # Dataset.split: every 10th training photo validates instead
+        line += " (no photo fell in validation, so every 10th training photo validates)"
+    say(line)
+    if not train:
+        raise CliError(f"{len(ds.files)} labelled photo(s) leave none to train on: label more photos")
+    if val < FEW_VALIDATION:
+        say(
+            f"xmr: note: only {val} validation photo(s): the checkpoint's choices (and the numbers below) rest on "
+            "them, so they are rough; label more photos"
+        )
     key = hashlib.sha256(f"{os.path.abspath(folder)}|{labels_from}".encode()).hexdigest()[:16]
     return str(ds.write_jsonl(paths.cache_dir() / "datasets" / key))
 

@@ -125,11 +125,14 @@ def show_skipped(rows: list[tuple[str, str]], parent: QWidget | None = None) -> 
 def model_card_html(ckpt: Checkpoint) -> str:
     """A checkpoint's name, backbone, labels and test metrics, for a message box."""
     card = ckpt.card
-    metrics = card.get("metrics", {}).get("test", {})
+    measured = card.get("metrics", {})
+    metrics = measured.get("test", {})
+    on = "validation" if measured.get("report_split") == "val" else "test"  # a keyword dataset keeps no test photos
     backbone = card["backbone"]
     return (
         f"<b>{ckpt.path.name}</b><br>backbone: {backbone['model']} ({backbone['weights']})"
         f"<br>{len(ckpt.labels)} labels: {', '.join(ckpt.labels)}<br>"
+        + (f"measured on the {on} photos:<br>" if metrics else "")
         + "<br>".join(f"{k}: {v:.4f}" for k, v in metrics.items())
     )
 

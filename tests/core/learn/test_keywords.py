@@ -214,6 +214,9 @@ def test_captions_that_are_only_labels_are_told_apart():
     assert not captions_are_labels([made[0], "A beach at dawn."], labels)
     assert not captions_are_labels([made[0], CAPTION.format("places, city")], labels)
     assert not captions_are_labels([], [])
+    assert captions_are_labels([CAPTION.format("Paris, France, trips")], [{"Paris, France", "trips"}])  # a comma
+    assert captions_are_labels(["trips, Paris"], [{"Paris", "trips"}])  # labels.jsonl without captions (from_rows)
+    assert not captions_are_labels(["a photo of Paris at night"], [{"Paris"}])
 
 
 # -- the CLI end to end ----------------------------------------------------------------------------------------
@@ -276,6 +279,15 @@ def test_train_from_folders_writes_the_labels_into_the_card(trained):
     check_card(trained[2])
 
 
+def test_eval_on_a_split_the_dataset_does_not_have_is_one_line(trained, tmp_path, capsys):
+    _, root, out = trained
+    ds, _, _ = labelled_dataset(root, "folders")
+    folder = ds.write_jsonl(tmp_path / "ds")
+    assert main(["eval", str(out), str(folder)]) == 1  # --split test: a keyword dataset keeps no test photos
+    err = capsys.readouterr().err
+    assert "the dataset has no photos in split test (it has train, val)" in err and "Traceback" not in err
+
+
 def test_train_from_xmp_is_the_default_without_labels_jsonl_and_says_what_it_left_out(tagged, capsys):
     from xmr_gui.core.learn.checkpoint import Checkpoint
 
@@ -291,11 +303,24 @@ def test_train_from_xmp_is_the_default_without_labels_jsonl_and_says_what_it_lef
     assert 0 < answered <= 1 and 0 < zero_shot <= 1
     assert "a query naming one label will be answered by its " in err
     assert "split by a hash of each photo's path: 9 train, 3 val" in err
+    assert "note: only 3 validation photo(s): the checkpoint's choices (and the numbers below) rest on them" in err
     assert "the table is on the validation photos" in err  # no test photos: said, not an empty table
     assert Checkpoint.load(out).card["metrics"]["report_split"] == "val" and rows["map_avg"].split("\t")[0] != "nan"
     assert "labels from xmp (no labels.jsonl)" in err
     assert "12 photos with labels from xmp (6 labels); 2 without labels left out: " in err
     assert str(root / "untagged0.jpg") in err and str(root / "untagged1.jpg") in err
+
+
+def test_one_labelled_photo_is_refused_not_trained_on_nothing(tmp_path, capsys):
+    """cats/a.jpg falls in the training split (keywords.SPLITS); with no validation photo, every 10th training photo
+    validates instead (Dataset.split), which leaves none to train on: one clear line, no checkpoint."""
+    photo(tmp_path / "cats" / "a.jpg")
+    out = tmp_path / "x.xmr"
+    code = main(["train", str(tmp_path), "--out", str(out), *TINY, "--labels-from", "folders"])
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists()
+    assert "split by a hash of each photo's path: 0 train, 1 val (no photo fell in validation" in err
+    assert "1 labelled photo(s) leave none to train on: label more photos" in err and "Traceback" not in err
 
 
 def test_train_on_a_folder_without_labels_says_so(tmp_path, capsys):

@@ -55,12 +55,17 @@ CAPTION = "a photo of {}"  # the caption of a photo whose labels come from keywo
 
 
 def captions_are_labels(captions: list[str], labels: list[set[str]]) -> bool:
-    """Whether every caption is only its photo's labels in `CAPTION` (a dataset read from keywords or folders): then
-    validation text search is label search, and says nothing of how free-text queries fare."""
+    """Whether every caption is only its photo's labels, in `CAPTION` or joined bare (a dataset read from keywords or
+    folders, or a labels.jsonl without captions: `Dataset.from_rows`): then validation text search is label search,
+    and says nothing of how free-text queries fare. Compared as the comma-separated pieces, in any order, so a label
+    with a comma in it ("Paris, France") counts as its pieces."""
     head = CAPTION.format("")
+
+    def pieces(text: str) -> list[str]:
+        return sorted(text.split(", "))
+
     return bool(captions) and all(
-        c.startswith(head) and set(c.removeprefix(head).split(", ")) == ls
-        for c, ls in zip(captions, labels, strict=True)
+        pieces(c.removeprefix(head)) == pieces(", ".join(ls)) for c, ls in zip(captions, labels, strict=True)
     )
 
 

@@ -131,7 +131,7 @@ def _backbone_from_scratch(spec: ModelSpec, ds: Dataset, epochs: int, say: Say) 
 class TrainingResult:
     """What `train_checkpoint` measured (also written into the checkpoint's card as its "metrics")."""
 
-    test: dict[str, float]  # retrieval metrics of the checkpoint's served (blended) space on the test split
+    test: dict[str, float]  # retrieval metrics of the served (blended) space on the test split (`report_split`)
     zero_shot_test: dict[str, float]  # the raw backbone on the same split: the baseline
     label_queries_val: dict[str, float]  # label-query mAP (classifier / text / combined / served / zero_shot);
     label_queries_test: dict[str, float]  # decides Checkpoint.classifier_queries on val
@@ -170,7 +170,8 @@ def train_checkpoint(
     say: Say = print,
     on_epoch: Callable[[EpochLog, int], None] | None = None,
 ) -> TrainingResult:
-    """Train and write a checkpoint; returns its metrics (test split, and the zero-shot baseline)."""
+    """Train and write a checkpoint; returns its metrics (on the test split, or validation for a dataset without one:
+    `TrainingResult.report_split`; beside the zero-shot baseline)."""
     ds = Dataset.load(dataset)
     backbone: dict[str, Any] | None = None
     if backbone_epochs > 0:
@@ -187,11 +188,13 @@ def train_checkpoint(
         ds.captions, [{ds.label_names[j] for j in np.flatnonzero(row)} for row in ds.labels]
     )
     share, blend_val = choose_blend(result.model, ds, feats, "val", LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0)
+    least = LABEL_CAPTIONS_MIN_SHARE if label_captions and len(blend_val) > 1 else 0.0  # (no blend: nothing held)
     w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
     calibrated = calibrate(*calibration_scores(result.model, ds, feats, share, w, beta))
     qw, qbeta, query_val = choose_query_vote(result.model, ds, feats, share, typed)
     # a dataset read from keywords or folders has no test split (keywords.SPLITS): its report is on validation
-    report = "test" if len(ds.split("test")) else "val"
+    test = ds.split("test")
+    report = "test" if feats.ok[test].any() else "val"
     metrics = TrainingResult(
         test=evaluate_split(result.model, ds, feats, report, share),
         zero_shot_test=zero_shot(ds, feats, report),
@@ -204,8 +207,8 @@ def train_checkpoint(
         seconds_per_epoch=float(np.mean([h.seconds for h in result.history])),
         train_items=int(len(ds.split("train"))),
         backbone_share=share,
-        blend_least=LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0,
-        blend_val={f"{a:g}": report for a, report in blend_val.items()},
+        blend_least=least,
+        blend_val={f"{a:g}": measured for a, measured in blend_val.items()},
         cache_weight=w,
         cache_beta=beta,
         suggest_val=suggest_val,
@@ -241,7 +244,7 @@ def train_checkpoint(
         "blend": {
             "backbone_share": share,
             "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()},
-            "least": LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0,  # captions that are only labels
+            "least": least,  # the least share allowed: captions that are only labels (train.choose_blend)
         },
         "suggest": {
             "cache_weight": w,
@@ -272,6 +275,9 @@ def evaluate_checkpoint(
     ds = Dataset.load(dataset)
     if ds.label_names != ckpt.labels:
         raise DatasetError(f"dataset labels differ from the checkpoint's ({len(ds.label_names)} vs {len(ckpt.labels)})")
+    if not len(ds.split(split)):
+        others = ", ".join(s for s in ("train", "val", "test") if len(ds.split(s)) and s != split)
+        raise DatasetError(f"the dataset has no photos in split {split}" + (f" (it has {others})" if others else ""))
     encoder = load_encoder(ckpt.backbone_spec(), device)
     feats = compute_features(ds, encoder)
     idx = ds.split(split)
