@@ -190,13 +190,6 @@ def evaluate(
     return out  # type: ignore[return-value]
 
 
-def pooled(diffs: list[np.ndarray], n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    rng = np.random.default_rng(seed)
-    ds = [d[~np.isnan(d)] for d in diffs]
-    means = np.mean([d[rng.integers(0, len(d), (n, len(d)))].mean(axis=1) for d in ds], axis=0)
-    return float(np.mean([d.mean() for d in ds])), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--halves", type=int, default=6, help="how many salted halves (up to 8)")
@@ -214,6 +207,7 @@ def main() -> int:
 
     torch.set_num_threads(int(os.environ.get("XMR_BENCH_THREADS", "2")))
     from ablation_real import cpu_name
+    from splits import pooled  # mean of the halves' means, resampled within each
 
     from xmr_gui.core.learn import recipes
     from xmr_gui.core.models import offline_spec

@@ -167,6 +167,15 @@ def test_the_map_places_a_label_query_by_the_vector_its_search_ranks_by(unseen_w
     np.testing.assert_allclose(data.vectors[-1], text_vector(lib, "a quiet afternoon"), atol=1e-6)
 
 
+def _indexed(lib, rows):  # type: ignore[no-untyped-def]
+    """(ids, paths, vectors in the library's space, labels) of every indexed photo, in id order."""
+    ids = sorted(lib.index.ids())
+    paths = lib.catalog.paths_for(ids)
+    z = lib.space.images(lib.catalog.vectors_for(ids, lib.dim))
+    truth = np.array([[label in rows[p] for label in lib.space.labels] for p in paths], np.float32)
+    return ids, paths, z, truth
+
+
 @needs_checkpoint
 def test_the_labelled_photos_vote_in_a_label_query(unseen_world):
     """Issue #25: with the card's vote, a query that is a label ranks every photo by its cosine with the label's query
@@ -177,10 +186,7 @@ def test_the_labelled_photos_vote_in_a_label_query(unseen_world):
 
     lib, rows = unseen_world
     space = lib.space
-    ids = sorted(lib.index.ids())
-    paths = lib.catalog.paths_for(ids)
-    z = space.images(lib.catalog.vectors_for(ids, lib.dim))
-    truth = np.array([[label in rows[p] for label in space.labels] for p in paths], np.float32)
+    ids, paths, z, truth = _indexed(lib, rows)
     # the first 60 photos stand for the training photos; the label "dog" is given to none of them but one umbrella
     # photo, so the vote must move that photo's neighbours up for "dog"
     keys, key_labels = z[:60], truth[:60].copy()
@@ -217,10 +223,7 @@ def test_the_vote_reranks_a_bounded_set_behind_a_filter_or_a_keyword_and_min_sco
 
     lib, rows = unseen_world
     space = lib.space
-    ids = sorted(lib.index.ids())
-    paths = lib.catalog.paths_for(ids)
-    z = space.images(lib.catalog.vectors_for(ids, lib.dim))
-    truth = np.array([[label in rows[p] for label in space.labels] for p in paths], np.float32)
+    ids, paths, z, truth = _indexed(lib, rows)
     dog = space.labels.index("dog")
     tagged = ids[::2]  # 150 photos carry the keyword "dog", whatever they show
     db = lib.catalog.connection
@@ -324,10 +327,7 @@ def test_the_vote_finds_its_candidates_exactly_when_the_index_reaches_none(unsee
 
     lib, rows = unseen_world
     space = lib.space
-    ids = sorted(lib.index.ids())
-    paths = lib.catalog.paths_for(ids)
-    z = space.images(lib.catalog.vectors_for(ids, lib.dim))
-    truth = np.array([[label in rows[p] for label in space.labels] for p in paths], np.float32)
+    ids, paths, z, truth = _indexed(lib, rows)
     db = lib.catalog.connection
     db.executemany("INSERT INTO photo_keywords (id, keyword) VALUES (?, 'pet')", [(i,) for i in ids[1::2]])
     monkeypatch.setattr(photos, "VOTE_CANDIDATES", 30)
