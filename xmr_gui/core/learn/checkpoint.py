@@ -205,7 +205,7 @@ class Checkpoint:
             gcn,
             self.classifier_queries,
             self.residual,
-        )  # classifier_terms: the same gate, without the vote
+        )
 
     @property
     def residual(self) -> float:
@@ -246,7 +246,7 @@ CLASSIFIER_MARGIN = 0.02
 
 
 def classifiers_answer(measured: dict[str, float], text_start: bool = False, voted: bool = True) -> bool:
-    """From a card's label-query numbers (`train.label_query_report`): do the classifiers answer label queries?
+    """From a card's label-query numbers (`serving.label_query_report`): do the classifiers answer label queries?
     `voted`: as served, with the training photos' vote when the card chose it ("served"; cards from before it:
     "combined"); else without it ("combined": `label:NAME` terms, queries naming several labels, a space without
     the vote). `text_start`: the classifiers started at the labels' text vectors (ties go to them)."""

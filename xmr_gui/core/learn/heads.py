@@ -42,7 +42,6 @@ class CheckpointSpace:
         gcn: dict[str, np.ndarray] | None = None,
         classifier_queries: bool = True,
         residual: float = 0.0,
-        classifier_terms: bool | None = None,
     ) -> None:
         self.identity = identity
         self.backbone_identity = backbone_identity
@@ -52,8 +51,9 @@ class CheckpointSpace:
         self.dim: int | None = int(classifiers.shape[1])
         self.gcn = gcn  # adjacency (C, C), messages (C, d), bias (d,): classifiers = adjacency @ messages + bias
         self.classifier_queries = classifier_queries  # label queries answered by classifiers (Checkpoint says)
-        # `label:NAME` terms and queries naming several labels: classifiers without the vote (Checkpoint says)
-        self.classifier_terms = classifier_queries if classifier_terms is None else classifier_terms
+        # `label:NAME` terms and queries naming several labels, which get no vote: the same gate, measured without it
+        # (`classifier_queries` is re-decided with the vote by Checkpoint.space where it serves one)
+        self.classifier_terms = classifier_queries
         self.cache: LabelCache | None = None  # training photos voting beside the classifiers (cache.py)
         self.query_vote: LabelCache | None = None  # the same photos voting in a one-label query (cache.py)
         self.suggest_thresholds = "global"  # "per-label" when the card's are shrunk (Checkpoint.space)
@@ -91,7 +91,7 @@ class CheckpointSpace:
 
 class BlendedSpace:
     """A checkpoint's learned space interpolated with its backbone's (`space.blend`): a `space.LabelSpace` whose
-    cosines are a · backbone + (1 − a) · learned, a = `share` chosen on validation (`train.choose_blend`).
+    cosines are a · backbone + (1 − a) · learned, a = `share` chosen on validation (`serving.choose_blend`).
 
     Its label classifiers, as queries, are the labels' backbone prompt vectors blended with their learned classifiers
     in the same proportion; its label probabilities are the learned classifiers' own, read from the learned part of
