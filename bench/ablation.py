@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     from xmr_gui.core.learn.checkpoint import Checkpoint
     from xmr_gui.core.learn.dataset import Dataset, compute_features
     from xmr_gui.core.learn.model import TrainConfig
-    from xmr_gui.core.learn.train import evaluate_split, train_space, zero_shot
+    from xmr_gui.core.learn.serving import evaluate_split, zero_shot
+    from xmr_gui.core.learn.train import train_space
     from xmr_gui.core.runtime.factory import load_encoder
 
     ds = Dataset.load(args.dataset)

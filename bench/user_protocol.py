@@ -10,7 +10,7 @@ sidecars carrying its folder names as keywords, read by the product (`keywords.l
 captions "a photo of {keywords}", and `split_of` each photo's path: 85 % train, 15 % validation since this bench;
 70/10/20 before), and trained with the default config by the product's recipe (`recipes.train_checkpoint`, what
 `xmr train FOLDER --labels-from xmp` runs; since this bench its backbone share is at least
-`train.LABEL_CAPTIONS_MIN_SHARE` for such captions: `--least 0` trains as before). The other half is never seen;
+`serving.LABEL_CAPTIONS_MIN_SHARE` for such captions: `--least 0` trains as before). The other half is never seen;
 on it, as served (`Checkpoint.space()`):
 
 - label queries: P@5 of each label with ≥ 2 held-out photos as a one-word query (`label_query.label_scores`, what
@@ -99,7 +99,7 @@ def keyword_folder(root: Path, train: list[tuple[Path, list[str], str]], salt: s
 def trained(folder: Path, share: str, seed: int, least: float | None = None) -> Any:
     """The default config trained on the keyword folder with `share`'s split (cached); `least`: the least backbone
     share it may choose for captions that are labels (None: as the product trained with that split: 0 for
-    "70/10/20", the product before this bench; `train.LABEL_CAPTIONS_MIN_SHARE` for the others)."""
+    "70/10/20", the product before this bench; `serving.LABEL_CAPTIONS_MIN_SHARE` for the others)."""
     from xmr_gui.core.learn import keywords, recipes
     from xmr_gui.core.learn.checkpoint import Checkpoint
     from xmr_gui.core.learn.model import TrainConfig

@@ -87,7 +87,7 @@ def main() -> int:
     torch.set_num_threads(int(os.environ.get("XMR_BENCH_THREADS", "2")))
     from xmr_gui.core.learn.cache import vote_shares
     from xmr_gui.core.learn.dataset import compute_features
-    from xmr_gui.core.learn.train import cache_keys
+    from xmr_gui.core.learn.serving import cache_keys
     from xmr_gui.core.models import offline_spec
     from xmr_gui.core.runtime.factory import load_encoder
     from xmr_gui.core.search.label_query import label_scores

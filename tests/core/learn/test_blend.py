@@ -143,7 +143,8 @@ def test_choose_blend_never_picks_worse_than_the_backbone_on_validation():
     from conftest import synthetic_features
     from xmr_gui.core.learn.model import TrainConfig
     from xmr_gui.core.learn.recipes import apply_overrides
-    from xmr_gui.core.learn.train import choose_blend, train_space, zero_shot
+    from xmr_gui.core.learn.serving import choose_blend, zero_shot
+    from xmr_gui.core.learn.train import train_space
 
     ds, feats = synthetic_features()
     cfg = apply_overrides(TrainConfig.load("l2gcn"), ["epochs=1", "dim=16", "hidden=32", "gcn_hidden=16"])
@@ -153,7 +154,7 @@ def test_choose_blend_never_picks_worse_than_the_backbone_on_validation():
     assert reports[1.0] == pytest.approx(zero_shot(ds, feats, "val"))  # share 1 is the untrained backbone
     assert reports[share]["map_avg"] == max(r["map_avg"] for r in reports.values())
     assert reports[share]["map_avg"] >= reports[1.0]["map_avg"]
-    for least in (0.5, 0.75, 1.0):  # captions that are only labels: at least this share (train.choose_blend)
+    for least in (0.5, 0.75, 1.0):  # captions that are only labels: at least this share (serving.choose_blend)
         kept, again = choose_blend(model, ds, feats, "val", least)
         allowed = {s: r["map_avg"] for s, r in again.items() if s >= least}
         assert kept >= least and allowed[kept] == max(allowed.values())

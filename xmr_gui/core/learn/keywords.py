@@ -73,7 +73,7 @@ def captions_are_labels(captions: list[str], labels: list[set[str]]) -> bool:
 # for validation is what every choice is checked on (and what `xmr train` reports). Measured by issue #25's own
 # protocol (bench/user_protocol.py, bench/RESULTS.md "As a user trains"): against 70/10/20, training on 85 % gave
 # label queries +0.038, top-3 suggestions +0.034 on the six halves it was decided on, +0.019 and +0.019 on two set
-# aside; with the backbone-share floor (train.LABEL_CAPTIONS_MIN_SHARE), +0.039 and +0.026 over all eight.
+# aside; with the backbone-share floor (serving.LABEL_CAPTIONS_MIN_SHARE), +0.039 and +0.026 over all eight.
 SPLITS = ((85, "train"), (100, "val"))
 
 

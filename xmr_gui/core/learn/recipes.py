@@ -24,23 +24,18 @@ from .dataset import Dataset, DatasetError, compute_features
 from .evaluate import retrieval_report
 from .keywords import captions_are_labels
 from .model import ConfigError, TrainConfig
-from .train import (
+from .serving import (
     LABEL_CAPTIONS_MIN_SHARE,
-    EpochLog,
     cache_keys,
     calibration_scores,
-    checkpoint_tensors,
     choose_blend,
     choose_cache,
     choose_query_vote,
-    choose_residual,
     evaluate_split,
     label_query_report,
-    logit_scale,
-    train_backbone,
-    train_space,
     zero_shot,
 )
+from .train import EpochLog, checkpoint_tensors, choose_residual, logit_scale, train_backbone, train_space
 
 Say = Callable[[str], None]
 
@@ -140,7 +135,7 @@ class TrainingResult:
     seconds_per_epoch: float
     train_items: int
     backbone_share: float = 0.0  # the blend served (space.blend), chosen on validation retrieval
-    blend_least: float = 0.0  # the least share it could choose (train.LABEL_CAPTIONS_MIN_SHARE: captions were labels)
+    blend_least: float = 0.0  # the least share it could choose (serving.LABEL_CAPTIONS_MIN_SHARE: captions were labels)
     report_split: str = "test"  # what `test` and `label_queries_test` were measured on ("val" when there is no test)
     blend_val: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # share → validation report
     cache_weight: float = 0.0  # the training photos' vote in suggestions (cache.py), chosen on validation
@@ -187,8 +182,9 @@ def train_checkpoint(
     label_captions = captions_are_labels(
         ds.captions, [{ds.label_names[j] for j in np.flatnonzero(row)} for row in ds.labels]
     )
-    share, blend_val = choose_blend(result.model, ds, feats, "val", LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0)
-    least = LABEL_CAPTIONS_MIN_SHARE if label_captions and len(blend_val) > 1 else 0.0  # (no blend: nothing held)
+    floor = LABEL_CAPTIONS_MIN_SHARE if label_captions else 0.0
+    share, blend_val = choose_blend(result.model, ds, feats, "val", floor)
+    least = floor if len(blend_val) > 1 else 0.0  # no blend possible: no floor held
     w, beta, suggest_val = choose_cache(result.model, ds, feats, share)
     calibrated = calibrate(*calibration_scores(result.model, ds, feats, share, w, beta))
     qw, qbeta, query_val = choose_query_vote(result.model, ds, feats, share, typed)
@@ -244,7 +240,7 @@ def train_checkpoint(
         "blend": {
             "backbone_share": share,
             "val_map": {k: v["map_avg"] for k, v in metrics.blend_val.items()},
-            "least": least,  # the least share allowed: captions that are only labels (train.choose_blend)
+            "least": least,  # the least share allowed: captions that are only labels (serving.choose_blend)
         },
         "suggest": {
             "cache_weight": w,

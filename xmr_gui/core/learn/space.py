@@ -15,13 +15,13 @@ if TYPE_CHECKING:
     from .cache import LabelCache
 
 # A query that is one of a checkpoint's labels is answered with that label's unit classifier plus this much of its
-# own unit text vector (`label_query_vectors`: search/label_query.py answers with it, train.label_query_report
+# own unit text vector (`label_query_vectors`: search/label_query.py answers with it, serving.label_query_report
 # measures it).
 LABEL_QUERY_TEXT = 0.25
 
 
 # The share of a checkpoint's served space that is the backbone's own (`blend`), chosen on the validation split
-# at training time (`train.choose_blend`). 1 is the backbone itself, so the choice can never be worse than the
+# at training time (`serving.choose_blend`). 1 is the backbone itself, so the choice can never be worse than the
 # untrained model on validation; 0 is the learned space alone (what a checkpoint without the choice serves).
 BACKBONE_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
