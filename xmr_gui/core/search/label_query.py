@@ -181,8 +181,11 @@ def label_scores(space: LabelSpace, z: np.ndarray, typed: np.ndarray) -> np.ndar
     return cast(np.ndarray, scores if vote is None else scores + vote.weight * vote.votes(z))
 
 
+@functools.lru_cache(maxsize=256)
 def _nearest(labels: tuple[str, ...], phrase: str) -> tuple[int, float]:
-    """The label nearest to `phrase` in MiniLM's space and its cosine; (-1, -1.0) when MiniLM cannot be loaded."""
+    """The label nearest to `phrase` in MiniLM's space and its cosine; (-1, -1.0) when MiniLM cannot be loaded.
+    Cached: one search resolves its query more than once (its vector, the training photos' vote, the line that says
+    how it was answered), and MiniLM would encode the phrase each time."""
     found = judge(labels)
     if found is None:
         return -1, -1.0
